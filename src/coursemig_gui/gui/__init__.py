@@ -1,0 +1,1 @@
+"""The PySide6 wizard: thin pages over coursemig_gui.core."""

@@ -1,0 +1,233 @@
+"""Real PostgreSQL servers for every test, started by the suite itself.
+
+- *source*: the Django database. Its template databases are made by running the fixture Django
+  project's real migrations; the login role ``django`` is not a superuser. Trust auth.
+- *target*: like Azure Cosmos DB for PostgreSQL: TLS only (``hostssl``), SCRAM password, certificates
+  from a test CA made at start-up, and the login role ``citus`` is not a superuser but owns its
+  database.
+
+Each test gets fresh databases cloned from templates. Set ``COURSEMIG_TEST_SOURCE_ADMIN`` /
+``COURSEMIG_TEST_TARGET_ADMIN`` (superuser conninfo) to use existing servers instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from coursemig_gui.core.localserver import LocalServer, start_local_server
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TESTS = Path(__file__).resolve().parent
+DJANGO_PROJECT = TESTS / "fixtures" / "djangoproject"
+TARGET_USER = "citus"
+TARGET_PASSWORD = "s3cret p@ss;w=rd%"
+SOURCE_USER = "django"
+SAMPLE_COURSES = 3547
+
+
+@dataclass
+class TestDatabase:
+    """One fresh database for one test."""
+
+    dbname: str
+    url: str  # what a user would paste: TCP, the non-superuser role, password and TLS included
+    admin: str  # superuser conninfo to the same database, for arranging and checking
+    server: LocalServer
+    user: str
+    password: str | None = None
+
+    def admin_connect(self, **kw) -> psycopg.Connection:
+        return psycopg.connect(self.admin, autocommit=True, **kw)
+
+    def connect(self, **kw) -> psycopg.Connection:
+        return psycopg.connect(self.url, **kw)
+
+    def rows(self, query: str | sql.Composable, params=None) -> list[tuple]:
+        with self.admin_connect() as conn:
+            return conn.execute(query, params).fetchall()
+
+
+@dataclass
+class Servers:
+    source: LocalServer
+    target: LocalServer
+
+
+def _admin(server: LocalServer, dbname: str = "postgres") -> psycopg.Connection:
+    return psycopg.connect(server.admin_conninfo(dbname), autocommit=True)
+
+
+def _run_django_migrate(server: LocalServer, dbname: str) -> None:
+    env = dict(os.environ)
+    env.update(
+        {
+            "COURSEMIG_DB_HOST": "127.0.0.1",
+            "COURSEMIG_DB_PORT": str(server.port),
+            "COURSEMIG_DB_NAME": dbname,
+            "COURSEMIG_DB_USER": SOURCE_USER,
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, str(DJANGO_PROJECT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=DJANGO_PROJECT,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"Django migrate failed:\n{result.stdout}\n{result.stderr}")
+
+
+def _make_source_templates(server: LocalServer) -> None:
+    from coursemig_gui.core.sample_data import fill_sample_data
+
+    with _admin(server) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER CREATEDB").format(
+            sql.Identifier(SOURCE_USER)))  # fmt: skip
+        conn.execute(sql.SQL("CREATE DATABASE django_empty OWNER {}").format(
+            sql.Identifier(SOURCE_USER)))  # fmt: skip
+    _run_django_migrate(server, "django_empty")
+    with _admin(server) as conn:
+        conn.execute("CREATE DATABASE django_sample TEMPLATE django_empty OWNER django")
+    fill_sample_data(server.url(SOURCE_USER, "django_sample"), courses=SAMPLE_COURSES, seed=1)
+    with _admin(server) as conn:
+        conn.execute("ALTER DATABASE django_empty IS_TEMPLATE true")
+        conn.execute("ALTER DATABASE django_sample IS_TEMPLATE true")
+
+
+def _make_target_roles(server: LocalServer) -> None:
+    with _admin(server) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEROLE PASSWORD {}").format(
+                sql.Identifier(TARGET_USER), sql.Literal(TARGET_PASSWORD)
+            )
+        )
+        conn.execute("CREATE DATABASE target_template OWNER citus")
+        conn.execute("ALTER DATABASE target_template IS_TEMPLATE true")
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory) -> Iterator[Servers]:
+    source = start_local_server("test-source")
+    target = start_local_server("test-target", tls=True, require_password=True)
+    try:
+        _make_source_templates(source)
+        _make_target_roles(target)
+        yield Servers(source=source, target=target)
+    finally:
+        source.destroy()
+        target.destroy()
+
+
+_counter = itertools.count()
+
+
+def _fresh_database(server: LocalServer, template: str, owner: str) -> str:
+    dbname = f"t{os.getpid()}_{next(_counter)}"
+    with _admin(server) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(dbname), sql.Identifier(template), sql.Identifier(owner)
+            )
+        )
+    return dbname
+
+
+def _drop_database(server: LocalServer, dbname: str) -> None:
+    with _admin(server) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )
+
+
+def _source_database(servers: Servers, template: str) -> Iterator[TestDatabase]:
+    server = servers.source
+    dbname = _fresh_database(server, template, SOURCE_USER)
+    yield TestDatabase(
+        dbname=dbname,
+        url=server.url(SOURCE_USER, dbname),
+        admin=server.admin_conninfo(dbname),
+        server=server,
+        user=SOURCE_USER,
+    )
+    _drop_database(server, dbname)
+
+
+@pytest.fixture
+def source_db(servers: Servers) -> Iterator[TestDatabase]:
+    """A Django-made database (real migrations) holding the sample course catalogue."""
+    yield from _source_database(servers, "django_sample")
+
+
+@pytest.fixture
+def empty_source_db(servers: Servers) -> Iterator[TestDatabase]:
+    """A Django-made database with the tables its migrations create and no course rows."""
+    yield from _source_database(servers, "django_empty")
+
+
+@pytest.fixture
+def target_db(servers: Servers) -> Iterator[TestDatabase]:
+    """An empty database on the Azure-like target (TLS + SCRAM), owned by the role ``citus``."""
+    server = servers.target
+    dbname = _fresh_database(server, "target_template", TARGET_USER)
+    yield TestDatabase(
+        dbname=dbname,
+        url=server.url(TARGET_USER, dbname, TARGET_PASSWORD, sslmode="verify-full"),
+        admin=server.admin_conninfo(dbname),
+        server=server,
+        user=TARGET_USER,
+        password=TARGET_PASSWORD,
+    )
+    _drop_database(server, dbname)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path, monkeypatch) -> None:
+    """Settings, profiles and reports go to a per-test folder, never the real user's."""
+    monkeypatch.setenv("COURSEMIG_HOME", str(tmp_path / "coursemig-home"))
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[object]:
+    """An in-memory keyring backend, installed for one test and removed after."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.store: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service, username):
+            return self.store.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.store[(service, username)] = password
+
+        def delete_password(self, service, username):
+            from keyring.errors import PasswordDeleteError
+
+            if (service, username) not in self.store:
+                raise PasswordDeleteError("not found")
+            del self.store[(service, username)]
+
+    old = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(old)
