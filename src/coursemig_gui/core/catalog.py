@@ -1,0 +1,248 @@
+"""Reads what is in a database: tables, columns, keys, Django apps."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+# Django's own apps and the contrib apps most projects install: hidden unless asked for.
+SYSTEM_APPS = frozenset(
+    {"auth", "admin", "contenttypes", "sessions", "sites", "messages", "staticfiles",
+     "django", "flatpages", "redirects"}  # fmt: skip
+)
+SYSTEM_PREFIXES = ("auth_", "django_")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # as format_type() writes it, e.g. "character varying(200)"
+    not_null: bool
+    default: str | None = None
+    identity: str = ""  # "" | "always" | "by default"
+    position: int = 0
+    type_oid: int = 0
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    schema: str = "public"
+    primary_key: tuple[str, ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    row_estimate: int = 0
+    app: str | None = None
+    is_system: bool = False
+    is_m2m: bool = False
+    sequences: tuple[tuple[str, str], ...] = ()  # (column, sequence name) for serial columns
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def parents(self) -> set[str]:
+        return {fk.ref_table for fk in self.foreign_keys if fk.ref_table != self.name}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    schema: str
+    tables: tuple[Table, ...]
+    is_django: bool = False
+    apps: tuple[str, ...] = ()
+    reserved_words: frozenset[str] = field(default_factory=frozenset)
+
+    def table(self, name: str) -> Table | None:
+        return next((t for t in self.tables if t.name == name), None)
+
+    def visible(self, include_system: bool = False) -> list[Table]:
+        return [t for t in self.tables if include_system or not t.is_system]
+
+
+_COLUMNS = """
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attnum, a.atttypid,
+       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
+ORDER BY c.relname, a.attnum
+"""
+
+_CONSTRAINTS = """
+SELECT c.relname, k.conname, k.contype,
+       ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i),
+       r.relname,
+       ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
+             JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i)
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class r ON r.oid = k.confrelid
+WHERE n.nspname = %s AND k.contype IN ('p', 'u', 'f')
+ORDER BY c.relname, k.contype, k.conname
+"""
+
+_UNIQUE_INDEXES = """
+SELECT c.relname,
+       ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY u(n, o)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o)
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND i.indisunique AND NOT i.indisprimary AND i.indpred IS NULL
+  AND i.indexprs IS NULL
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+"""
+
+_ESTIMATES = """
+SELECT c.relname, GREATEST(c.reltuples, 0)::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
+"""
+
+
+def read_reserved_words(conn: psycopg.Connection) -> frozenset[str]:
+    """Words that must always be quoted as column or table names (``end``, ``user``, ...)."""
+    rows = conn.execute("SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'T')").fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
+    """Everything the planner needs about one schema, in a handful of catalog queries."""
+    columns: dict[str, list[Column]] = {}
+    sequences: dict[str, list[tuple[str, str]]] = {}
+    identity_names = {"a": "always", "d": "by default"}
+    for rel, name, typ, notnull, default, ident, num, oid, seq in conn.execute(_COLUMNS, [schema]):
+        columns.setdefault(rel, []).append(
+            Column(name, typ, notnull, default, identity_names.get(ident, ""), num, oid)
+        )
+        if seq:
+            sequences.setdefault(rel, []).append((name, seq))
+    pks: dict[str, tuple[str, ...]] = {}
+    uniques: dict[str, list[tuple[str, ...]]] = {}
+    fks: dict[str, list[ForeignKey]] = {}
+    for rel, conname, kind, cols, ref, refcols in conn.execute(_CONSTRAINTS, [schema]):
+        if kind == "p":
+            pks[rel] = tuple(cols)
+        elif kind == "u":
+            uniques.setdefault(rel, []).append(tuple(cols))
+        elif ref is not None:
+            fks.setdefault(rel, []).append(ForeignKey(conname, tuple(cols), ref, tuple(refcols)))
+    for rel, cols in conn.execute(_UNIQUE_INDEXES, [schema]):
+        if cols and tuple(cols) not in uniques.get(rel, []):
+            uniques.setdefault(rel, []).append(tuple(cols))
+    estimates = dict(conn.execute(_ESTIMATES, [schema]).fetchall())
+
+    is_django = bool(
+        conn.execute(
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = 'django_migrations'",
+            [schema],
+        ).fetchone()
+    )
+    app_labels: list[str] = []
+    if is_django and "django_content_type" in columns:
+        app_labels = [
+            r[0]
+            for r in conn.execute(
+                sql.SQL("SELECT DISTINCT app_label FROM {}.django_content_type ORDER BY 1").format(
+                    sql.Identifier(schema)
+                )
+            )
+        ]
+    tables = []
+    for rel, cols in columns.items():
+        app = _app_of(rel, app_labels) if is_django else None
+        fk_list = tuple(fks.get(rel, []))
+        tables.append(
+            Table(
+                name=rel,
+                columns=tuple(cols),
+                schema=schema,
+                primary_key=pks.get(rel, ()),
+                unique=tuple(uniques.get(rel, [])),
+                foreign_keys=fk_list,
+                row_estimate=int(estimates.get(rel, 0)),
+                app=app,
+                is_system=is_django and _is_system(rel, app),
+                is_m2m=_looks_like_m2m(cols, fk_list, pks.get(rel, ())),
+                sequences=tuple(sequences.get(rel, [])),
+            )
+        )
+    return Catalog(
+        schema=schema,
+        tables=tuple(sorted(tables, key=lambda t: t.name)),
+        is_django=is_django,
+        apps=tuple(app_labels),
+        reserved_words=read_reserved_words(conn),
+    )
+
+
+def _app_of(table: str, app_labels: list[str]) -> str | None:
+    # The longest label that prefixes the name wins ("auth_user" is auth's, not "a"'s).
+    matches = [a for a in app_labels if table.startswith(a + "_")]
+    if matches:
+        return max(matches, key=len)
+    if table.startswith("django_"):
+        return "django"
+    return None
+
+
+def _is_system(table: str, app: str | None) -> bool:
+    return table.startswith(SYSTEM_PREFIXES) or (app in SYSTEM_APPS)
+
+
+def _looks_like_m2m(cols: list[Column], fks: tuple[ForeignKey, ...], pk: tuple[str, ...]) -> bool:
+    """Django's M2M tables: an id plus exactly two FK columns, and nothing else."""
+    names = {c.name for c in cols}
+    fk_cols = {fk.columns[0] for fk in fks if len(fk.columns) == 1}
+    return len(fks) == 2 and names - fk_cols <= {"id"} and len(names) == 3
+
+
+def count_rows(conn: psycopg.Connection, table: str, schema: str = "public") -> int:
+    """The exact number of rows (the estimate can be far off for a freshly loaded table)."""
+    query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
+def table_exists(conn: psycopg.Connection, table: str, schema: str = "public") -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
+        [schema, table],
+    ).fetchone()
+    return row is not None
+
+
+def django_model_name(table: str, app: str | None) -> str:
+    """``courses_meetingtime`` -> ``meetingtime``: the name without its app prefix."""
+    if app and table.startswith(app + "_"):
+        return table[len(app) + 1 :]
+    return table
+
+
+def base_type(type_text: str) -> str:
+    """``character varying(200)`` -> ``character varying``."""
+    return re.sub(r"\(.*\)", "", type_text).strip()

@@ -1,0 +1,170 @@
+"""CSV files as a route: reading them in batches of whole records, without parsing every field.
+
+A record ends at a newline outside quotes; counting quote characters per physical line tells
+which newlines those are. That is all COPY's CSV format needs, and it costs a ``bytes.count``
+per line instead of a Python-level parse of every field (which broke the user's first try:
+``copy_from`` split quoted commas).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.transfer import RowBatch, csv_line
+
+UTF8_BOM = codecs.BOM_UTF8
+# Python codec name -> PostgreSQL's name for COPY's ENCODING option
+PG_ENCODINGS = {"utf-8": "UTF8", "utf8": "UTF8", "latin-1": "LATIN1", "latin1": "LATIN1",
+                "iso-8859-1": "LATIN1", "cp1252": "WIN1252", "windows-1252": "WIN1252",
+                "iso-8859-15": "LATIN9"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """What is known about a CSV file after reading its start."""
+
+    path: Path
+    columns: list[str]
+    delimiter: str
+    encoding: str
+    has_bom: bool
+    header_bytes: int  # where the data starts
+
+
+def pg_encoding(encoding: str) -> str:
+    try:
+        return PG_ENCODINGS[encoding.lower()]
+    except KeyError:
+        raise FriendlyError(
+            f"CourseMig cannot read files in the encoding {encoding}. Choose UTF-8, Latin-1 or Windows-1252.",
+            "",
+        ) from None
+
+
+def _split_records(data: bytes, quote: int = ord('"')) -> Iterator[bytes]:
+    """Whole CSV records from a buffer that starts at a record boundary; the last, possibly
+    unfinished, record is yielded too (the caller keeps it for the next buffer)."""
+    start = 0
+    pending_quotes = 0
+    pos = 0
+    n = len(data)
+    while pos < n:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break
+        pending_quotes += data.count(quote, pos, nl + 1)
+        pos = nl + 1
+        if pending_quotes % 2 == 0:
+            yield data[start:pos]
+            start = pos
+            pending_quotes = 0
+    if start < n:
+        yield data[start:]
+
+
+def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = None) -> CsvLayout:
+    """Read the header: column names, delimiter (guessed when not given) and encoding checks."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(1 << 20)
+    except OSError as exc:
+        raise FriendlyError(f"The file {path} could not be opened: {exc.strerror}.", str(exc)) from exc
+    if not head.strip():
+        raise FriendlyError(f"The file {path.name} is empty: it has no header line naming the columns.", str(path))
+    has_bom = head.startswith(UTF8_BOM)
+    body = head[len(UTF8_BOM) :] if has_bom else head
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(body) - 4:  # not just a character cut by the 1 MB read
+                line = body[: exc.start].count(b"\n") + 1
+                raise FriendlyError(
+                    f"The file {path.name} is not UTF-8 (line {line} has a byte UTF-8 does not allow). "
+                    "Choose the file's encoding, for example Latin-1 or Windows-1252.",
+                    str(exc),
+                ) from exc
+    first = next(_split_records(body), b"")
+    header_text = first.decode(encoding, "replace").rstrip("\r\n")
+    if delimiter is None:
+        delimiter = _guess_delimiter(header_text)
+    columns = next(csv.reader(io.StringIO(header_text), delimiter=delimiter), [])
+    columns = [c.strip() for c in columns]
+    if not columns or all(not c for c in columns):
+        raise FriendlyError(f"The first line of {path.name} does not name any columns.", header_text[:200])
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise FriendlyError(
+            f"The header of {path.name} names the column {', '.join(dupes)} more than once. "
+            "Each column must appear once.",
+            header_text[:200],
+        )
+    if any(not c for c in columns):
+        raise FriendlyError(f"The header of {path.name} has a column without a name.", header_text[:200])
+    return CsvLayout(path, columns, delimiter, encoding, has_bom, len(first) + (3 if has_bom else 0))
+
+
+def _guess_delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterator[RowBatch]:
+    """The file's data records in batches; a record never spans two batches."""
+    number = 1
+    batch: list[bytes] = []
+    size = 0
+    carry = b""
+    with layout.path.open("rb") as f:
+        f.seek(layout.header_bytes)
+        while True:
+            block = f.read(4 << 20)
+            data = carry + block
+            carry = b""
+            if not data:
+                break
+            records = list(_split_records(data))
+            if records and (not records[-1].endswith(b"\n") or _odd_quotes(records[-1])):
+                carry = records.pop()  # unfinished: wait for the next block
+                if not block and _odd_quotes(carry):
+                    break  # the file ended inside a quoted value
+                if not block:
+                    records.append(carry)  # a last line without its newline
+                    carry = b""
+            for record in records:
+                if not record.strip(b"\r\n"):
+                    continue  # blank lines carry no row
+                if not record.endswith(b"\n"):
+                    record += b"\n"
+                batch.append(record)
+                size += len(record)
+                if len(batch) >= batch_rows or size >= batch_bytes:
+                    yield RowBatch(batch, number)
+                    number += len(batch)
+                    batch, size = [], 0
+            if not block:
+                break
+    if carry:
+        raise FriendlyError(
+            f"{layout.path.name} ends inside a quoted value (a \" is never closed, near row "
+            f"{number + len(batch)}). Check the file's quotes.",
+            carry[:200].decode(layout.encoding, "replace"),
+        )
+    if batch:
+        yield RowBatch(batch, number)
+
+
+def _odd_quotes(record: bytes) -> bool:
+    return record.count(b'"') % 2 == 1
+
+
+def header_line(columns: list[str]) -> str:
+    return csv_line(columns)

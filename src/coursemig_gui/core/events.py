@@ -1,0 +1,120 @@
+"""What a running migration tells its caller, and how the caller asks it to stop.
+
+The core reports through one callback taking these events; the GUI's worker turns each into a Qt
+signal, the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    WAITING = "waiting"
+    CREATING = "creating"
+    COPYING = "copying"
+    EXPORTING = "exporting"
+    VERIFYING = "verifying"
+    DONE = "done"
+    DONE_WITH_REJECTS = "done with rejects"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled back"  # cancelled: the table is as it was before
+    SKIPPED = "skipped"
+
+
+FINAL_PHASES = frozenset(
+    {Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.FAILED, Phase.ROLLED_BACK, Phase.SKIPPED}
+)
+
+
+@dataclass(frozen=True)
+class TableProgress:
+    """A table's state: sent when its phase changes and every few thousand rows."""
+
+    table: str  # source table name (or CSV file stem on import)
+    target: str
+    phase: Phase
+    rows_done: int = 0
+    rows_total: int = 0  # an estimate until the table is done
+    bytes_done: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_done / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One row that could not be copied, with its text and the reason."""
+
+    table: str
+    target: str
+    row_number: int  # 1-based, in the order rows were read (CSV: data row, header not counted)
+    reason: str  # plain sentence
+    column: str | None = None
+    value: str | None = None
+    sqlstate: str | None = None
+    detail: str = ""  # the server's own message
+    text: str = ""  # the row as it was read (CSV)
+
+
+@dataclass(frozen=True)
+class LogMessage:
+    text: str
+    level: str = "info"  # info | warning | error
+    detail: str = ""
+
+
+Event = TableProgress | RejectedRow | LogMessage
+EventCallback = Callable[[Event], None]
+
+
+def ignore_events(event: Event) -> None:
+    """The callback for callers that do not watch progress."""
+
+
+class Cancelled(Exception):
+    """Raised inside the engine when the user asked to stop; the current table is rolled back."""
+
+
+class CancelToken:
+    """Cooperative cancel: the engine checks it between batches, and it can interrupt a query."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._connections: list = []
+
+    def cancel(self) -> None:
+        self._event.set()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            # A long COPY or query is interrupted server-side; the engine then rolls back.
+            try:
+                conn.cancel_safe(timeout=2.0)
+            except Exception:  # noqa: BLE001 - a closed connection has nothing left to cancel
+                pass
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+    def watch(self, conn) -> None:
+        with self._lock:
+            self._connections.append(conn)
+
+    def unwatch(self, conn) -> None:
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)

@@ -1,0 +1,244 @@
+"""What goes where: table and column mappings, their default rules, and their validation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from coursemig_gui.core.catalog import Catalog, Table, base_type, django_model_name
+
+
+class IfExists(StrEnum):
+    """What to do when the target table is already there."""
+
+    FAIL = "fail"  # stop: never touch a table the user did not ask us to touch
+    APPEND = "append"
+    REPLACE = "replace"  # TRUNCATE and load, in one transaction
+    SKIP = "skip"
+
+
+class Placement(StrEnum):
+    """Where a table lives on a Citus cluster (only offered when the target has Citus)."""
+
+    LOCAL = "local"
+    REFERENCE = "reference"
+    DISTRIBUTED = "distributed"
+
+
+@dataclass
+class ColumnMapping:
+    source: str
+    target: str
+    target_type: str
+    include: bool = True
+
+
+@dataclass
+class TableMapping:
+    source: str
+    target: str
+    columns: list[ColumnMapping] = field(default_factory=list)
+    include: bool = True
+    if_exists: IfExists = IfExists.FAIL
+    placement: Placement = Placement.LOCAL
+    distribution_column: str | None = None
+    colocate_with: str | None = None
+
+    @property
+    def included_columns(self) -> list[ColumnMapping]:
+        return [c for c in self.columns if c.include]
+
+    def column(self, source: str) -> ColumnMapping | None:
+        return next((c for c in self.columns if c.source == source), None)
+
+    def target_column(self, source: str) -> str | None:
+        mapped = self.column(source)
+        return mapped.target if mapped and mapped.include else None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["if_exists"] = self.if_exists.value
+        data["placement"] = self.placement.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TableMapping:
+        data = dict(data)
+        columns = [ColumnMapping(**c) for c in data.pop("columns", [])]
+        return cls(
+            columns=columns,
+            if_exists=IfExists(data.pop("if_exists", "fail")),
+            placement=Placement(data.pop("placement", "local")),
+            **data,
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth a look) with a plan, said in a sentence for a person."""
+
+    table: str
+    message: str
+    severity: str = "error"  # "error" blocks the run; "warning" does not
+    column: str | None = None
+    fix: str | None = None  # a suggested value, e.g. the new name for a reserved word
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+# A reserved word gets a descriptive suffix rather than a number: end -> end_time.
+_RENAME_SUFFIX = {"start": "start_time", "end": "end_time", "order": "sort_order",
+                  "user": "user_name", "group": "group_name", "table": "table_name",
+                  "default": "default_value", "limit": "limit_value", "check": "check_value",
+                  "from": "from_value", "to": "to_value"}  # fmt: skip
+
+
+def suggest_rename(name: str) -> str:
+    """A name that is not a reserved word: ``end`` -> ``end_time``."""
+    return _RENAME_SUFFIX.get(name.lower(), f"{name}_value")
+
+
+def default_target_name(table: Table, keep_names: bool = False) -> str:
+    """Strip the Django app prefix: ``courses_course`` -> ``course``."""
+    if keep_names:
+        return table.name
+    return django_model_name(table.name, table.app)
+
+
+def default_mapping(table: Table, keep_names: bool = False) -> TableMapping:
+    return TableMapping(
+        source=table.name,
+        target=default_target_name(table, keep_names),
+        columns=[ColumnMapping(c.name, c.name, c.type) for c in table.columns],
+    )
+
+
+def default_mappings(
+    catalog: Catalog, tables: Iterable[str] | None = None, keep_names: bool = False
+) -> list[TableMapping]:
+    """Mappings for the named tables (default: every non-system table), in catalog order."""
+    names = set(tables) if tables is not None else {t.name for t in catalog.visible()}
+    return [default_mapping(t, keep_names) for t in catalog.tables if t.name in names]
+
+
+def apply_renames(
+    mappings: list[TableMapping],
+    table_renames: dict[str, str] | None = None,
+    column_renames: dict[tuple[str, str], str] | None = None,
+) -> None:
+    """Apply ``--rename-table SRC=DST`` and ``--rename-column SRC_TABLE.COL=NEW``."""
+    for tm in mappings:
+        if table_renames and tm.source in table_renames:
+            tm.target = table_renames[tm.source]
+        for cm in tm.columns:
+            key = (tm.source, cm.source)
+            if column_renames and key in column_renames:
+                cm.target = column_renames[key]
+
+
+def rename_reserved_words(mappings: list[TableMapping], reserved: frozenset[str]) -> int:
+    """The one-click fix: rename every reserved-word column. Returns how many were renamed."""
+    count = 0
+    for tm in mappings:
+        for cm in tm.columns:
+            if cm.include and cm.target.lower() in reserved:
+                cm.target = suggest_rename(cm.target)
+                count += 1
+    return count
+
+
+_VARCHAR = re.compile(r"^(character varying|varchar|character|char)\s*\((\d+)\)$", re.I)
+_NUMERIC_ORDER = ["smallint", "integer", "bigint", "numeric"]
+_TEXTY = {"text", "character varying", "varchar", "character", "char"}
+
+
+def narrowing_reason(source_type: str, target_type: str) -> str | None:
+    """Why the target type may not hold every source value, or None when it surely can."""
+    s, t = source_type.strip().lower(), target_type.strip().lower()
+    if s == t:
+        return None
+    sm, tm = _VARCHAR.match(s), _VARCHAR.match(t)
+    if tm and (base_type(s) == "text" or (sm and int(sm.group(2)) > int(tm.group(2)))):
+        return f"{target_type} is shorter than {source_type}: longer values will be rejected"
+    sb, tb = base_type(s), base_type(t)
+    if sb in _NUMERIC_ORDER and tb in _NUMERIC_ORDER:
+        if _NUMERIC_ORDER.index(tb) < _NUMERIC_ORDER.index(sb):
+            return f"{target_type} holds smaller numbers than {source_type}: large values will be rejected"
+        return None
+    if sb in _TEXTY and tb in _TEXTY:
+        return None
+    if tb == "text":
+        return None
+    return f"values change type from {source_type} to {target_type}: rows that do not convert will be rejected"
+
+
+def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
+    """Everything wrong with the plan, before anything runs. Errors block; warnings inform."""
+    problems: list[Problem] = []
+    included = [m for m in mappings if m.include]
+    seen: dict[str, str] = {}
+    for tm in included:
+        table = catalog.table(tm.source)
+        if table is None:
+            problems.append(Problem(tm.source, f"The table {tm.source} is no longer in the source database."))
+            continue
+        if not tm.target.strip():
+            problems.append(Problem(tm.source, f"{tm.source} needs a target table name."))
+        key = tm.target.lower()
+        if key in seen:
+            problems.append(Problem(tm.source, f"{seen[key]} and {tm.source} would both be copied into "
+                                    f"the table {tm.target}. Give one of them another name."))  # fmt: skip
+        seen[key] = tm.source
+        if tm.target.lower() in catalog.reserved_words:
+            problems.append(Problem(tm.source, f"The table name {tm.target} is a reserved word in "
+                                    "PostgreSQL. It keeps working, but must always be written in quotes.",
+                                    "warning", fix=suggest_rename(tm.target)))  # fmt: skip
+        problems.extend(_validate_columns(tm, table, catalog))
+        for parent in sorted(table.parents):
+            if parent not in {m.source for m in included}:
+                parent_target = next((m.target for m in mappings if m.source == parent), parent)
+                problems.append(Problem(tm.source, f"{tm.target} refers to {parent_target}, which is not "
+                                        f"selected. Rows will load only if {parent_target} already "
+                                        "exists in the target.", "warning"))  # fmt: skip
+    return problems
+
+
+def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[Problem]:
+    problems: list[Problem] = []
+    names: dict[str, str] = {}
+    for cm in tm.columns:
+        col = table.column(cm.source)
+        if col is None:
+            problems.append(Problem(tm.source, f"The column {cm.source} is no longer in {tm.source}.",
+                                    column=cm.source))  # fmt: skip
+            continue
+        if not cm.include:
+            if cm.source in table.primary_key:
+                problems.append(Problem(tm.source, f"{cm.source} is part of {tm.source}'s key and cannot "
+                                        "be left out.", column=cm.source))  # fmt: skip
+            elif col.not_null and col.default is None and not col.identity and tm.if_exists == IfExists.APPEND:
+                problems.append(Problem(tm.source, f"{cm.source} is required in {tm.target} but left out.",
+                                        column=cm.source))  # fmt: skip
+            continue
+        if not cm.target.strip():
+            problems.append(Problem(tm.source, f"The column {cm.source} needs a target name.", column=cm.source))
+            continue
+        if cm.target.lower() in names:
+            problems.append(Problem(tm.source, f"{names[cm.target.lower()]} and {cm.source} would both "
+                                    f"become {tm.target}.{cm.target}.", column=cm.source))  # fmt: skip
+        names[cm.target.lower()] = cm.source
+        if cm.target.lower() in catalog.reserved_words:
+            problems.append(Problem(tm.source, f"{cm.target} is a reserved word in PostgreSQL. It keeps "
+                                    "working, but must always be written in quotes. Rename it to "
+                                    f"{suggest_rename(cm.target)}?", "warning", cm.source,
+                                    suggest_rename(cm.target)))  # fmt: skip
+        reason = narrowing_reason(col.type, cm.target_type)
+        if reason:
+            problems.append(Problem(tm.source, f"{tm.target}.{cm.target}: {reason}.", "warning", cm.source))
+    if not tm.included_columns:
+        problems.append(Problem(tm.source, f"{tm.source} has no columns selected."))
+    return problems

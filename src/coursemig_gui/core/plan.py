@@ -1,0 +1,614 @@
+"""Orders and runs a whole migration, and builds its report.
+
+One snapshot of the source for every table (so foreign keys hold between them); parents before
+children; each table in one target transaction, so a cancel, a failure or a crash leaves it as
+it was before.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from coursemig_gui.core.catalog import Catalog, Column, Table, read_catalog, table_exists
+from coursemig_gui.core.connection import explain_error
+from coursemig_gui.core.csvfiles import file_batches, pg_encoding, read_layout
+from coursemig_gui.core.ddl import create_table, foreign_keys
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.events import (
+    Cancelled,
+    CancelToken,
+    EventCallback,
+    LogMessage,
+    Phase,
+    RejectedRow,
+    TableProgress,
+    ignore_events,
+)
+from coursemig_gui.core.mapping import IfExists, TableMapping, validate
+from coursemig_gui.core.options import MigrationOptions, OnError, Route
+from coursemig_gui.core.paths import new_run_dir
+from coursemig_gui.core.rejects import RejectLog
+from coursemig_gui.core.report import MigrationReport, TableReport, Verification
+from coursemig_gui.core.transfer import (
+    DatabaseRows,
+    LoadPolicy,
+    LoadResult,
+    ProgressThrottle,
+    TableFailed,
+    TableLoader,
+    csv_line,
+    table_checksum,
+)
+
+# Session settings that make both sides write values the same way, so checksums compare.
+_SESSION = ("SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'postgres'",
+            "SET extra_float_digits = 3", "SET bytea_output = 'hex'")  # fmt: skip
+
+
+def load_order(mappings: list[TableMapping], catalog: Catalog | None) -> list[TableMapping]:
+    """Parents before children (foreign keys), otherwise in the given order."""
+    included = [m for m in mappings if m.include]
+    if catalog is None:
+        return included
+    by_source = {m.source: m for m in included}
+    done: set[str] = set()
+    ordered: list[TableMapping] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done or name in visiting:
+            return  # a cycle: keep the given order for its members
+        visiting.add(name)
+        table = catalog.table(name)
+        for parent in sorted(table.parents if table else ()):
+            if parent in by_source:
+                visit(parent)
+        visiting.discard(name)
+        done.add(name)
+        ordered.append(by_source[name])
+
+    for m in included:
+        visit(m.source)
+    return ordered
+
+
+def connect(conninfo: str, **kw) -> psycopg.Connection:
+    """Connect for the engine: autocommit (transactions are explicit), plain errors."""
+    try:
+        conn = psycopg.connect(conninfo, autocommit=True, **kw)
+    except psycopg.Error as exc:
+        raise explain_error(exc) from exc
+    for statement in _SESSION:
+        conn.execute(statement)
+    return conn
+
+
+def run_migration(
+    source: str | None,
+    target: str | None,
+    mappings: list[TableMapping],
+    options: MigrationOptions,
+    on_event: EventCallback = ignore_events,
+    cancel: CancelToken | None = None,
+) -> MigrationReport:
+    """Run a whole migration; blocking. Never raises for what a user can meet: problems end up
+    in the report (``report.message`` for the run, ``TableReport.message`` per table)."""
+    run = _Run(source, target, mappings, options, on_event, cancel or CancelToken())
+    try:
+        run.execute()
+    except FriendlyError as exc:
+        run.report.message, run.report.detail = exc.message, exc.detail
+    except psycopg.Error as exc:
+        friendly = explain_error(exc)
+        run.report.message, run.report.detail = friendly.message, friendly.detail
+    finally:
+        run.close()
+        run.report.finished = datetime.now().isoformat(timespec="seconds")
+    if run.report.message:
+        on_event(LogMessage(run.report.message, "error", run.report.detail))
+    return run.report
+
+
+class _Run:
+    def __init__(
+        self,
+        source: str | None,
+        target: str | None,
+        mappings: list[TableMapping],
+        options: MigrationOptions,
+        on_event: EventCallback,
+        cancel: CancelToken,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.mappings = mappings
+        self.options = options
+        self.cancel = cancel
+        self.report = MigrationReport(route=options.route.value)
+        self._event_lock = threading.Lock()
+        self._on_event = on_event
+        self.catalog: Catalog | None = None
+        self.snapshot: str | None = None
+        self._snapshot_conn: psycopg.Connection | None = None
+        self.rejects: RejectLog | None = None
+
+    def emit(self, event) -> None:
+        with self._event_lock:
+            self._on_event(event)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    @property
+    def reads_database(self) -> bool:
+        return self.options.route in (Route.DIRECT, Route.DIRECT_KEEP_CSV, Route.EXPORT)
+
+    @property
+    def writes_database(self) -> bool:
+        return self.options.route in (Route.DIRECT, Route.DIRECT_KEEP_CSV, Route.IMPORT)
+
+    @property
+    def csv_dir(self) -> Path:
+        if not self.options.csv_dir:
+            raise FriendlyError("Choose a folder for the CSV files.", "csv_dir is not set")
+        return Path(self.options.csv_dir)
+
+    def execute(self) -> None:
+        if self.reads_database:
+            if not self.source:
+                raise FriendlyError("Connect to the source database first.", "no source")
+            self._snapshot_conn = connect(self.source)
+            self.catalog = read_catalog(self._snapshot_conn, self.options.source_schema)
+            problems = validate(self.mappings, self.catalog)
+            errors = [p for p in problems if p.is_error]
+            for p in problems:
+                if not p.is_error:
+                    self.emit(LogMessage(p.message, "warning"))
+            if errors:
+                raise FriendlyError(
+                    "The migration cannot start: " + " ".join(p.message for p in errors),
+                    "\n".join(f"{p.table}: {p.message}" for p in errors),
+                )
+            # One snapshot for every table: what a child table refers to is in its parent.
+            self._snapshot_conn.execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            )
+            self.snapshot = self._snapshot_conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        if self.writes_database:
+            if not self.target:
+                raise FriendlyError("Connect to the target database first.", "no target")
+            connect(self.target).close()  # a bad password fails the run before any table starts
+        if self.options.route in (Route.EXPORT, Route.DIRECT_KEEP_CSV):
+            self.csv_dir.mkdir(parents=True, exist_ok=True)
+        folder = Path(self.options.rejects_dir) if self.options.rejects_dir else new_run_dir("rejects")
+        self.rejects = RejectLog(folder)
+
+        ordered = load_order(self.mappings, self.catalog)
+        reports = {tm.source: TableReport(tm.source, tm.target) for tm in ordered}
+        self.report.tables = list(reports.values())
+        for tm in ordered:
+            self.emit(TableProgress(tm.source, tm.target, Phase.WAITING,
+                                    rows_total=self._estimate(tm)))  # fmt: skip
+        if self.options.loaders <= 1 or len(ordered) <= 1:
+            for tm in ordered:
+                if self.cancel.cancelled:
+                    self._not_started(reports[tm.source])
+                    continue
+                self._table_with_retries(tm, reports[tm.source])
+        else:
+            self._parallel(ordered, reports)
+        self.report.cancelled = self.cancel.cancelled
+
+    def _parallel(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
+        """Several tables at once; a child starts only after its parents have finished."""
+        parents = {
+            tm.source: {p for p in (self.catalog.table(tm.source).parents if self.catalog and
+                                    self.catalog.table(tm.source) else set())
+                        if p in reports}  # fmt: skip
+            for tm in ordered
+        }
+        pending = list(ordered)
+        finished: set[str] = set()
+        running: dict[Future, str] = {}
+        with ThreadPoolExecutor(self.options.loaders, thread_name_prefix="coursemig-loader") as pool:
+            while pending or running:
+                if self.cancel.cancelled:
+                    for tm in pending:
+                        self._not_started(reports[tm.source])
+                    pending = []
+                ready = [tm for tm in pending if parents[tm.source] <= finished]
+                for tm in ready:
+                    if len(running) >= self.options.loaders:
+                        break
+                    pending.remove(tm)
+                    running[pool.submit(self._table_with_retries, tm, reports[tm.source])] = tm.source
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finished.add(running.pop(future))
+                    future.result()
+
+    def _not_started(self, report: TableReport) -> None:
+        report.status = Phase.SKIPPED
+        report.message = "Not started: the migration was stopped."
+        self.emit(TableProgress(report.source, report.target, Phase.SKIPPED, message=report.message))
+
+    def _estimate(self, tm: TableMapping) -> int:
+        table = self.catalog.table(tm.source) if self.catalog else None
+        return table.row_estimate if table else 0
+
+    def _table_with_retries(self, tm: TableMapping, report: TableReport) -> None:
+        attempts = max(1, self.options.retries + 1) if self.writes_database else 1
+        for attempt in range(1, attempts + 1):
+            started = time.monotonic()
+            try:
+                self._table(tm, report, started)
+                return
+            except Cancelled:
+                report.status = Phase.ROLLED_BACK
+                report.rows_written = 0
+                report.message = f"Stopped: {tm.target} was rolled back and is as it was before."
+            except TableFailed as exc:
+                report.status = Phase.FAILED
+                report.rows_written = 0
+                report.message, report.detail = exc.message, exc.detail
+            except FriendlyError as exc:
+                report.status = Phase.FAILED
+                report.rows_written = 0
+                report.message, report.detail = exc.message, exc.detail
+            except psycopg.OperationalError as exc:
+                # A dropped connection, a failover, a restart: the table's transaction is gone
+                # with it, so starting the table again cannot write a row twice.
+                friendly = explain_error(exc)
+                report.status = Phase.FAILED
+                report.rows_written = 0
+                report.message = (f"{tm.target} could not be finished: {friendly.message} "
+                                  f"It was rolled back and is as it was before.")  # fmt: skip
+                report.detail = friendly.detail
+                if attempt < attempts and not self.cancel.cancelled:
+                    self.emit(LogMessage(f"The connection was lost while copying {tm.target}; "
+                                         f"starting it again (try {attempt + 1} of {attempts}).",
+                                         "warning", friendly.detail))  # fmt: skip
+                    time.sleep(min(2.0 * attempt, 5.0))
+                    continue
+            except psycopg.Error as exc:
+                friendly = explain_error(exc)
+                report.status = Phase.FAILED
+                report.rows_written = 0
+                report.message = f"{tm.target} could not be copied and was left as it was. {friendly.message}"
+                report.detail = friendly.detail
+            report.seconds = time.monotonic() - started
+            self.emit(TableProgress(tm.source, tm.target, report.status, report.rows_read,
+                                    report.rows_read, 0, report.rows_rejected, report.seconds,
+                                    report.message))  # fmt: skip
+            return
+
+    # -- one table -----------------------------------------------------------------------------
+
+    def _open_source(self) -> psycopg.Connection:
+        conn = connect(self.source)
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self.snapshot)))
+        return conn
+
+    def _table(self, tm: TableMapping, report: TableReport, started: float) -> None:
+        report.rows_read = report.rows_written = report.rows_rejected = 0
+        report.status = Phase.WAITING
+        report.message = report.detail = ""
+        conns: list[psycopg.Connection] = []
+        try:
+            src = self._open_source() if self.reads_database else None
+            if src:
+                conns.append(src)
+                self.cancel.watch(src)
+            tgt = connect(self.target) if self.writes_database else None
+            if tgt:
+                conns.append(tgt)
+                self.cancel.watch(tgt)
+            self.cancel.check()
+            if self.options.route == Route.EXPORT:
+                self._export(tm, report, src, started)
+            elif self.options.route == Route.IMPORT:
+                self._import(tm, report, tgt, started)
+            else:
+                self._direct(tm, report, src, tgt, started)
+        finally:
+            for conn in conns:
+                self.cancel.unwatch(conn)
+                conn.close()
+
+    def _progress(self, tm: TableMapping, report: TableReport, phase: Phase, started: float,
+                  total: int) -> callable:  # fmt: skip
+        throttle = ProgressThrottle(0.2)
+
+        def update(result: LoadResult) -> None:
+            report.rows_read, report.rows_written = result.rows_read, result.rows_written
+            report.rows_rejected = result.rows_rejected
+            if throttle.due():
+                self.emit(TableProgress(tm.source, tm.target, phase, result.rows_read,
+                                        max(total, result.rows_read), result.bytes_read,
+                                        result.rows_rejected, time.monotonic() - started))  # fmt: skip
+
+        return update
+
+    def _policy(self) -> LoadPolicy:
+        return LoadPolicy(
+            stop_on_error=self.options.on_error == OnError.STOP,
+            max_rejects=self.options.max_rejects if self.options.on_error == OnError.SKIP else 0,
+            max_reject_percent=self.options.max_reject_percent,
+        )
+
+    def _on_reject(self, row: RejectedRow) -> None:
+        self.emit(row)
+
+    def _prepare_target(
+        self, tm: TableMapping, tgt: psycopg.Connection, table: Table, report: TableReport
+    ) -> tuple[bool, dict[str, Column] | None]:
+        """Inside the table's transaction: create, truncate or check the target table.
+
+        Returns (created, the existing table's columns or None). Raises TableFailed to stop.
+        """
+        schema = self.options.target_schema
+        target = sql.Identifier(schema, tm.target)
+        tgt.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a hand-made table's deferred FK would
+        # otherwise report its violations at COMMIT, where they cannot be traced to a row
+        if not table_exists(tgt, tm.target, schema):
+            self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
+            tgt.execute(create_table(tm, table, schema))
+            if self.options.create_foreign_keys and self.catalog is not None:
+                for statement in foreign_keys(tm, table, self.mappings, schema):
+                    tgt.execute(statement)
+            return True, None
+        if tm.if_exists == IfExists.FAIL:
+            raise TableFailed(
+                f"The table {tm.target} already exists in the target, so it was not touched. "
+                "Choose 'Add rows', 'Replace all rows' or 'Skip' for it, or give it another name.",
+                f"relation {schema}.{tm.target} exists",
+            )
+        existing = {c.name: c for c in _target_columns(tgt, tm.target, schema)}
+        missing = [cm.target for cm in tm.included_columns if cm.target not in existing]
+        if missing:
+            raise TableFailed(
+                f"The existing table {tm.target} has no column {', '.join(missing)}. Rename the "
+                "column on the Columns page, leave it out, or choose another target table.",
+                f"target columns: {', '.join(existing)}",
+            )
+        if tm.if_exists == IfExists.REPLACE:
+            try:
+                with tgt.transaction():
+                    tgt.execute(sql.SQL("TRUNCATE {}").format(target))
+            except psycopg.errors.FeatureNotSupported as exc:
+                raise TableFailed(
+                    f"{tm.target} cannot be emptied because other tables refer to its rows. "
+                    "Choose 'Add rows' instead, or empty the referring tables first.",
+                    str(exc),
+                ) from exc
+        return False, existing
+
+    def _direct(self, tm: TableMapping, report: TableReport, src, tgt, started: float) -> None:
+        table = self.catalog.table(tm.source)
+        schema = self.options.target_schema
+        target = sql.Identifier(schema, tm.target)
+        keep_csv = self.options.route == Route.DIRECT_KEEP_CSV
+        columns = tm.included_columns
+        before = 0
+        with tgt.transaction():
+            if tm.if_exists == IfExists.SKIP and table_exists(tgt, tm.target, schema):
+                report.status = Phase.SKIPPED
+                report.message = f"{tm.target} already exists and was skipped, as chosen."
+                self.emit(TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message))
+                return
+            created, existing = self._prepare_target(tm, tgt, table, report)
+            if existing is not None and tm.if_exists == IfExists.APPEND:
+                before = tgt.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()[0]
+            source_types = [table.column(cm.source).type for cm in columns]
+            target_types = ([existing[cm.target].type for cm in columns] if existing is not None
+                            else [cm.target_type for cm in columns])  # fmt: skip
+            same_types = source_types == target_types
+            # Binary is about 1.4x faster, but only safe when the server need not convert.
+            fmt = "binary" if (self.options.binary and same_types and not keep_csv) else "csv"
+            stream = DatabaseRows(
+                src, sql.Identifier(self.options.source_schema, tm.source),
+                [cm.source for cm in columns], fmt, self.options.batch_rows,
+                self.options.batch_bytes,
+                tee=(self.csv_dir / f"{tm.source}.csv") if keep_csv else None,
+            )  # fmt: skip
+            loader = TableLoader(
+                tgt, target, [cm.target for cm in columns], fmt,
+                table_name=tm.source, target_name=tm.target, header=stream.csv_header(),
+                policy=self._policy(), rejects=self.rejects, on_reject=self._on_reject,
+                cancel=self.cancel, source_type_oids=[table.column(cm.source).type_oid for cm in columns],
+            )  # fmt: skip
+            self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
+            result = loader.load(stream.batches(), self._progress(tm, report, Phase.COPYING, started,
+                                                                   table.row_estimate))  # fmt: skip
+            self.cancel.check()
+            _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
+        report.rows_read, report.rows_written = result.rows_read, result.rows_written
+        report.rows_rejected = result.rows_rejected
+        if keep_csv:
+            report.csv_file = str(self.csv_dir / f"{tm.source}.csv")
+        if result.rows_rejected:
+            report.reject_file = str(self.rejects.reject_file(tm.target))
+        if self.options.verify:
+            self.emit(TableProgress(tm.source, tm.target, Phase.VERIFYING, result.rows_read,
+                                    result.rows_read, result.bytes_read, result.rows_rejected,
+                                    time.monotonic() - started))  # fmt: skip
+            self._verify(tm, report, tgt, result, fmt, same_types, before)
+        self._finish(tm, report, started)
+
+    def _verify(self, tm, report, tgt, result: LoadResult, fmt: str, same_types: bool, before: int) -> None:
+        target = sql.Identifier(self.options.target_schema, tm.target)
+        columns = [cm.target for cm in tm.included_columns]
+        if before:
+            count = tgt.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()[0]
+            ok = count == before + result.rows_written
+            report.verification = Verification.COUNTS_MATCH if ok else Verification.MISMATCH
+            report.verification_detail = (f"{before} rows were there before, {result.rows_written} "
+                                           f"added, {count} now")  # fmt: skip
+            return
+        count, checksum = table_checksum(tgt, target, columns, fmt)
+        if count != result.rows_written:
+            report.verification = Verification.MISMATCH
+            report.verification_detail = f"{result.rows_written} rows written, {count} in the target"
+        elif checksum == result.checksum:
+            report.verification = Verification.MATCH
+            report.verification_detail = f"{count} rows; content checksum matches"
+        elif not same_types:
+            report.verification = Verification.COUNTS_MATCH
+            report.verification_detail = "counts match; content is written differently because column types change"
+        else:
+            report.verification = Verification.MISMATCH
+            report.verification_detail = f"{count} rows, but their content differs from the source"
+
+    def _finish(self, tm: TableMapping, report: TableReport, started: float) -> None:
+        report.seconds = time.monotonic() - started
+        report.status = Phase.DONE_WITH_REJECTS if report.rows_rejected else Phase.DONE
+        if report.verification == Verification.MISMATCH:
+            report.message = f"Copied, but the check found a difference: {report.verification_detail}."
+        elif report.rows_rejected:
+            report.message = (f"{report.rows_rejected} rows could not be copied; they are in "
+                              f"{report.reject_file}.")  # fmt: skip
+        self.emit(TableProgress(tm.source, tm.target, report.status, report.rows_read,
+                                report.rows_read, 0, report.rows_rejected, report.seconds,
+                                report.message))  # fmt: skip
+
+    def _export(self, tm: TableMapping, report: TableReport, src, started: float) -> None:
+        table = self.catalog.table(tm.source)
+        path = self.csv_dir / f"{tm.source}.csv"
+        columns = [cm.source for cm in tm.included_columns]
+        stream = DatabaseRows(src, sql.Identifier(self.options.source_schema, tm.source), columns,
+                              "csv", self.options.batch_rows, self.options.batch_bytes, tee=path)  # fmt: skip
+        self.emit(TableProgress(tm.source, tm.target, Phase.EXPORTING, 0, table.row_estimate))
+        update = self._progress(tm, report, Phase.EXPORTING, started, table.row_estimate)
+        result = LoadResult()
+        for batch in stream.batches():
+            self.cancel.check()
+            result.rows_read += len(batch.rows)
+            result.rows_written += len(batch.rows)
+            result.bytes_read += sum(len(r) for r in batch.rows)
+            update(result)
+        report.rows_read = report.rows_written = result.rows_read
+        report.csv_file = str(path)
+        report.verification = Verification.NOT_RUN
+        self._finish(tm, report, started)
+
+    def _import(self, tm: TableMapping, report: TableReport, tgt, started: float) -> None:
+        schema = self.options.target_schema
+        target = sql.Identifier(schema, tm.target)
+        path = self.csv_dir / f"{tm.source}.csv"
+        layout = read_layout(path, self.options.csv_encoding,
+                             self.options.csv_delimiter if self.options.csv_delimiter else None)  # fmt: skip
+        # Columns are matched by name, never by position: the user's file had program_id last.
+        by_source = {cm.source: cm for cm in tm.columns}
+        by_target = {cm.target: cm for cm in tm.columns}
+        target_columns: list[str] = []
+        for name in layout.columns:
+            cm = by_source.get(name) or by_target.get(name)
+            if cm is not None and not cm.include:
+                raise TableFailed(f"{path.name} has the column {name}, which is left out for "
+                                  f"{tm.target}. Include it, or remove it from the file.", "")  # fmt: skip
+            target_columns.append(cm.target if cm else name)
+        table = _table_from_mapping(tm, layout.columns, target_columns)
+        before = 0
+        with tgt.transaction():
+            if tm.if_exists == IfExists.SKIP and table_exists(tgt, tm.target, schema):
+                report.status = Phase.SKIPPED
+                report.message = f"{tm.target} already exists and was skipped, as chosen."
+                self.emit(TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message))
+                return
+            import_mapping = TableMapping(tm.source, tm.target, [
+                _column_mapping_for(name, tname, tm) for name, tname in zip(layout.columns, target_columns,
+                                                                             strict=True)
+            ], if_exists=tm.if_exists)  # fmt: skip
+            _, existing = self._prepare_target(import_mapping, tgt, table, report)
+            if existing is not None and tm.if_exists == IfExists.APPEND:
+                before = tgt.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()[0]
+            options = sql.SQL("DELIMITER {}, ENCODING {}").format(
+                sql.Literal(layout.delimiter), sql.Literal(pg_encoding(layout.encoding))
+            )
+            loader = TableLoader(
+                tgt, target, target_columns, "csv", table_name=path.name, target_name=tm.target,
+                header=csv_line(layout.columns), policy=self._policy(), rejects=self.rejects,
+                on_reject=self._on_reject, cancel=self.cancel, copy_options=options,
+            )  # fmt: skip
+            size = path.stat().st_size
+            estimate = max(1, size // 200)
+            self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, estimate))
+            result = loader.load(
+                file_batches(layout, self.options.batch_rows, self.options.batch_bytes),
+                self._progress(tm, report, Phase.COPYING, started, estimate),
+            )
+            self.cancel.check()
+            _move_sequences(tgt, schema, tm.target, target_columns)
+        report.rows_read, report.rows_written = result.rows_read, result.rows_written
+        report.rows_rejected = result.rows_rejected
+        report.csv_file = str(path)
+        if result.rows_rejected:
+            report.reject_file = str(self.rejects.reject_file(tm.target))
+        if self.options.verify:
+            count = tgt.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()[0]
+            ok = count == before + result.rows_written
+            report.verification = Verification.COUNTS_MATCH if ok else Verification.MISMATCH
+            report.verification_detail = f"{count} rows in {tm.target}, {result.rows_written} loaded from the file"
+        self._finish(tm, report, started)
+
+    def close(self) -> None:
+        if self._snapshot_conn is not None:
+            self._snapshot_conn.close()
+        if self.rejects is not None:
+            self.rejects.close()
+
+
+def _column_mapping_for(name: str, target_name: str, tm: TableMapping):
+    from coursemig_gui.core.mapping import ColumnMapping
+
+    cm = tm.column(name) or next((c for c in tm.columns if c.target == name), None)
+    return ColumnMapping(name, target_name, cm.target_type if cm else "text")
+
+
+def _table_from_mapping(tm: TableMapping, file_columns: list[str], target_columns: list[str]) -> Table:
+    """What to create for a CSV import when the target table is missing: the profile's types
+    where it has them, text otherwise (the server casts text on load)."""
+    cols = []
+    for position, name in enumerate(file_columns, start=1):
+        cm = tm.column(name) or next((c for c in tm.columns if c.target == name), None)
+        cols.append(Column(name, cm.target_type if cm else "text", False, position=position))
+    return Table(name=tm.source, columns=tuple(cols))
+
+
+def _target_columns(conn: psycopg.Connection, table: str, schema: str) -> list[Column]:
+    rows = conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atttypid "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum",
+        [schema, table],
+    ).fetchall()
+    return [Column(name, typ, notnull, type_oid=oid) for name, typ, notnull, oid in rows]
+
+
+def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:
+    """After explicit ids were loaded, move identities and serial sequences past the largest
+    value, or the application's next INSERT would fail on a duplicate id."""
+    for column in columns:
+        row = conn.execute(
+            "SELECT pg_get_serial_sequence(format('%%I.%%I', %s::text, %s::text), %s)",
+            [schema, table, column],
+        ).fetchone()
+        if not row or not row[0]:
+            continue
+        conn.execute(
+            sql.SQL("SELECT setval({seq}::regclass, m) FROM (SELECT max({col}) AS m FROM {tbl}) s "
+                    "WHERE m IS NOT NULL").format(
+                seq=sql.Literal(row[0]), col=sql.Identifier(column), tbl=sql.Identifier(schema, table)
+            )  # fmt: skip
+        )

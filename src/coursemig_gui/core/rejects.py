@@ -1,0 +1,135 @@
+"""The per-row error log: each bad row's text in a reject file, and the reason in plain words."""
+
+from __future__ import annotations
+
+import csv
+import re
+import threading
+from pathlib import Path
+
+import psycopg
+
+from coursemig_gui.core.events import RejectedRow
+
+# Citus names a shard's constraint "<name>_<shardid>": a person knows it without the suffix.
+_SHARD_SUFFIX = re.compile(r"_\d{4,}$")
+# "COPY t, line 3, column title: ..." -- and in a translated server the words change but the
+# shape does not, so match the digits after the first comma, not the word "line".
+_CONTEXT = re.compile(r"^COPY .*?,\s*\S+\s+(\d+)(?:,\s*\S+\s+(.+?))?(?::\s|$)", re.S)
+
+
+def strip_shard_suffix(name: str | None) -> str | None:
+    return _SHARD_SUFFIX.sub("", name) if name else name
+
+
+def copy_error_position(exc: psycopg.Error) -> tuple[int | None, str | None]:
+    """(line, column) from a COPY error's context, when the server gave one."""
+    context = (exc.diag.context or "").strip() if exc.diag else ""
+    for line in context.splitlines():
+        m = _CONTEXT.match(line.strip())
+        if m:
+            column = m.group(2).strip().strip('"') if m.group(2) else None
+            return int(m.group(1)), column
+    return None, None
+
+
+def is_row_error(exc: psycopg.Error) -> bool:
+    """A problem with the data of some row (bad value, key clash), not with the connection or
+    the table. Citus reports unique violations from its workers as XX000, so those count too."""
+    state = exc.sqlstate or ""
+    if state.startswith(("22", "23")):
+        return True
+    return state == "XX000" and "duplicate key" in str(exc)
+
+
+def explain_row_error(exc: psycopg.Error, column: str | None, target: str) -> str:
+    """A sentence a person can act on, for one rejected row."""
+    state = exc.sqlstate or ""
+    diag = exc.diag
+    col = column or (diag.column_name if diag else None)
+    message = (diag.message_primary if diag else None) or str(exc)
+    detail = (diag.message_detail if diag else None) or ""
+    constraint = strip_shard_suffix(diag.constraint_name if diag else None)
+    where = f"{target}.{col}" if col else target
+    if state == "22001":
+        limit = re.search(r"\((\d+)\)", message)
+        size = f" (at most {limit.group(1)} characters)" if limit else ""
+        return f"The value is too long for {where}{size}. Widen the column or shorten the value."
+    if state == "23505" or (state == "XX000" and "duplicate key" in message):
+        key = re.search(r"Key \((.*?)\)=\((.*?)\)", detail)
+        what = f"{key.group(1)} = {key.group(2)}" if key else (constraint or "the same key")
+        return f"A row with {what} is already in {target}. Choose 'Replace all rows' or remove the duplicate."
+    if state == "23503":
+        key = re.search(r"Key \((.*?)\)=\((.*?)\) is not present in table \"(.*?)\"", detail)
+        if key:
+            return (f"The row refers to {key.group(3)} {key.group(1)} = {key.group(2)}, "
+                    f"which is not in {key.group(3)}. Copy that row first, or leave this one out.")  # fmt: skip
+        return f"The row refers to a row that is not in the target ({constraint or 'foreign key'})."
+    if state == "23502":
+        return f"{where} is empty, but the target requires a value."
+    if state == "23514":
+        return f"The row breaks the rule {constraint or ''} on {target}."
+    if state in ("22P02", "22007", "22008"):
+        return f"The value in {where} is not valid for its type: {message}."
+    if state == "22003":
+        return f"The number in {where} is too large for its type."
+    if state == "22021":
+        return "The row has characters that are not valid UTF-8. Choose the file's real encoding (for example Latin-1)."
+    if state == "22P04":
+        return f"The row does not fit the file's columns: {message}."
+    return f"The row could not be copied: {message}."
+
+
+class RejectLog:
+    """Writes bad rows as they are found: ``<target>.rejected.csv`` holds each row's original
+    text (the header first), and ``errors.csv`` one line per row with its reason."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+        self._files: dict[str, object] = {}
+        self._errors = None
+        self._errors_writer = None
+        self.count = 0
+
+    def reject_file(self, target: str) -> Path:
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in target)
+        return self.folder / f"{safe}.rejected.csv"
+
+    @property
+    def errors_file(self) -> Path:
+        return self.folder / "errors.csv"
+
+    def add(self, row: RejectedRow, header: str, raw: bytes | None = None) -> None:
+        """Record one row. ``raw`` is the row exactly as read (CSV bytes) when we have it."""
+        with self._lock:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            f = self._files.get(row.target)
+            if f is None:
+                f = open(self.reject_file(row.target), "wb")  # noqa: SIM115 - kept open for the run
+                f.write(header.encode("utf-8"))
+                self._files[row.target] = f
+            data = raw if raw is not None else row.text.encode("utf-8")
+            f.write(data if data.endswith(b"\n") else data + b"\n")
+            f.flush()
+            if self._errors is None:
+                self._errors = open(self.errors_file, "w", newline="", encoding="utf-8")  # noqa: SIM115
+                self._errors_writer = csv.writer(self._errors)
+                self._errors_writer.writerow(
+                    ["table", "row", "column", "sqlstate", "problem", "value", "server message"]
+                )
+            self._errors_writer.writerow(
+                [row.target, row.row_number, row.column or "", row.sqlstate or "", row.reason,
+                 (row.value or "")[:500], row.detail]  # fmt: skip
+            )
+            self._errors.flush()
+            self.count += 1
+
+    def close(self) -> None:
+        with self._lock:
+            for f in self._files.values():
+                f.close()
+            self._files.clear()
+            if self._errors is not None:
+                self._errors.close()
+                self._errors = None

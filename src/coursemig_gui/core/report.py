@@ -1,0 +1,135 @@
+"""The result of a run: per table figures, exit code, and JSON/CSV/HTML renderings."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from coursemig_gui.core.events import Phase
+
+
+class Verification:
+    MATCH = "match"  # counts and content checksum agree
+    COUNTS_MATCH = "counts match"  # content not comparable (types changed, rows appended)
+    MISMATCH = "mismatch"
+    NOT_RUN = "not run"
+
+
+@dataclass
+class TableReport:
+    source: str
+    target: str
+    status: Phase = Phase.WAITING
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    seconds: float = 0.0
+    verification: str = Verification.NOT_RUN
+    verification_detail: str = ""
+    reject_file: str | None = None
+    csv_file: str | None = None
+    message: str = ""
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (Phase.DONE, Phase.SKIPPED) and self.verification != Verification.MISMATCH
+
+
+@dataclass
+class MigrationReport:
+    tables: list[TableReport] = field(default_factory=list)
+    started: str = field(default_factory=lambda: datetime.now().isoformat(timespec="seconds"))
+    finished: str = ""
+    route: str = "direct"
+    cancelled: bool = False
+    message: str = ""  # a run-level failure (no connection, invalid plan), plain sentence
+    detail: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0 all loaded (and verified), 3 finished with rejected rows, 1 a table failed."""
+        if self.message and not self.tables:
+            return 1
+        if self.cancelled or any(
+            t.status in (Phase.FAILED, Phase.ROLLED_BACK, Phase.WAITING)
+            or t.verification == Verification.MISMATCH
+            for t in self.tables
+        ):
+            return 1
+        if any(t.rows_rejected for t in self.tables):
+            return 3
+        return 0
+
+    def headline(self) -> str:
+        """One sentence for the Summary page and the CLI's last line."""
+        n = len(self.tables)
+        done = [t for t in self.tables if t.status in (Phase.DONE, Phase.DONE_WITH_REJECTS)]
+        with_rejects = [t for t in done if t.rows_rejected]
+        failed = [t for t in self.tables if t.status == Phase.FAILED]
+        rolled = [t for t in self.tables if t.status == Phase.ROLLED_BACK]
+        if self.message and not self.tables:
+            return self.message
+        if len(done) == n and not with_rejects:
+            verified = all(t.verification == Verification.MATCH for t in done)
+            return f"All {n} tables copied" + (" and verified" if verified else "")
+        parts = [f"{len(done)} of {n} tables copied"]
+        if with_rejects:
+            skipped = sum(t.rows_rejected for t in with_rejects)
+            parts.append(f"{len(with_rejects)} with {skipped} skipped rows")
+        if failed:
+            parts.append(f"{len(failed)} failed ({', '.join(t.target for t in failed)})")
+        if rolled:
+            parts.append(f"{len(rolled)} stopped and rolled back ({', '.join(t.target for t in rolled)})")
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        data["headline"] = self.headline()
+        for t in data["tables"]:
+            t["status"] = str(t["status"])
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        cols = ["source", "target", "status", "rows_read", "rows_written", "rows_rejected",
+                "seconds", "verification", "reject_file", "message"]  # fmt: skip
+        writer = csv.writer(out)
+        writer.writerow(cols)
+        for t in self.tables:
+            writer.writerow([str(getattr(t, c)) if getattr(t, c) is not None else "" for c in cols])
+        return out.getvalue()
+
+    def to_html(self) -> str:
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+                t.source, t.target, t.status, t.rows_read, t.rows_written, t.rows_rejected,
+                f"{t.seconds:.1f}", t.verification, t.message)) + "</tr>"  # fmt: skip
+            for t in self.tables
+        )
+        head = "".join(f"<th>{h}</th>" for h in ("Source", "Target", "Result", "Read", "Written",
+                                                  "Skipped", "Seconds", "Verification", "Notes"))  # fmt: skip
+        return (
+            "<!doctype html><meta charset='utf-8'><title>CourseMig report</title>"
+            "<style>body{font-family:sans-serif}td,th{border:1px solid #999;padding:4px 8px}"
+            "table{border-collapse:collapse}</style>"
+            f"<h1>{html.escape(self.headline())}</h1><p>Started {html.escape(self.started)}, "
+            f"finished {html.escape(self.finished)}, route: {html.escape(self.route)}</p>"
+            f"<table><tr>{head}</tr>{rows}</table>"
+        )
+
+    def save(self, path: Path) -> None:
+        """Save as JSON, CSV or HTML, by the file's ending."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        text = self.to_html() if suffix in (".html", ".htm") else self.to_csv() if suffix == ".csv" else self.to_json()
+        path.write_text(text, encoding="utf-8")
