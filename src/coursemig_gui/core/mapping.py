@@ -242,3 +242,32 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
     if not tm.included_columns:
         problems.append(Problem(tm.source, f"{tm.source} has no columns selected."))
     return problems
+
+
+def select_tables(
+    catalog: Catalog,
+    tables: Iterable[str] | None = None,
+    apps: Iterable[str] | None = None,
+    include_system: bool = False,
+) -> list[str]:
+    """The tables a selection names: explicit tables, whole Django apps, or every visible one.
+
+    Raises ValueError with a sentence naming what was not found.
+    """
+    names = {t.name for t in catalog.tables}
+    chosen: list[str] = []
+    if tables:
+        unknown = [t for t in tables if t not in names]
+        if unknown:
+            raise ValueError(f"The source has no table named {', '.join(unknown)}.")
+        chosen.extend(tables)
+    if apps:
+        for app in apps:
+            found = [t.name for t in catalog.tables if t.app == app]
+            if not found:
+                known = ", ".join(sorted({t.app for t in catalog.tables if t.app})) or "none"
+                raise ValueError(f"The source has no Django app named {app} (apps: {known}).")
+            chosen.extend(n for n in found if n not in chosen)
+    if not tables and not apps:
+        chosen = [t.name for t in catalog.visible(include_system)]
+    return chosen

@@ -1,0 +1,472 @@
+"""``coursemig``: the same migrations as the wizard, for scripts and scheduled jobs.
+
+Exit codes (stable, scripts rely on them): 0 every row loaded (and verified), 3 finished with
+rejected rows, 1 a table failed, 2 bad usage or no connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from coursemig_gui import __version__
+from coursemig_gui.core.errors import FriendlyError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
+
+
+# -- argument parsing -------------------------------------------------------------------------
+
+
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
+    result = {}
+    for value in values or []:
+        if "=" not in value:
+            raise FriendlyError(f"{flag} takes NAME=VALUE, for example {flag} courses_course=course.", value)
+        key, _, new = value.partition("=")
+        result[key.strip()] = new.strip()
+    return result
+
+
+def _add_source(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--source", required=required, metavar="URL",
+                   help="the Django database: a postgresql:// URL or any connection string")  # fmt: skip
+    p.add_argument("--source-schema", default="public", metavar="SCHEMA")
+
+
+def _add_target(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", required=True, metavar="URL",
+                   help="the target database (Azure: the portal's connection string)")  # fmt: skip
+    p.add_argument("--target-schema", default="public", metavar="SCHEMA")
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tables", metavar="T,...", help="source tables, comma-separated")
+    p.add_argument("--app", action="append", metavar="LABEL", help="every table of a Django app")
+    p.add_argument("--include-system-tables", action="store_true",
+                   help="also Django's own tables (auth_*, django_*)")  # fmt: skip
+    p.add_argument("--keep-names", action="store_true",
+                   help="keep table names as they are (default: strip the app prefix)")  # fmt: skip
+    p.add_argument("--rename-table", action="append", metavar="SRC=DST")
+    p.add_argument("--rename-column", action="append", metavar="SRC_TABLE.COL=NEW")
+    p.add_argument("--rename-reserved", action="store_true",
+                   help="rename columns named with reserved words (end -> end_time)")  # fmt: skip
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--if-exists", choices=["fail", "append", "replace", "skip"], default="fail")
+    p.add_argument("--on-error", choices=["stop", "skip"], default="skip")
+    p.add_argument("--max-rejects", type=int, default=100, metavar="N",
+                   help="per table; past it the table fails (default 100)")  # fmt: skip
+    p.add_argument("--max-reject-percent", type=float, metavar="P")
+    p.add_argument("--rejects-dir", metavar="DIR")
+    p.add_argument("--no-verify", action="store_true")
+    p.add_argument("--no-foreign-keys", action="store_true")
+    p.add_argument("--loaders", type=int, default=1, metavar="N", help="tables loaded at once")
+    p.add_argument("--batch-rows", type=int, default=5000, metavar="N")
+    p.add_argument("--no-binary", action="store_true", help="always stream CSV, never binary")
+    p.add_argument("--distribute", action="append", metavar="TABLE=COLUMN",
+                   help="Citus: distribute TABLE by COLUMN")  # fmt: skip
+    p.add_argument("--reference", action="append", metavar="TABLE", help="Citus: a reference table")
+    p.add_argument("--json-report", metavar="FILE")
+    p.add_argument("--quiet", "-q", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coursemig",
+        description="Move a Django app's PostgreSQL tables to Azure Cosmos DB for PostgreSQL "
+        "(Citus) or any PostgreSQL, with CSV files along the way.",
+        epilog="Exit codes: 0 all rows loaded, 3 finished with rejected rows, 1 a table "
+        "failed, 2 bad usage or no connection. Passwords: the OS keyring, PGPASSWORD or "
+        "~/.pgpass; never in a profile.",
+    )
+    parser.add_argument("--version", action="version", version=f"coursemig {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("tables", help="list the source's tables, grouped by Django app")
+    _add_source(p)
+    p.add_argument("--include-system-tables", action="store_true")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("plan", help="write a profile (and show the SQL) without running it")
+    _add_source(p)
+    _add_target(p)
+    _add_selection(p)
+    _add_run_options(p)
+    p.add_argument("--via-csv", metavar="DIR")
+    p.add_argument("--name", default="Migration")
+    p.add_argument("--output", "-o", required=True, metavar="PROFILE.json")
+    p.add_argument("--show-sql", action="store_true")
+
+    p = sub.add_parser("run", help="run a saved profile")
+    p.add_argument("profile", metavar="PROFILE.json")
+    p.add_argument("--json-report", metavar="FILE")
+    p.add_argument("--quiet", "-q", action="store_true")
+
+    p = sub.add_parser("migrate", help="copy tables from the source straight into the target")
+    _add_source(p)
+    _add_target(p)
+    _add_selection(p)
+    _add_run_options(p)
+    p.add_argument("--via-csv", metavar="DIR", help="also keep CSV files of every table in DIR")
+
+    p = sub.add_parser("export", help="write the source's tables as CSV files (no SUPERUSER needed)")
+    _add_source(p)
+    _add_selection(p)
+    p.add_argument("--to", required=True, metavar="DIR", dest="csv_dir")
+    p.add_argument("--json-report", metavar="FILE")
+    p.add_argument("--quiet", "-q", action="store_true")
+
+    p = sub.add_parser("import", help="load CSV files into the target; columns matched by header name")
+    p.add_argument("csv_dir", metavar="DIR")
+    _add_target(p)
+    p.add_argument("--tables", metavar="T,...", help="file names without .csv (default: every file)")
+    p.add_argument("--rename-table", action="append", metavar="FILE=TABLE")
+    p.add_argument("--rename-column", action="append", metavar="FILE.COL=NEW")
+    p.add_argument("--encoding", default="utf-8")
+    p.add_argument("--delimiter", default=None, help="default: guessed from the header")
+    _add_run_options(p)
+
+    p = sub.add_parser("demo", help="start two throwaway sample databases and print their URLs")
+    p.add_argument("--courses", type=int, default=3547)
+    return parser
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr, flush=True)
+
+
+def _conninfo(text: str, role: str) -> str:
+    """A conninfo from a pasted string; a password missing from it comes from the keyring,
+    then libpq's own PGPASSWORD / ~/.pgpass."""
+    from coursemig_gui.core.connection import parse_connection_string
+
+    parsed = parse_connection_string(text)
+    password = parsed.password or _stored_password(parsed.settings)
+    return parsed.settings.conninfo(password)
+
+
+def _stored_password(settings) -> str | None:
+    try:
+        from coursemig_gui.core.credentials import CredentialStore
+
+        return CredentialStore().load(settings)
+    except Exception:  # noqa: BLE001 - no keyring: libpq may still find PGPASSWORD or .pgpass
+        return None
+
+
+def _mappings(args: argparse.Namespace, catalog) -> list:
+    from coursemig_gui.core.mapping import (
+        Placement,
+        apply_renames,
+        default_mappings,
+        rename_reserved_words,
+        select_tables,
+    )
+
+    tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+    try:
+        chosen = select_tables(catalog, tables, args.app, args.include_system_tables)
+    except ValueError as exc:
+        raise FriendlyError(str(exc), "") from exc
+    mappings = default_mappings(catalog, chosen, keep_names=args.keep_names)
+    columns = {}
+    for key, new in _pairs(args.rename_column, "--rename-column").items():
+        table, _, column = key.rpartition(".")
+        if not table:
+            raise FriendlyError("--rename-column takes SRC_TABLE.COL=NEW, for example "
+                                "courses_meetingtime.end=end_time.", key)  # fmt: skip
+        columns[(table, column)] = new
+    apply_renames(mappings, _pairs(args.rename_table, "--rename-table"), columns)
+    if getattr(args, "rename_reserved", False):
+        rename_reserved_words(mappings, catalog.reserved_words)
+    from coursemig_gui.core.mapping import IfExists
+
+    distribute = _pairs(getattr(args, "distribute", None), "--distribute")
+    reference = set(getattr(args, "reference", None) or [])
+    for tm in mappings:
+        tm.if_exists = IfExists(args.if_exists)
+        for name in (tm.source, tm.target):
+            if name in distribute:
+                tm.placement, tm.distribution_column = Placement.DISTRIBUTED, distribute[name]
+            if name in reference:
+                tm.placement = Placement.REFERENCE
+    return mappings
+
+
+def _options(args: argparse.Namespace, route):
+    from coursemig_gui.core.options import MigrationOptions, OnError
+
+    return MigrationOptions(
+        route=route,
+        csv_dir=getattr(args, "via_csv", None) or getattr(args, "csv_dir", None),
+        on_error=OnError(getattr(args, "on_error", "skip")),
+        max_rejects=getattr(args, "max_rejects", 100),
+        max_reject_percent=getattr(args, "max_reject_percent", None),
+        rejects_dir=getattr(args, "rejects_dir", None),
+        verify=not getattr(args, "no_verify", False),
+        create_foreign_keys=not getattr(args, "no_foreign_keys", False),
+        source_schema=getattr(args, "source_schema", "public"),
+        target_schema=getattr(args, "target_schema", "public"),
+        loaders=max(1, getattr(args, "loaders", 1)),
+        batch_rows=max(1, getattr(args, "batch_rows", 5000)),
+        binary=not getattr(args, "no_binary", False),
+        csv_encoding=getattr(args, "encoding", "utf-8"),
+        csv_delimiter=getattr(args, "delimiter", None) or "",
+    )
+
+
+def _read_catalog(conninfo: str, schema: str):
+    from coursemig_gui.core.catalog import read_catalog
+    from coursemig_gui.core.plan import connect
+
+    with connect(conninfo) as conn:
+        return read_catalog(conn, schema)
+
+
+class _Printer:
+    """Progress on stderr: a line when a table changes phase, and a live line on a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.phases: dict[str, str] = {}
+        self._last = 0.0
+
+    def __call__(self, event) -> None:
+        from coursemig_gui.core.events import LogMessage, RejectedRow, TableProgress
+
+        if self.quiet:
+            return
+        if isinstance(event, TableProgress):
+            if self.phases.get(event.table) != event.phase:
+                self.phases[event.table] = event.phase
+                if self.tty:
+                    sys.stderr.write("\r\033[K")
+                extra = f" · {event.message}" if event.message else ""
+                rows = f" · {event.rows_done:,} rows" if event.rows_done else ""
+                print(f"{event.target:<28} {event.phase}{rows}{extra}", file=sys.stderr, flush=True)
+            elif self.tty and time.monotonic() - self._last > 0.5:
+                self._last = time.monotonic()
+                sys.stderr.write(f"\r\033[K{event.target:<28} {event.rows_done:,} / ~{event.rows_total:,} rows"
+                                 f" · {event.rows_per_second:,.0f} rows/s")  # fmt: skip
+                sys.stderr.flush()
+        elif isinstance(event, RejectedRow):
+            where = f", column {event.column}" if event.column else ""
+            print(f"  row {event.row_number} of {event.table}{where}: {event.reason}", file=sys.stderr)
+        elif isinstance(event, LogMessage) and event.level != "error":
+            print(f"{event.level}: {event.text}", file=sys.stderr)
+
+
+def _finish(args: argparse.Namespace, report) -> int:
+    from coursemig_gui.core.report import MigrationReport
+
+    assert isinstance(report, MigrationReport)
+    if getattr(args, "json_report", None):
+        Path(args.json_report).write_text(report.to_json(), encoding="utf-8")
+    if not getattr(args, "quiet", False):
+        for t in report.tables:
+            line = (f"  {t.target:<28} {str(t.status):<18} read {t.rows_read:>9,}  written "
+                    f"{t.rows_written:>9,}  rejected {t.rows_rejected:>5,}  {t.seconds:6.1f}s  "
+                    f"{t.verification}")  # fmt: skip
+            print(line, file=sys.stderr)
+            if t.message and t.status != "done":
+                print(f"      {t.message}", file=sys.stderr)
+    if report.message:
+        print(f"coursemig: {report.message}", file=sys.stderr)
+        if report.detail and os.environ.get("COURSEMIG_DEBUG"):
+            print(report.detail, file=sys.stderr)
+        if not report.tables:
+            return EXIT_USAGE
+    _say(args, report.headline() + ".")
+    return report.exit_code
+
+
+def _run(args, source: str | None, target: str | None, mappings, options) -> int:
+    from coursemig_gui.core.events import CancelToken
+    from coursemig_gui.core.plan import run_migration
+
+    cancel = CancelToken()
+
+    def stop(signum, frame) -> None:  # Ctrl-C: roll back the table in progress, then stop
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        print("\nStopping: rolling back the table in progress…", file=sys.stderr)
+        cancel.cancel()
+
+    old = signal.signal(signal.SIGINT, stop)
+    try:
+        report = run_migration(source, target, mappings, options, _Printer(args.quiet), cancel)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    return _finish(args, report)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    catalog = _read_catalog(_conninfo(args.source, "source"), args.source_schema)
+    tables = catalog.visible(args.include_system_tables)
+    if args.json:
+        print(json.dumps([{"table": t.name, "app": t.app, "rows": t.row_estimate,
+                           "system": t.is_system, "many_to_many": t.is_m2m,
+                           "columns": [c.name for c in t.columns]} for t in tables], indent=2))  # fmt: skip
+        return EXIT_OK
+    by_app: dict[str, list] = {}
+    for t in tables:
+        by_app.setdefault(t.app or "(no app)", []).append(t)
+    for app, items in by_app.items():
+        print(app)
+        for t in items:
+            print(f"  {t.name:<40} ~{t.row_estimate:>10,} rows{'  (many-to-many)' if t.is_m2m else ''}")
+    hidden = len(catalog.tables) - len(tables)
+    if hidden:
+        print(f"({hidden} Django system tables hidden; --include-system-tables shows them)")
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from coursemig_gui.core.connection import parse_connection_string
+    from coursemig_gui.core.ddl import ddl_script
+    from coursemig_gui.core.mapping import validate
+    from coursemig_gui.core.options import Route
+    from coursemig_gui.core.profile import Profile
+
+    source = parse_connection_string(args.source)
+    target = parse_connection_string(args.target)
+    catalog = _read_catalog(_conninfo(args.source, "source"), args.source_schema)
+    mappings = _mappings(args, catalog)
+    options = _options(args, Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT)
+    for p in validate(mappings, catalog):
+        print(f"{p.severity}: {p.message}", file=sys.stderr)
+    profile = Profile(name=args.name, source=source.settings, target=target.settings,
+                      tables=mappings, options=options)  # fmt: skip
+    path = profile.save(Path(args.output))
+    if args.show_sql:
+        print(ddl_script(catalog, mappings, options))
+    _say(args, f"Saved the migration to {path}. Run it with: coursemig run {path}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from coursemig_gui.core.options import Route
+    from coursemig_gui.core.profile import Profile
+
+    profile = Profile.load(Path(args.profile))
+    opts = profile.options
+
+    def conninfo(settings, role: str) -> str | None:
+        if settings is None:
+            return None
+        return settings.conninfo(_stored_password(settings))
+
+    source = conninfo(profile.source, "source") if opts.route != Route.IMPORT else None
+    target = conninfo(profile.target, "target") if opts.route != Route.EXPORT else None
+    return _run(args, source, target, profile.tables, opts)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from coursemig_gui.core.options import Route
+
+    source = _conninfo(args.source, "source")
+    target = _conninfo(args.target, "target")
+    catalog = _read_catalog(source, args.source_schema)
+    mappings = _mappings(args, catalog)
+    route = Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT
+    return _run(args, source, target, mappings, _options(args, route))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from coursemig_gui.core.options import Route
+
+    source = _conninfo(args.source, "source")
+    catalog = _read_catalog(source, args.source_schema)
+    args.if_exists = "fail"
+    mappings = _mappings(args, catalog)
+    return _run(args, source, None, mappings, _options(args, Route.EXPORT))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from coursemig_gui.core.mapping import ColumnMapping, IfExists, TableMapping
+    from coursemig_gui.core.options import Route
+    from coursemig_gui.core.plan import connect
+
+    folder = Path(args.csv_dir)
+    if not folder.is_dir():
+        raise FriendlyError(f"The folder {folder} does not exist.", str(folder))
+    names = [t.strip() for t in args.tables.split(",")] if args.tables else sorted(
+        p.stem for p in folder.glob("*.csv"))  # fmt: skip
+    if not names:
+        raise FriendlyError(f"There are no .csv files in {folder}.", str(folder))
+    target = _conninfo(args.target, "target")
+    renames = _pairs(args.rename_table, "--rename-table")
+    column_renames = _pairs(args.rename_column, "--rename-column")
+    with connect(target) as conn:
+        existing = {r[0] for r in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')", [args.target_schema])}  # fmt: skip
+    mappings = []
+    for name in names:
+        if not (folder / f"{name}.csv").exists():
+            raise FriendlyError(f"There is no file {name}.csv in {folder}.", str(folder))
+        # courses_course.csv goes into course when the user made that table by hand (p.sql)
+        stripped = name.split("_", 1)[1] if "_" in name else name
+        table = renames.get(name) or (name if name in existing or stripped not in existing else stripped)
+        columns = [ColumnMapping(key.split(".", 1)[1], new, "text")
+                   for key, new in column_renames.items() if key.split(".", 1)[0] == name]  # fmt: skip
+        mappings.append(TableMapping(name, table, columns, if_exists=IfExists(args.if_exists)))
+    return _run(args, None, target, mappings, _options(args, Route.IMPORT))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from coursemig_gui.core.demo import start_demo
+
+    print(f"Starting two sample databases ({args.courses:,} courses)…", file=sys.stderr)
+    demo = start_demo(courses=args.courses)
+    try:
+        print(f"source: {demo.source_url}")
+        print(f"target: {demo.target_url}")
+        print("Both run until you press Ctrl-C.", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("Stopping the sample databases…", file=sys.stderr)
+    finally:
+        demo.stop()
+    return EXIT_OK
+
+
+COMMANDS = {"tables": cmd_tables, "plan": cmd_plan, "run": cmd_run, "migrate": cmd_migrate,
+            "export": cmd_export, "import": cmd_import, "demo": cmd_demo}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except FriendlyError as exc:
+        print(f"coursemig: {exc.message}", file=sys.stderr)
+        if exc.detail and os.environ.get("COURSEMIG_DEBUG"):
+            print(exc.detail, file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("coursemig: stopped.", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
