@@ -285,7 +285,7 @@ _PLACEHOLDER = re.compile(
         [{<\[(]\s*[^{}<>\[\]()]*(?:pass|pwd|secret)[^{}<>\[\]()]*\s*[}>\])]   # {your_password}
         | \$\{?[A-Z_]*(?:PASS|PWD|SECRET)[A-Z_]*\}?                         # ${DB_PASSWORD}
         | %[A-Z_]*(?:PASS|PWD)[A-Z_]*%                                       # %PGPASS%
-        | your[_ -]?password | yourpassword | \*{3,} | x{6,}
+        | your[_ -]?password | \*{4,}
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
