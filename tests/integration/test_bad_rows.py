@@ -1,0 +1,94 @@
+"""Bad rows are isolated: each one lands in the reject files with its row number and reason,
+everything else loads, and the exit code says so (3)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from coursemig_gui.cli import main
+
+
+def _arrange(source_db, target_db) -> dict:
+    with source_db.admin_connect() as conn:
+        # a child whose parent is missing: Django's FK would refuse it, so its trigger is
+        # switched off for the one insert (the FK itself stays, so the target gets it too)
+        conn.execute("ALTER TABLE courses_course DISABLE TRIGGER ALL")
+        conn.execute(
+            "INSERT INTO courses_course (pid, slug, program_id, course_number, title) "
+            "VALUES ('ORPHAN1', 'orphan-1', 'NOPE', '999', 'Orphan course')"
+        )
+        conn.execute("ALTER TABLE courses_course ENABLE TRIGGER ALL")
+        first_program = conn.execute(
+            "SELECT subject_code FROM courses_program ORDER BY ctid LIMIT 1"
+        ).fetchone()[0]
+        long_rooms = [
+            (n, slug) for n, (slug, room) in enumerate(conn.execute(
+                "SELECT slug, room FROM courses_meetinglocation ORDER BY ctid").fetchall(), start=1)
+            if room is not None and len(room) > 5
+        ]  # fmt: skip
+        courses = conn.execute("SELECT count(*) FROM courses_course").fetchone()[0]
+    with target_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE program (subject_code varchar(10) PRIMARY KEY, subject varchar(100))")
+        conn.execute("INSERT INTO program VALUES (%s, 'Already here')", [first_program])
+        conn.execute("CREATE TABLE meetinglocation (slug varchar(200) PRIMARY KEY, "
+                     "building varchar(100), room varchar(5))")  # fmt: skip
+    return {"program": first_program, "long_rooms": long_rooms, "courses": courses}
+
+
+def test_bad_rows_go_to_reject_files(source_db, target_db, tmp_path):
+    facts = _arrange(source_db, target_db)
+    assert facts["long_rooms"], "sample data should have rooms longer than 5 characters"
+    rejects = tmp_path / "rejects"
+    report_file = tmp_path / "report.json"
+    code = main([
+        "migrate", "--source", source_db.url, "--target", target_db.url,
+        "--tables", "courses_program,courses_meetinglocation,courses_course",
+        "--if-exists", "append", "--rejects-dir", str(rejects), "--max-rejects", "1000",
+        "--json-report", str(report_file), "-q",
+    ])  # fmt: skip
+    report = json.loads(report_file.read_text())
+    assert code == 3, report
+    by_target = {t["target"]: t for t in report["tables"]}
+    assert by_target["program"]["rows_rejected"] == 1
+    assert by_target["meetinglocation"]["rows_rejected"] == len(facts["long_rooms"])
+    assert by_target["course"]["rows_rejected"] == 1
+    for t in report["tables"]:
+        assert t["rows_written"] + t["rows_rejected"] == t["rows_read"]
+
+    with (rejects / "errors.csv").open(newline="", encoding="utf-8") as f:
+        errors = list(csv.DictReader(f))
+    program_errors = [e for e in errors if e["table"] == "program"]
+    assert program_errors[0]["row"] == "1"
+    assert program_errors[0]["sqlstate"] == "23505"
+    assert "already in program" in program_errors[0]["problem"]
+    room_errors = [e for e in errors if e["table"] == "meetinglocation"]
+    assert [int(e["row"]) for e in room_errors] == [n for n, _ in facts["long_rooms"]]
+    assert all(e["sqlstate"] == "22001" and e["column"] == "room" for e in room_errors)
+    assert all("too long for meetinglocation.room" in e["problem"] for e in room_errors)
+    course_errors = [e for e in errors if e["table"] == "course"]
+    assert course_errors[0]["sqlstate"] == "23503"
+    assert course_errors[0]["row"] == str(facts["courses"])  # inserted last, read last
+    assert "NOPE" in course_errors[0]["problem"]
+
+    # the reject files hold each row's original text, under a header
+    room_file = (rejects / "meetinglocation.rejected.csv").read_text(encoding="utf-8").splitlines()
+    assert room_file[0] == "slug,building,room"
+    assert {line.split(",")[0] for line in room_file[1:]} == {slug for _, slug in facts["long_rooms"]}
+    assert "ORPHAN1" in (rejects / "course.rejected.csv").read_text(encoding="utf-8")
+    # everything else loaded
+    assert target_db.rows("SELECT count(*) FROM course")[0][0] == facts["courses"] - 1
+    assert target_db.rows("SELECT subject FROM program WHERE subject_code = %s",
+                          [facts["program"]])[0][0] == "Already here"  # fmt: skip
+
+
+def test_stop_on_first_error_leaves_table_as_it_was(source_db, target_db, tmp_path):
+    facts = _arrange(source_db, target_db)
+    code = main([
+        "migrate", "--source", source_db.url, "--target", target_db.url,
+        "--tables", "courses_meetinglocation", "--if-exists", "append", "--on-error", "stop",
+        "--rejects-dir", str(tmp_path), "-q",
+    ])  # fmt: skip
+    assert code == 1
+    assert target_db.rows("SELECT count(*) FROM meetinglocation")[0][0] == 0
+    assert facts["long_rooms"]
