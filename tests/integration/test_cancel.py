@@ -63,5 +63,5 @@ def test_cancel_a_new_table_leaves_no_table(source_db, target_db):
     assert target_db.rows("SELECT to_regclass('public.course')")[0][0] is None
     assert target_db.rows("SELECT count(*) FROM program")[0][0] > 0
     # nothing is left locked: the same run works at once
-    again = run_migration(source_db.url, target_db.url, mappings[1:], MigrationOptions())
+    again = run_migration(source_db.url, target_db.url, [m for m in mappings if m.target == "course"], MigrationOptions())
     assert again.exit_code == 0, again.headline()
