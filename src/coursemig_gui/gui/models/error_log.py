@@ -1,0 +1,112 @@
+"""The live error log: every row that could not be copied, with its reason."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+
+from coursemig_gui.core.events import RejectedRow
+
+_NO_INDEX = QModelIndex()
+
+
+class ErrorLogModel(QAbstractTableModel):
+    TABLE, ROW, COLUMN, PROBLEM, VALUE = range(5)
+    HEADERS = ("Table", "Row", "Column", "Problem", "Value")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[RejectedRow] = []
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows = []
+        self.endResetModel()
+
+    def append(self, rows: list[RejectedRow]) -> None:
+        """One insert per batch, however many rows it holds (the view lays out once)."""
+        if not rows:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(_NO_INDEX, first, first + len(rows) - 1)
+        self._rows.extend(rows)
+        self.endInsertRows()
+
+    def rejected_rows(self) -> list[RejectedRow]:
+        return list(self._rows)
+
+    def export_csv(self, path: Path, rows: list[RejectedRow] | None = None) -> None:
+        """Save the log (or the filtered ``rows``) as CSV, with the server's message and row text."""
+        with Path(path).open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(
+                [
+                    "table",
+                    "row",
+                    "column",
+                    "problem",
+                    "value",
+                    "sqlstate",
+                    "server message",
+                    "row text",
+                ]
+            )
+            for r in self._rows if rows is None else rows:
+                writer.writerow(
+                    [
+                        r.target,
+                        r.row_number,
+                        r.column or "",
+                        r.reason,
+                        r.value or "",
+                        r.sqlstate or "",
+                        r.detail,
+                        r.text,
+                    ]  # fmt: skip
+                )
+
+    def row(self, number: int) -> RejectedRow:
+        return self._rows[number]
+
+    def rowCount(self, parent=_NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=_NO_INDEX) -> int:
+        return len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.TABLE:
+                return r.target
+            if col == self.ROW:
+                return r.row_number
+            if col == self.COLUMN:
+                return r.column or ""
+            if col == self.PROBLEM:
+                return r.reason
+            if col == self.VALUE:
+                value = r.value or ""
+                return value if len(value) <= 80 else value[:77] + "…"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            parts = [r.reason]
+            if r.detail:
+                parts.append(f"Server: {r.detail}")
+            if r.sqlstate:
+                parts.append(f"SQLSTATE {r.sqlstate}")
+            if r.text:
+                parts.append(f"Row: {r.text[:300]}")
+            return "\n".join(parts)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == self.ROW:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None

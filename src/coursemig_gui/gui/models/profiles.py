@@ -1,0 +1,66 @@
+"""The Start page's list of recent saved migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtWidgets import QApplication, QStyle
+
+from coursemig_gui.core.profile import ProfileSummary, recent_profiles
+
+_NO_INDEX = QModelIndex()
+
+
+class RecentProfilesModel(QAbstractTableModel):
+    NAME, LAST_RUN, RESULT = range(3)
+    HEADERS = ("Saved migration", "Last run", "Result")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._profiles: list[ProfileSummary] = []
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self._profiles = recent_profiles()
+        self.endResetModel()
+
+    def path(self, row: int) -> Path:
+        return self._profiles[row].path
+
+    def rowCount(self, parent=_NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self._profiles)
+
+    def columnCount(self, parent=_NO_INDEX) -> int:
+        return len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        p = self._profiles[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.NAME:
+                return p.name
+            if col == self.LAST_RUN:
+                return p.last_run.replace("T", " ") if p.last_run else "never"
+            return p.last_result
+        if role == Qt.ItemDataRole.DecorationRole and col == self.RESULT and p.last_result:
+            return QApplication.style().standardIcon(_result_icon(p.last_result))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return str(p.path)
+        return None
+
+
+def _result_icon(headline: str) -> QStyle.StandardPixmap:
+    # The headline is the report's own sentence; "All ... copied" is the only all-good one.
+    if headline.startswith("All "):
+        return QStyle.StandardPixmap.SP_DialogApplyButton
+    if "damaged" in headline or "failed" in headline:
+        return QStyle.StandardPixmap.SP_MessageBoxCritical
+    return QStyle.StandardPixmap.SP_MessageBoxWarning

@@ -1,0 +1,92 @@
+"""The Summary page's table: the report's figures per table."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+
+from coursemig_gui.core.events import Phase
+from coursemig_gui.core.report import MigrationReport, TableReport, Verification
+
+_NO_INDEX = QModelIndex()
+
+_RESULT_TEXT = {
+    Phase.DONE: "Copied ✓",
+    Phase.DONE_WITH_REJECTS: "Copied, some rows skipped ⚠",
+    Phase.FAILED: "Failed ✗",
+    Phase.ROLLED_BACK: "Stopped, rolled back",
+    Phase.SKIPPED: "Skipped (already there)",
+    Phase.WAITING: "Not started",
+}
+_VERIFICATION_TEXT = {
+    Verification.MATCH: "✓ counts and content match",
+    Verification.COUNTS_MATCH: "✓ counts match",
+    Verification.MISMATCH: "✗ differs",
+    Verification.NOT_RUN: "not checked",
+}
+
+
+def result_text(t: TableReport) -> str:
+    return _RESULT_TEXT.get(t.status, str(t.status))
+
+
+def verification_text(t: TableReport) -> str:
+    return _VERIFICATION_TEXT.get(t.verification, str(t.verification))
+
+
+class ReportModel(QAbstractTableModel):
+    TABLE, RESULT, READ, WRITTEN, SKIPPED, SECONDS, VERIFICATION = range(7)
+    HEADERS = (
+        "Table",
+        "Result",
+        "Rows read",
+        "Rows written",
+        "Rows skipped",
+        "Seconds",
+        "Verification",
+    )
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._tables: list[TableReport] = []
+
+    def set_report(self, report: MigrationReport | None) -> None:
+        self.beginResetModel()
+        self._tables = list(report.tables) if report else []
+        self.endResetModel()
+
+    def table(self, row: int) -> TableReport:
+        return self._tables[row]
+
+    def rowCount(self, parent=_NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self._tables)
+
+    def columnCount(self, parent=_NO_INDEX) -> int:
+        return len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        t = self._tables[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return {
+                self.TABLE: t.target if t.target == t.source else f"{t.target} (from {t.source})",
+                self.RESULT: result_text(t),
+                self.READ: f"{t.rows_read:,}",
+                self.WRITTEN: f"{t.rows_written:,}",
+                self.SKIPPED: f"{t.rows_rejected:,}",
+                self.SECONDS: f"{t.seconds:.1f}",
+                self.VERIFICATION: verification_text(t),
+            }[col]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            tip = "\n".join(x for x in (t.message, t.verification_detail, t.detail) if x)
+            return tip or None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (
+            self.READ, self.WRITTEN, self.SKIPPED, self.SECONDS):  # fmt: skip
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None

@@ -1,0 +1,499 @@
+"""Migrate: choose the route and the error policy, then watch every table copy, live."""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.events import LogMessage, Phase, TableProgress
+from coursemig_gui.core.options import OnError, Route
+from coursemig_gui.core.paths import new_run_dir, user_data_dir
+from coursemig_gui.core.report import MigrationReport
+from coursemig_gui.gui.models.error_log import ErrorLogModel
+from coursemig_gui.gui.models.progress import ProgressModel
+from coursemig_gui.gui.pages.base import WizardStep
+from coursemig_gui.gui.widgets.banner import Level
+from coursemig_gui.gui.widgets.progress_delegate import ProgressBarDelegate
+from coursemig_gui.gui.worker import MigrationRun
+
+ROUTE_CHOICES = [
+    (Route.DIRECT, "Copy &directly (fastest)"),
+    (Route.DIRECT_KEEP_CSV, "Copy and &keep CSV files in the folder below"),
+    (Route.EXPORT, "&Export CSV files only (nothing is written to the target)"),
+    (Route.IMPORT, "&Import CSV files from the folder below"),
+]
+
+
+class MigratePage(WizardStep):
+    migration_started = Signal()
+    migration_finished = Signal(object)  # MigrationReport
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Migrate", "Choose how to copy, then start.", parent)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._build_setup())
+        self.stack.addWidget(self._build_progress())
+        self.body.addWidget(self.stack, 1)
+        self.run: MigrationRun | None = None
+        self.report: MigrationReport | None = None
+        self.rejects_dir: Path | None = None
+        self._started = 0.0
+        self._last_message: LogMessage | None = None
+
+    # -- the set-up view ----------------------------------------------------------------------
+
+    def _build_setup(self) -> QWidget:
+        route_box = QGroupBox("How to copy")
+        self.route_group = QButtonGroup(self)
+        route_layout = QVBoxLayout(route_box)
+        self.route_buttons: dict[Route, QRadioButton] = {}
+        for i, (route, label) in enumerate(ROUTE_CHOICES):
+            button = QRadioButton(label)
+            self.route_group.addButton(button, i)
+            self.route_buttons[route] = button
+            route_layout.addWidget(button)
+        self.csv_folder = QLineEdit()
+        self.csv_folder.setPlaceholderText("A folder for the CSV files")
+        self.csv_browse = QPushButton("&Browse…")
+        self.csv_browse.clicked.connect(self._choose_csv_folder)
+        folder_row = QHBoxLayout()
+        self.csv_folder_label = QLabel("&Folder:")
+        self.csv_folder_label.setBuddy(self.csv_folder)
+        folder_row.addWidget(self.csv_folder_label)
+        folder_row.addWidget(self.csv_folder, 1)
+        folder_row.addWidget(self.csv_browse)
+        route_layout.addLayout(folder_row)
+        self.route_group.idToggled.connect(lambda _id, _on: self._on_options_changed())
+        self.csv_folder.textChanged.connect(self._on_options_changed)
+
+        errors_box = QGroupBox("If a row cannot be copied")
+        errors_layout = QGridLayout(errors_box)
+        self.skip_rows = QRadioButton("S&kip it and keep going, up to")
+        self.max_rejects = QSpinBox()
+        self.max_rejects.setRange(1, 1_000_000)
+        self.max_rejects.setValue(100)
+        self.max_rejects.setSuffix(" rows per table")
+        self.stop_on_error = QRadioButton("Stop: &roll back the table and go on with the next")
+        errors_layout.addWidget(self.skip_rows, 0, 0)
+        errors_layout.addWidget(self.max_rejects, 0, 1)
+        errors_layout.addWidget(self.stop_on_error, 1, 0, 1, 2)
+        errors_layout.setColumnStretch(2, 1)
+        self.verify = QCheckBox("&Verify each table after copying (row counts and content)")
+
+        self.start_button = QPushButton("&Start migration")
+        self.start_button.setDefault(False)
+        self.start_button.clicked.connect(self.start_migration)
+        start_row = QHBoxLayout()
+        start_row.addStretch(1)
+        start_row.addWidget(self.start_button)
+
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(route_box)
+        layout.addWidget(errors_box)
+        layout.addWidget(self.verify)
+        layout.addStretch(1)
+        layout.addLayout(start_row)
+        return panel
+
+    # -- the progress view --------------------------------------------------------------------
+
+    def _build_progress(self) -> QWidget:
+        self.overall_label = QLabel()
+        self.overall_bar = QProgressBar()
+        self.overall_bar.setRange(0, 1000)
+        self.overall_bar.setFormat("%p %")
+        self.cancel_button = QPushButton("S&top migration…")
+        self.cancel_button.clicked.connect(self.ask_cancel)
+        self.again_button = QPushButton("&Change settings and run again")
+        self.again_button.clicked.connect(self.show_setup)
+        self.again_button.hide()
+        top = QHBoxLayout()
+        top.addWidget(self.overall_bar, 1)
+        top.addWidget(self.cancel_button)
+        top.addWidget(self.again_button)
+
+        self.progress_model = ProgressModel(self)
+        self.progress_view = QTableView()
+        self.progress_view.setModel(self.progress_model)
+        self.progress_view.setAccessibleName("Progress per table")
+        self.progress_view.setItemDelegateForColumn(
+            ProgressModel.PROGRESS, ProgressBarDelegate(self)
+        )
+        self.progress_view.verticalHeader().hide()
+        self.progress_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.progress_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.progress_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(ProgressModel.PROGRESS, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(60)
+
+        self.error_model = ErrorLogModel(self)
+        self.error_proxy = QSortFilterProxyModel(self)
+        self.error_proxy.setSourceModel(self.error_model)
+        self.error_proxy.setFilterKeyColumn(-1)
+        self.error_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.error_view = QTableView()
+        self.error_view.setModel(self.error_proxy)
+        self.error_view.setAccessibleName("Rows that could not be copied")
+        self.error_view.verticalHeader().hide()
+        self.error_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.error_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.error_view.setSortingEnabled(True)
+        eheader = self.error_view.horizontalHeader()
+        eheader.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        eheader.setSectionResizeMode(ErrorLogModel.PROBLEM, QHeaderView.ResizeMode.Stretch)
+        self.error_title = QLabel("Rows that could not be copied: none so far")
+        self.error_filter = QLineEdit()
+        self.error_filter.setPlaceholderText("Filter")
+        self.error_filter.setClearButtonEnabled(True)
+        self.error_filter.textChanged.connect(self.error_proxy.setFilterFixedString)
+        self.export_button = QPushButton("E&xport…")
+        self.export_button.clicked.connect(self.export_error_log)
+        self.open_folder_button = QPushButton("&Open folder with skipped rows")
+        self.open_folder_button.clicked.connect(self.open_rejects_folder)
+        log_row = QHBoxLayout()
+        log_row.addWidget(self.error_title, 1)
+        log_row.addWidget(self.error_filter)
+        log_row.addWidget(self.export_button)
+        log_row.addWidget(self.open_folder_button)
+        log_box = QWidget()
+        log_layout = QVBoxLayout(log_box)
+        log_layout.setContentsMargins(0, 0, 0, 0)
+        log_layout.addLayout(log_row)
+        log_layout.addWidget(self.error_view)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.progress_view)
+        splitter.addWidget(log_box)
+        splitter.setSizes([260, 200])
+
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.overall_label)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        return panel
+
+    # -- page ---------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return bool(self.run and self.run.running)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        options = self.state.options
+        self.route_buttons[options.route].setChecked(True)
+        self.csv_folder.setText(options.csv_dir or "")
+        self.skip_rows.setChecked(options.on_error == OnError.SKIP)
+        self.stop_on_error.setChecked(options.on_error == OnError.STOP)
+        self.max_rejects.setValue(options.max_rejects or 100)
+        self.verify.setChecked(options.verify)
+        if not self.running:
+            # Coming forward from Columns means the plan may have changed: set up a new run.
+            self.show_setup()
+        self._on_options_changed()
+
+    def show_setup(self) -> None:
+        self.stack.setCurrentIndex(0)
+        self.setSubTitle("Choose how to copy, then start.")
+        self.report = None
+        self.state.report = None
+        self.banner.clear()
+        self.refresh_complete()
+
+    def refresh_complete(self) -> None:
+        super().refresh_complete()
+        wizard = self.wizard()
+        if wizard is not None and self.running:
+            # Going back while tables load would leave the run without a view: Stop first.
+            wizard.button(wizard.WizardButton.BackButton).setEnabled(False)
+
+    def incomplete_reason(self) -> str | None:
+        if self.running:
+            return "The migration is running…"
+        if self.report is None:
+            problem = self._options_problem()
+            return problem or "Start the migration to continue."
+        return None
+
+    def _options_problem(self) -> str | None:
+        route = self._route()
+        if route != Route.DIRECT and not self.csv_folder.text().strip():
+            return "Choose a folder for the CSV files."
+        if route == Route.IMPORT and not Path(self.csv_folder.text().strip()).is_dir():
+            return "The folder to import from does not exist."
+        return None
+
+    def _route(self) -> Route:
+        return ROUTE_CHOICES[max(0, self.route_group.checkedId())][0]
+
+    def _on_options_changed(self, *_args) -> None:
+        needs_folder = self._route() != Route.DIRECT
+        for widget in (self.csv_folder, self.csv_browse, self.csv_folder_label):
+            widget.setEnabled(needs_folder)
+        self.start_button.setEnabled(self._options_problem() is None and not self.running)
+        self.refresh_complete()
+
+    def _choose_csv_folder(self) -> None:
+        start = self.csv_folder.text() or str(user_data_dir())
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the CSV files", start)
+        if folder:
+            self.csv_folder.setText(folder)
+
+    def _read_options(self) -> None:
+        options = self.state.options
+        options.route = self._route()
+        options.csv_dir = self.csv_folder.text().strip() or None
+        options.on_error = OnError.SKIP if self.skip_rows.isChecked() else OnError.STOP
+        options.max_rejects = self.max_rejects.value()
+        options.verify = self.verify.isChecked()
+
+    # -- running ------------------------------------------------------------------------------
+
+    def start_migration(self) -> None:
+        if self.running or self._options_problem():
+            return
+        self._read_options()
+        state = self.state
+        options = copy.deepcopy(state.options)
+        # A folder of our own for this run's reject files, so "Open folder" knows where it is.
+        self.rejects_dir = (
+            Path(options.rejects_dir) if options.rejects_dir else new_run_dir("rejects")
+        )
+        options.rejects_dir = str(self.rejects_dir)
+        try:
+            source = state.source.conninfo(state.source_password) if state.source else None
+            target = state.target.conninfo(state.target_password) if state.target else None
+        except FriendlyError as exc:
+            self.banner.show_error(exc)
+            return
+        if options.route == Route.IMPORT:
+            source = None
+        if options.route == Route.EXPORT:
+            target = None
+        mappings = copy.deepcopy([m for m in state.mappings if m.include])
+
+        self.report = None
+        state.report = None
+        self.error_model.clear()
+        self.progress_model.set_tables(mappings, self._row_totals())
+        self._update_error_title()
+        self.banner.clear()
+        self.stack.setCurrentIndex(1)
+        self.setSubTitle(
+            "Copying. You can keep using this window; Stop rolls back the table in progress."
+        )
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
+        self.again_button.hide()
+        self.open_folder_button.setEnabled(False)
+        self._started = time.monotonic()
+
+        if self.run is not None:
+            self.run.stop()
+            self.run.deleteLater()
+        self.run = MigrationRun(self)
+        self.run.table_progress.connect(self._on_progress)
+        self.run.rows_rejected.connect(self._on_rejected)
+        self.run.log_message.connect(self._on_log)
+        self.run.finished.connect(self._on_finished)
+        self.run.failed.connect(self._on_failed)
+        self.run.start(source, target, mappings, options)
+        self._update_overall()
+        self.refresh_complete()
+        self.migration_started.emit()
+
+    def _row_totals(self) -> dict[str, int]:
+        catalog = self.state.catalog
+        if not catalog:
+            return {}
+        return {t.name: t.row_estimate for t in catalog.tables}
+
+    def ask_cancel(self) -> None:
+        if not self.running or self.run is None or self.run.cancelling:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Stop the migration?",
+            "Stop after rolling back the table in progress? Finished tables stay.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.cancel_migration()
+
+    def cancel_migration(self) -> None:
+        """Stop without asking (the dialog's Yes, and tests)."""
+        if self.run is None or not self.running:
+            return
+        self.run.cancel()
+        self.cancel_button.setEnabled(False)
+        self.overall_label.setText("Stopping: rolling back the table in progress…")
+
+    def _on_progress(self, progress: TableProgress) -> None:
+        self.progress_model.update(progress)
+        self._update_overall()
+
+    def _on_rejected(self, rows: list) -> None:
+        self.error_model.append(rows)
+        self.open_folder_button.setEnabled(True)
+        self._update_error_title()
+
+    def _on_log(self, message: LogMessage) -> None:
+        if message.level in ("warning", "error"):
+            self._last_message = message
+
+    def _update_error_title(self) -> None:
+        n = self.error_model.rowCount()
+        self.error_title.setText(
+            "Rows that could not be copied: " + (f"{n:,}" if n else "none so far")
+        )
+
+    def _update_overall(self) -> None:
+        done, total = self.progress_model.totals()
+        rows = self.progress_model.all_progress()
+        finished = sum(
+            1
+            for p in rows
+            if p.phase
+            in (Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.FAILED, Phase.ROLLED_BACK)
+        )
+        self.overall_bar.setValue(int(1000 * done / total) if total else 0)
+        elapsed = time.monotonic() - self._started
+        text = f"{finished} of {len(rows)} tables finished · {done:,} of {total:,} rows"
+        if self.running and done and total > done and elapsed > 2:
+            left = elapsed * (total - done) / done
+            text += f" · about {_duration(left)} left"
+        if self.run is not None and self.run.cancelling and self.running:
+            text = "Stopping: rolling back the table in progress… · " + text
+        self.overall_label.setText(text)
+
+    def _on_finished(self, report: MigrationReport) -> None:
+        self.report = report
+        self.state.report = report
+        for t in report.tables:
+            progress = self.progress_model.progress(t.source)
+            if progress is not None and progress.phase != t.status:
+                self.progress_model.update(TableProgress(
+                    t.source, t.target, t.status, t.rows_read, max(t.rows_read, progress.rows_total),
+                    rejected=t.rows_rejected, seconds=t.seconds, message=t.message,
+                ))  # fmt: skip
+        self.overall_bar.setValue(1000 if report.exit_code != 1 else self.overall_bar.value())
+        self._update_overall()
+        self.cancel_button.hide()
+        self.again_button.show()
+        self.setSubTitle("Finished. Next shows the summary.")
+        headline = report.headline()
+        level = {0: Level.SUCCESS, 3: Level.WARNING}.get(report.exit_code, Level.ERROR)
+        detail = report.detail
+        if report.cancelled:
+            headline = "Stopped. " + headline
+        if not detail and level == Level.ERROR:
+            detail = "\n".join(
+                f"{t.target}: {t.message}\n{t.detail}".strip() for t in report.tables if t.message
+            )
+        self.banner.show_message(level, headline + ". Click Next for the summary.", detail)
+        self.open_folder_button.setEnabled(self.error_model.rowCount() > 0)
+        self._remember_run(report)
+        self.refresh_complete()
+        self.migration_finished.emit(report)
+
+    def _on_failed(self, error: FriendlyError) -> None:
+        # run_migration reports user errors in the report; this is a bug, shown plainly.
+        report = MigrationReport(message=error.message, detail=error.detail)
+        self.banner.show_error(error)
+        self.report = report
+        self.state.report = report
+        self.cancel_button.hide()
+        self.again_button.show()
+        self.refresh_complete()
+        self.migration_finished.emit(report)
+
+    def _remember_run(self, report: MigrationReport) -> None:
+        """A run of a saved migration updates its "last run" line on the Start page."""
+        path = self.state.profile_path
+        if not path:
+            return
+        from coursemig_gui.core.profile import stamp_run
+
+        profile = self.state.to_profile()
+        stamp_run(profile, report.headline())
+        try:
+            profile.save(path)
+        except OSError as exc:
+            self.banner.show_message(
+                Level.WARNING, f"The saved migration {path.name} could not be updated.", str(exc)
+            )
+
+    # -- error log ----------------------------------------------------------------------------
+
+    def export_error_log(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export the error log",
+            str(user_data_dir() / "skipped-rows.csv"),
+            "CSV files (*.csv)",
+        )
+        if path:
+            self.save_error_log(Path(path))
+
+    def save_error_log(self, path: Path) -> None:
+        """Save the rows the filter shows (all of them when there is no filter)."""
+        shown = [
+            self.error_model.row(self.error_proxy.mapToSource(self.error_proxy.index(r, 0)).row())
+            for r in range(self.error_proxy.rowCount())
+        ]
+        try:
+            self.error_model.export_csv(path, shown)
+        except OSError as exc:
+            self.banner.show_message(
+                Level.ERROR, f"The error log could not be saved to {path}.", str(exc)
+            )
+
+    def open_rejects_folder(self) -> None:
+        if self.rejects_dir:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.rejects_dir)))
+
+    def shutdown(self) -> None:
+        if self.run is not None:
+            if self.run.running:
+                self.run.cancel()
+            self.run.stop()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,123 @@
+"""Start: a new migration, a saved one, or a try-out with sample data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCommandLinkButton,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QTableView,
+)
+
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.paths import profiles_dir
+from coursemig_gui.gui.models.profiles import RecentProfilesModel
+from coursemig_gui.gui.pages.base import WizardStep
+from coursemig_gui.gui.widgets.banner import Level
+
+
+class StartPage(WizardStep):
+    def __init__(self, parent=None) -> None:
+        super().__init__(
+            "Start",
+            "Copy a Django app's tables to Azure Cosmos DB for PostgreSQL or any PostgreSQL.",
+            parent,
+        )
+        self.new_button = QCommandLinkButton(
+            "&New migration", "Connect to the two databases and choose what to copy."
+        )
+        self.open_button = QCommandLinkButton(
+            "&Open saved migration…", "Continue or repeat a migration you saved before."
+        )
+        self.demo_button = QCommandLinkButton(
+            "&Try it with sample data",
+            "Starts two practice databases on this computer, filled with sample courses.",
+        )
+        self.new_button.clicked.connect(self.start_new)
+        self.open_button.clicked.connect(self.choose_profile)
+        self.demo_button.clicked.connect(self.start_demo)
+        self.demo_busy = QProgressBar()
+        self.demo_busy.setRange(0, 0)  # busy, not a percentage: starting servers has no steps
+        self.demo_busy.setMaximumWidth(160)
+        self.demo_busy.hide()
+        demo_row = QHBoxLayout()
+        demo_row.addWidget(self.demo_button, 1)
+        demo_row.addWidget(self.demo_busy)
+
+        self.recent_model = RecentProfilesModel(self)
+        self.recent_view = QTableView()
+        self.recent_view.setModel(self.recent_model)
+        self.recent_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.recent_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.recent_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.recent_view.verticalHeader().hide()
+        self.recent_view.horizontalHeader().setSectionResizeMode(
+            RecentProfilesModel.RESULT, QHeaderView.ResizeMode.Stretch
+        )
+        # "activated" is a double-click, or Enter on the keyboard.
+        self.recent_view.activated.connect(
+            lambda index: self.open_profile(self.recent_model.path(index.row()))
+        )
+        self.recent_label = QLabel("&Recent migrations (double-click to open):")
+        self.recent_label.setBuddy(self.recent_view)
+
+        self.body.addWidget(self.new_button)
+        self.body.addWidget(self.open_button)
+        self.body.addLayout(demo_row)
+        self.body.addSpacing(12)
+        self.body.addWidget(self.recent_label)
+        self.body.addWidget(self.recent_view, 1)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        self.recent_model.reload()
+        has_recent = self.recent_model.rowCount() > 0
+        self.recent_view.setVisible(has_recent)
+        self.recent_label.setVisible(has_recent)
+        from coursemig_gui.core.localserver import find_server_bindir
+
+        # The demo runs two local PostgreSQL servers: only offered when their programs exist.
+        self.demo_button.setVisible(find_server_bindir() is not None)
+
+    def start_new(self) -> None:
+        self.migration_wizard.start_new()
+        self.migration_wizard.next()
+
+    def choose_profile(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open saved migration", str(profiles_dir()), "Saved migrations (*.json)"
+        )
+        if path:
+            self.open_profile(Path(path))
+
+    def open_profile(self, path: Path) -> bool:
+        try:
+            self.migration_wizard.open_profile(path)
+        except FriendlyError as exc:
+            self.banner.show_error(exc)
+            return False
+        self.migration_wizard.next()
+        return True
+
+    def start_demo(self) -> None:
+        self.demo_button.setEnabled(False)
+        self.demo_busy.show()
+        self.banner.show_message(
+            Level.INFO,
+            "Starting two practice databases with sample courses. This takes a few seconds…",
+        )
+        self.migration_wizard.start_demo(self._demo_ready)
+
+    def _demo_ready(self, error: FriendlyError | None) -> None:
+        self.demo_button.setEnabled(True)
+        self.demo_busy.hide()
+        if error:
+            self.banner.show_error(error)
+            return
+        self.banner.clear()
+        self.migration_wizard.next()

@@ -1,0 +1,192 @@
+"""Summary: what happened to each table, and saving the report and the migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QTableView,
+)
+
+from coursemig_gui.core.events import Phase
+from coursemig_gui.core.paths import user_data_dir
+from coursemig_gui.core.profile import stamp_run
+from coursemig_gui.core.report import MigrationReport
+from coursemig_gui.gui.models.report import ReportModel
+from coursemig_gui.gui.pages.base import WizardStep
+from coursemig_gui.gui.settings import remember_last_profile
+from coursemig_gui.gui.widgets.banner import Level
+
+
+class SummaryPage(WizardStep):
+    def __init__(self, parent=None) -> None:
+        super().__init__("Summary", "What was copied, table by table.", parent)
+        self.headline = QLabel()
+        self.headline.setWordWrap(True)
+        font = self.headline.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        self.headline.setFont(font)
+        self.model = ReportModel(self)
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self.view.setAccessibleName("Result per table")
+        self.view.verticalHeader().hide()
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(ReportModel.VERIFICATION, QHeaderView.ResizeMode.Stretch)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+
+        self.save_report_button = QPushButton("Save &report…")
+        self.save_report_button.clicked.connect(self.choose_report_file)
+        self.save_profile_button = QPushButton("Save this migration as a &profile…")
+        self.save_profile_button.clicked.connect(self.ask_profile_name)
+        self.open_rejects_button = QPushButton("&Open skipped-rows folder")
+        self.open_rejects_button.clicked.connect(self.open_rejects_folder)
+        self.start_over_button = QPushButton("Start o&ver")
+        self.start_over_button.clicked.connect(self.start_over)
+        buttons = QHBoxLayout()
+        for button in (self.save_report_button, self.save_profile_button, self.open_rejects_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.start_over_button)
+
+        self.next_steps = QLabel()
+        self.next_steps.setWordWrap(True)
+        self.next_steps.setTextFormat(self.next_steps.textFormat().RichText)
+
+        self.body.addWidget(self.headline)
+        self.body.addWidget(self.view, 1)
+        self.body.addWidget(self.details)
+        self.body.addLayout(buttons)
+        self.body.addWidget(self.next_steps)
+
+    @property
+    def report(self) -> MigrationReport | None:
+        return self.state.report
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        report = self.report
+        self.model.set_report(report)
+        self.banner.clear()
+        if report is None:
+            self.headline.setText("Nothing has run yet.")
+            self.details.clear()
+            return
+        headline = report.headline()
+        if report.cancelled:
+            finished = [t.target for t in report.tables if t.status in _FINISHED]
+            headline = "Stopped before the end. " + (
+                f"Finished: {', '.join(finished)}." if finished else "No table was finished."
+            )
+        self.headline.setText(headline)
+        self.details.setText(self._details_text(report))
+        self.open_rejects_button.setEnabled(any(t.reject_file for t in report.tables))
+        if report.message:
+            self.banner.show_message(Level.ERROR, report.message, report.detail)
+        self.next_steps.setText(self._next_steps_text())
+
+    def _details_text(self, report: MigrationReport) -> str:
+        read = sum(t.rows_read for t in report.tables)
+        written = sum(t.rows_written for t in report.tables)
+        rejected = sum(t.rows_rejected for t in report.tables)
+        text = f"{written:,} of {read:,} rows written"
+        if rejected:
+            text += f"; {rejected:,} rows skipped (their reasons are in the skipped-rows folder)"
+        unfinished = [t.target for t in report.tables if t.status not in _FINISHED]
+        if unfinished:
+            text += f". Not copied: {', '.join(unfinished)} — those tables are as they were before"
+        return text + "."
+
+    def _next_steps_text(self) -> str:
+        target = self.state.target
+        if target is None or (self.report and self.report.exit_code == 1):
+            return ""
+        return (
+            "<b>What's next:</b> point the Django app at the new database in its settings "
+            f"(DATABASES: HOST <code>{target.host}</code>, PORT <code>{target.port}</code>, "
+            f"NAME <code>{target.dbname}</code>, USER <code>{target.user}</code>)."
+        )
+
+    # -- buttons --------------------------------------------------------------------------------
+
+    def choose_report_file(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save the report",
+            str(user_data_dir() / "migration-report.html"),
+            "Web page (*.html);;Spreadsheet (*.csv);;JSON (*.json)",
+        )
+        if path:
+            self.save_report(Path(path))
+
+    def save_report(self, path: Path) -> bool:
+        if self.report is None:
+            return False
+        path = Path(path)
+        if path.suffix.lower() not in (".html", ".htm", ".csv", ".json"):
+            path = path.with_suffix(".html")
+        try:
+            self.report.save(path)
+        except OSError as exc:
+            self.banner.show_message(
+                Level.ERROR, f"The report could not be saved to {path}.", str(exc)
+            )
+            return False
+        self.banner.show_message(Level.SUCCESS, f"Report saved: {path}")
+        return True
+
+    def ask_profile_name(self) -> None:
+        name, ok = QInputDialog.getText(
+            self, "Save this migration", "Name for this migration:", text=self.state.name
+        )
+        if ok and name.strip():
+            self.save_profile(name.strip())
+
+    def save_profile(self, name: str) -> Path | None:
+        """Save connections (never passwords), tables and options under ``name``."""
+        state = self.state
+        # The same name overwrites the file it was opened from; a new name makes a new file.
+        same_file = state.profile_path if state.profile_path and name == state.name else None
+        state.name = name
+        profile = state.to_profile()
+        if self.report is not None:
+            stamp_run(profile, self.report.headline())
+        try:
+            path = profile.save(same_file)
+        except OSError as exc:
+            self.banner.show_message(Level.ERROR, "The migration could not be saved.", str(exc))
+            return None
+        state.profile_path = path
+        remember_last_profile(path)
+        self.banner.show_message(
+            Level.SUCCESS,
+            f'Saved as "{name}". It is on the Start page next time; passwords are not in it.',
+            str(path),
+        )
+        return path
+
+    def open_rejects_folder(self) -> None:
+        report = self.report
+        files = [t.reject_file for t in report.tables if t.reject_file] if report else []
+        folder = Path(files[0]).parent if files else self.migration_wizard.migrate_page.rejects_dir
+        if folder:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def start_over(self) -> None:
+        self.migration_wizard.restart()
+
+
+_FINISHED = frozenset({Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED})

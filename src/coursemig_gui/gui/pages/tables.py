@@ -1,0 +1,184 @@
+"""Tables: choose what to copy, grouped by Django app, with row counts and target names."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTreeView
+
+from coursemig_gui.core.catalog import Catalog, count_rows
+from coursemig_gui.core.mapping import default_mapping
+from coursemig_gui.gui.models.tables import TablesModel
+from coursemig_gui.gui.pages.base import WizardStep
+from coursemig_gui.gui.widgets.banner import Level
+from coursemig_gui.gui.worker import Worker
+
+
+class TablesPage(WizardStep):
+    def __init__(self, parent=None) -> None:
+        super().__init__("Tables", "Tick the tables to copy. Django's apps are the groups.", parent)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter tables by name")
+        self.filter_edit.setClearButtonEnabled(True)
+        filter_label = QLabel("&Filter:")
+        filter_label.setBuddy(self.filter_edit)
+        self.show_system = QCheckBox("&Show Django's own tables (users, sessions, …)")
+        top = QHBoxLayout()
+        top.addWidget(filter_label)
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.show_system)
+
+        self.model = TablesModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setRecursiveFilteringEnabled(True)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(TablesModel.TABLE)
+        self.tree = QTreeView()
+        self.tree.setModel(self.proxy)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setAccessibleName("Tables to copy")
+        header = self.tree.header()
+        header.setSectionResizeMode(TablesModel.TABLE, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(TablesModel.ROWS, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(TablesModel.TARGET, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        self.footer = QLabel()
+        self.counting = QLabel("Counting rows…")
+        self.counting.setEnabled(False)
+        self.counting.hide()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.footer, 1)
+        bottom.addWidget(self.counting)
+
+        self.body.addLayout(top)
+        self.body.addWidget(self.tree, 1)
+        self.body.addLayout(bottom)
+
+        self.filter_edit.textChanged.connect(self._filter)
+        self.show_system.toggled.connect(self._reload)
+        self.model.selection_changed.connect(self._on_selection_changed)
+        self._catalog: Catalog | None = None
+        self._worker: Worker | None = None
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        catalog = self.state.catalog
+        if catalog is not self._catalog:
+            self._catalog = catalog
+            selected = set(self.state.selected)
+            # A saved migration may have picked Django's own tables: show them then.
+            if catalog and any(t.is_system for t in catalog.tables if t.name in selected):
+                self.show_system.setChecked(True)
+            self._reload()
+            self._count_rows()
+        self.refresh_complete()
+
+    def _reload(self) -> None:
+        if not self._catalog:
+            return
+        selected = set(self.model.selected_tables()) or set(self.state.selected)
+        targets = {m.source: m.target for m in self.state.mappings + self.state.saved_mappings}
+        self.model.set_catalog(self._catalog, self.show_system.isChecked(), selected, targets)
+        self.tree.expandAll()
+
+    def _filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        self.tree.expandAll()
+
+    def _count_rows(self) -> None:
+        """Exact counts replace the estimates, in the background."""
+        state = self.state
+        if not self._catalog or state.source is None:
+            return
+        if self._worker is None:
+            self._worker = Worker("row-counts", self)
+        settings, password = state.source, state.source_password
+        tables = [t.name for t in self._catalog.tables]
+        catalog = self._catalog
+
+        def count_all() -> dict[str, int]:
+            from coursemig_gui.core.connection import connect
+
+            with connect(settings, password, autocommit=True) as conn:
+                return {name: count_rows(conn, name, catalog.schema) for name in tables}
+
+        self.counting.show()
+
+        def done(counts: dict[str, int]) -> None:
+            self.counting.hide()
+            if catalog is self._catalog:
+                self.model.set_row_counts(counts)
+
+        def failed(error) -> None:
+            self.counting.hide()
+            self.banner.show_message(
+                Level.WARNING, "The exact row counts could not be read; the numbers shown are estimates.",
+                error.detail or error.message,
+            )  # fmt: skip
+
+        self._worker.submit(count_all, done, failed)
+
+    def _on_selection_changed(self) -> None:
+        selected = self.model.selected_tables()
+        rows = self.model.selected_rows()
+        self.footer.setText(
+            f"{len(selected)} table{'s' if len(selected) != 1 else ''} · {rows:,} rows selected"
+        )
+        self._warn_missing_parents(selected)
+        self.refresh_complete()
+
+    def _warn_missing_parents(self, selected: list[str]) -> None:
+        if not self._catalog:
+            return
+        chosen = set(selected)
+        names = {t.name: self._target_name(t.name) for t in self._catalog.tables}
+        warnings = []
+        for name in selected:
+            table = self._catalog.table(name)
+            for parent in sorted(table.parents if table else ()):
+                if parent not in chosen:
+                    child, missing = names.get(name, name), names.get(parent, parent)
+                    warnings.append(
+                        f"{child} refers to {missing}, which is not selected. "
+                        f"Rows will load only if {missing} already exists in the target."
+                    )
+        if warnings:
+            self.banner.show_message(Level.WARNING, "\n".join(warnings))
+        elif self.banner.level == Level.WARNING:
+            self.banner.clear()
+
+    def _target_name(self, source: str) -> str:
+        mapping = self.state.mapping(source)
+        if mapping:
+            return mapping.target
+        table = self._catalog.table(source) if self._catalog else None
+        return default_mapping(table).target if table else source
+
+    def incomplete_reason(self) -> str | None:
+        if not self._catalog:
+            return "Go back and test the connection to the Django database."
+        if not self.model.selected_tables():
+            return "Tick at least one table to continue."
+        return None
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt's name
+        state = self.state
+        catalog = self._catalog
+        assert catalog is not None
+        selected = set(self.model.selected_tables())
+        kept = {m.source: m for m in state.mappings}
+        saved = {m.source: m for m in state.saved_mappings}
+        mappings = []
+        for table in catalog.tables:  # catalog order, so the list reads the same every time
+            if table.name in selected:
+                mapping = kept.get(table.name) or saved.get(table.name) or default_mapping(table)
+                mapping.include = True
+                mappings.append(mapping)
+        state.selected = [m.source for m in mappings]
+        state.mappings = mappings
+        return True
+
+    def shutdown(self) -> None:
+        if self._worker:
+            self._worker.stop()
+            self._worker = None

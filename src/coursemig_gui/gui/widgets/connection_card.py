@@ -1,0 +1,393 @@
+"""One database's connection: paste a string or fill the fields, then test it in the worker."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.gui.state import ConnectionCheck
+from coursemig_gui.gui.widgets.banner import Level, MessageBanner
+from coursemig_gui.gui.worker import Worker
+
+# The Security combo: what a person reads, and the sslmode it means.
+SECURITY_CHOICES = [
+    ("Encryption if available", "prefer"),
+    ("Require encryption", "require"),
+    ("Verify server certificate", "verify-full"),
+    ("No encryption", "disable"),
+]
+_SSLMODE_TO_CHOICE = {"allow": "disable", "verify-ca": "verify-full"}
+
+
+class ConnectionCard(QGroupBox):
+    """Fields for one connection, a Test button, and the result line under it."""
+
+    changed = Signal()  # any field edited: an earlier test no longer counts
+    tested = Signal(object)  # ConnectionCheck
+    test_failed = Signal(object)  # FriendlyError
+
+    def __init__(self, title: str, role: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        self.role = role  # "source" or "target": what pre-flight checks for
+        self.check: ConnectionCheck | None = None
+        self._fields_version = 0
+        self._worker: Worker | None = None
+        self._loading = False
+        self._sslrootcert = ""
+
+        self.paste_button = QPushButton(
+            "&Paste connection string…" if role == "source" else "Pa&ste connection string…"
+        )
+        self.paste_button.setToolTip(
+            "From the Azure portal (Connection strings) or your Django DATABASE_URL"
+        )
+        self.paste_button.clicked.connect(self.ask_connection_string)
+        self.host = QLineEdit()
+        self.host.setPlaceholderText("e.g. c-mycluster.abc123.postgres.cosmos.azure.com")
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setValue(5432)
+        self.port.setGroupSeparatorShown(False)
+        self.dbname = QLineEdit()
+        self.user = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.show_password = QAction(self)
+        self.show_password.setCheckable(True)
+        self.show_password.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogContentsView)
+        )
+        self.show_password.setToolTip("Show the password")
+        self.show_password.toggled.connect(self._toggle_password)
+        self.password.addAction(self.show_password, QLineEdit.ActionPosition.TrailingPosition)
+        self.security = QComboBox()
+        for label, mode in SECURITY_CHOICES:
+            self.security.addItem(label, mode)
+        self.certificate = QLineEdit()
+        self.certificate.setPlaceholderText("The server's CA certificate (optional)")
+        self.certificate_button = QPushButton("Browse…")
+        self.certificate_button.clicked.connect(self._choose_certificate)
+        certificate_row = QHBoxLayout()
+        certificate_row.setContentsMargins(0, 0, 0, 0)
+        certificate_row.addWidget(self.certificate, 1)
+        certificate_row.addWidget(self.certificate_button)
+        self.certificate_box = QWidget()
+        self.certificate_box.setLayout(certificate_row)
+        self.remember = QCheckBox(
+            "&Remember password" if role == "source" else "Re&member password"
+        )
+        self.store_line = QLabel()
+        self.store_line.setWordWrap(True)
+        self.store_line.setEnabled(False)  # greyed: it explains, it is not a control
+
+        self.test_button = QPushButton(
+            "&Test connection" if role == "source" else "Test co&nnection"
+        )
+        self.test_button.clicked.connect(self.test_connection)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(100)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.busy_label = QLabel("Connecting…")
+        self.busy_label.hide()
+        self.result = MessageBanner()
+        self.result.close_button.hide()
+        self.notes = MessageBanner()
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("&Host:", self.host)
+        form.addRow("P&ort:", self.port)
+        form.addRow("&Database:", self.dbname)
+        form.addRow("&User:", self.user)
+        form.addRow("Pass&word:", self.password)
+        form.addRow("Se&curity:", self.security)
+        form.addRow("Certificate:", self.certificate_box)
+        self._certificate_label = form.labelForField(self.certificate_box)
+        form.addRow("", self.remember)
+        form.addRow("", self.store_line)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.busy)
+        test_row.addWidget(self.busy_label)
+        test_row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.paste_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.notes)
+        layout.addLayout(form)
+        layout.addLayout(test_row)
+        layout.addWidget(self.result)
+        layout.addStretch(1)
+
+        for edit in (self.host, self.dbname, self.user, self.password, self.certificate):
+            edit.textEdited.connect(self._on_edited)
+        self.port.valueChanged.connect(self._on_edited)
+        self.security.currentIndexChanged.connect(self._on_security_changed)
+        self.host.editingFinished.connect(self._apply_host_presets)
+        self._explain_store()
+        self._on_security_changed()
+
+    # -- reading and filling the fields -------------------------------------------------------
+
+    def settings(self) -> object:
+        """The fields as ``ConnectionSettings`` (raises FriendlyError for an impossible value)."""
+        from coursemig_gui.core.connection import ConnectionSettings
+
+        mode = self.security.currentData()
+        return ConnectionSettings(
+            host=self.host.text().strip(),
+            port=self.port.value(),
+            dbname=self.dbname.text().strip(),
+            user=self.user.text().strip(),
+            sslmode=mode,
+            sslrootcert=self.certificate.text().strip() if mode == "verify-full" else "",
+        )
+
+    def password_text(self) -> str | None:
+        return self.password.text() or None
+
+    def set_settings(self, settings, password: str | None = None) -> None:
+        """Fill the fields (from a profile, a pasted string or the demo)."""
+        self._loading = True
+        try:
+            self.host.setText(settings.host if settings else "")
+            self.port.setValue(settings.port if settings else 5432)
+            self.dbname.setText(settings.dbname if settings else "")
+            self.user.setText(settings.user if settings else "")
+            self.password.setText(password or "")
+            mode = settings.sslmode if settings else "prefer"
+            mode = _SSLMODE_TO_CHOICE.get(mode, mode)
+            self.security.setCurrentIndex(max(0, self.security.findData(mode)))
+            self.certificate.setText(settings.sslrootcert if settings else "")
+        finally:
+            self._loading = False
+        self._on_edited()
+
+    def apply_connection_string(self, text: str) -> bool:
+        """Fill the fields from a pasted string; notes and errors show on the card."""
+        from coursemig_gui.core.connection import parse_connection_string
+
+        try:
+            parsed = parse_connection_string(text)
+        except FriendlyError as exc:
+            self.notes.show_error(exc)
+            return False
+        self.set_settings(
+            parsed.settings, parsed.password if parsed.password else self.password_text()
+        )
+        notes = [f"Filled in from the pasted {parsed.kind or 'connection string'}."] + list(
+            parsed.notes
+        )
+        self.notes.show_message(Level.INFO, " ".join(notes))
+        return True
+
+    def ask_connection_string(self) -> None:
+        clipboard = QGuiApplication.clipboard().text().strip()
+        # Offer the clipboard when it looks like a connection string; never a random paragraph.
+        guess = (
+            clipboard
+            if ("://" in clipboard or "host=" in clipboard.lower()) and len(clipboard) < 2000
+            else ""
+        )
+        text, ok = QInputDialog.getMultiLineText(
+            self,
+            "Paste connection string",
+            "Paste the connection string from the Azure portal, or your Django DATABASE_URL:",
+            guess,
+        )
+        if ok and text.strip():
+            self.apply_connection_string(text)
+
+    # -- testing ----------------------------------------------------------------------------
+
+    def test_connection(self) -> None:
+        try:
+            settings = self.settings()
+        except FriendlyError as exc:
+            self.result.show_error(exc)
+            return
+        if not settings.host:
+            self.result.show_message(
+                Level.ERROR, "Type the server's host name first (or paste a connection string)."
+            )
+            return
+        if self._worker is None:
+            self._worker = Worker(f"{self.role}-connection", self)
+        password, role = self.password_text(), self.role
+        self.check = None
+        self._set_busy(True)
+        self.result.clear()
+        version = self._fields_version
+        self._worker.submit(
+            lambda: check_connection(settings, password, role),
+            lambda check: self._on_tested(check, version),
+            lambda error: self._on_failed(error, version),
+        )
+
+    def _on_tested(self, check: ConnectionCheck, version: int) -> None:
+        self._set_busy(False)
+        if version != self._fields_version:
+            return  # the fields changed while testing: this answer is for the old ones
+        self.check = check
+        level = Level.WARNING if check.problems else Level.SUCCESS
+        text = check.summary
+        if check.problems:
+            text += "\n" + "\n".join(f"• {p}" for p in check.problems)
+        self.result.show_message(level, text)
+        self.tested.emit(check)
+
+    def _on_failed(self, error: FriendlyError, version: int) -> None:
+        self._set_busy(False)
+        if version != self._fields_version:
+            return
+        self.check = None
+        self.result.show_error(error)
+        self.test_failed.emit(error)
+
+    @property
+    def testing(self) -> bool:
+        return self.busy.isVisible()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        self.busy_label.setVisible(busy)
+        self.test_button.setEnabled(not busy)
+
+    # -- keyring ----------------------------------------------------------------------------
+
+    def save_password_choice(self) -> None:
+        """Save the password in the system's store, or forget it, as the check box says."""
+        try:
+            settings = self.settings()
+        except FriendlyError:
+            return
+        if self._worker is None:
+            self._worker = Worker(f"{self.role}-connection", self)
+        password, remember = self.password_text(), self.remember.isChecked()
+        self._worker.submit(
+            lambda: store_password(settings, password, remember),
+            lambda _none: None,
+            lambda error: self.notes.show_message(
+                Level.WARNING,
+                f"The password could not be remembered: {error.message}",
+                error.detail,
+            ),
+        )
+
+    def _explain_store(self) -> None:
+        try:
+            from coursemig_gui.core.credentials import CredentialStore
+
+            store = CredentialStore()
+            self.store_line.setText(store.explanation())
+            if not store.is_secure:
+                self.remember.setChecked(False)
+                self.remember.setEnabled(False)
+        except Exception as exc:  # noqa: BLE001 - no keyring is a fact to state, not a crash
+            self.store_line.setText(
+                "No secure password store on this computer: you will be asked each time."
+            )
+            self.store_line.setToolTip(str(exc))
+            self.remember.setChecked(False)
+            self.remember.setEnabled(False)
+
+    # -- small reactions ---------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        if self._worker:
+            self._worker.stop()
+            self._worker = None
+
+    def _on_edited(self, *_args) -> None:
+        if self._loading:
+            return
+        if self.check is not None or self.result.isVisible():
+            self.check = None
+            self.result.clear()
+        self._fields_version += 1  # any answer still on its way is for the old fields
+        self.changed.emit()
+
+    def _on_security_changed(self, *_args) -> None:
+        verify = self.security.currentData() == "verify-full"
+        self.certificate_box.setVisible(verify)
+        if self._certificate_label:
+            self._certificate_label.setVisible(verify)
+        self._on_edited()
+
+    def _apply_host_presets(self) -> None:
+        """An Azure host name fills database, user, port and encryption, and says so."""
+        from coursemig_gui.core.connection import apply_presets
+
+        try:
+            settings = self.settings()
+        except FriendlyError:
+            return
+        if not settings.is_azure:
+            return
+        filled, notes = apply_presets(settings)
+        if filled != settings:
+            self.set_settings(filled, self.password_text())
+        if notes:
+            self.notes.show_message(Level.INFO, " ".join(notes))
+
+    def _toggle_password(self, shown: bool) -> None:
+        self.password.setEchoMode(
+            QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+        )
+        self.show_password.setToolTip("Hide the password" if shown else "Show the password")
+
+    def _choose_certificate(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Server certificate", "", "Certificates (*.pem *.crt *.cer);;All files (*)"
+        )
+        if path:
+            self.certificate.setText(path)
+            self._on_edited()
+
+
+def check_connection(settings, password: str | None, role: str) -> ConnectionCheck:
+    """Runs on the worker thread: connect, pre-flight, read the catalog. Raises FriendlyError."""
+    from coursemig_gui.core.catalog import read_catalog
+    from coursemig_gui.core.connection import connect, preflight
+
+    with connect(settings, password, autocommit=True) as conn:
+        report = preflight(conn, role=role)
+        catalog = read_catalog(conn)
+    existing = frozenset(t.name for t in catalog.tables) if role == "target" else frozenset()
+    return ConnectionCheck(
+        summary=report.summary(),
+        problems=[str(p) for p in report.problems],
+        catalog=catalog if role == "source" else None,
+        has_citus=bool(report.citus_version),
+        existing_tables=existing,
+    )
+
+
+def store_password(settings, password: str | None, remember: bool) -> None:
+    """Runs on the worker thread (a keyring can wait on an unlock prompt): save or forget."""
+    from coursemig_gui.core.credentials import CredentialStore
+
+    store = CredentialStore()
+    if remember and password:
+        store.save(settings, password)
+    else:
+        store.forget(settings)
