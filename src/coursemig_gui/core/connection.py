@@ -1057,20 +1057,23 @@ def preflight(
             )
             workers = int(rows[0][0]) if rows else None
 
-        has_schema = bool(
-            conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema]).fetchone()
-        )
-        is_django, apps = _django_apps(conn, schema) if has_schema else (False, ())
-
-        if has_schema:
-            row = conn.execute("SELECT has_schema_privilege(%s, 'CREATE')", [schema]).fetchone()
-            can_create = bool(row and row[0])
-        else:
-            can_create = False
+        row = conn.execute(
+            "SELECT has_schema_privilege(n.oid, 'USAGE'), has_schema_privilege(n.oid, 'CREATE')"
+            " FROM pg_namespace n WHERE n.nspname = %s",
+            [schema],
+        ).fetchone()
+        has_schema = row is not None
+        # without USAGE even to_regclass() on the schema's tables fails: look no further
+        has_usage = bool(row and row[0])
+        can_create = bool(row and row[0] and row[1])
+        is_django, apps = _django_apps(conn, schema) if has_usage else (False, ())
 
         unreadable: list[str] = []
         missing: list[str] = []
         for name in tables or []:
+            if not has_usage:
+                (unreadable if has_schema else missing).append(name)
+                continue
             row = conn.execute(
                 "SELECT c.oid IS NOT NULL, has_table_privilege(c.oid, 'SELECT')"
                 " FROM (SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) AS oid) c",
@@ -1088,6 +1091,16 @@ def preflight(
             ).fetchone()
             read_only = bool(row and row[0])
 
+    if not has_schema:
+        problems.append(
+            f'The schema "{schema}" does not exist in database "{dbname}". Choose another '
+            "schema, or ask the database owner to create it."
+        )
+    elif not has_usage:
+        problems.append(
+            f'{who} may not use schema "{schema}". Ask the database owner to grant it '
+            "(GRANT USAGE ON SCHEMA)."
+        )
     if missing:
         problems.append(
             f'{_count(missing, "table")} not found in schema "{schema}": {_names(missing)}.'
@@ -1099,12 +1112,7 @@ def preflight(
             "database owner to grant SELECT on them."
         )
     if role == "target":
-        if not has_schema:
-            problems.append(
-                f'The schema "{schema}" does not exist in database "{dbname}". Create it first '
-                "or choose another schema."
-            )
-        elif not can_create:
+        if has_usage and not can_create:
             problems.append(
                 f'{who} may not create tables in schema "{schema}". Ask the database owner to '
                 "grant it (GRANT CREATE ON SCHEMA), or connect as another user."
@@ -1119,8 +1127,6 @@ def preflight(
                 "Connected through the connection pooler on port 6432: bulk loads are slower "
                 "there. Port 5432 is the better choice for a migration."
             )
-    elif role == "source" and has_schema is False:
-        problems.append(f'The schema "{schema}" does not exist in database "{dbname}".')
 
     return PreflightReport(
         role=role,
