@@ -181,7 +181,7 @@ def test_server_that_never_answers(target_db):
         port = silent.getsockname()[1]
         settings, password = _target(target_db, port=port, connect_timeout=1)
         err = _fails(settings, password)
-    assert err.message.startswith(f"127.0.0.1:{port} did not answer within 1 seconds.")
+    assert err.message.startswith(f"127.0.0.1:{port} did not answer within 1 second.")
     assert "firewall" in err.message
 
 

@@ -483,3 +483,14 @@ def test_explain_error_uses_sqlstate_for_permissions():
 def test_explain_error_keeps_friendly_errors():
     original = FriendlyError("Already plain.", "detail")
     assert explain_error(original) is original
+
+
+def test_permission_message_names_the_connected_user_not_the_role_in_the_message():
+    exc = psycopg.errors.InsufficientPrivilege('must be member of role "postgres"')
+    friendly = explain_error(exc, ConnectionSettings(host="h", user="citus"))
+    assert friendly.message.startswith('User "citus" is not allowed to do this')
+
+
+def test_fallback_is_one_clean_sentence():
+    friendly = explain_error(psycopg.errors.UniqueViolation("duplicate key value."))
+    assert friendly.message.startswith("The database reported a problem: duplicate key value. ")

@@ -684,7 +684,7 @@ def connect(
         kw.setdefault("prepare_threshold", None)
     try:
         return psycopg.connect(settings.conninfo(password), autocommit=autocommit, **kw)
-    except Exception as exc:
+    except (psycopg.Error, OSError) as exc:
         raise explain_error(exc, settings) from exc
 
 
@@ -740,7 +740,7 @@ def _where(settings: ConnectionSettings | None, raw: str) -> str:
 
 
 def _user(settings: ConnectionSettings | None, raw: str = "") -> str:
-    m = re.search(r'(?:for|of) user "([^"]*)"', raw) or re.search(r'role "([^"]*)"', raw)
+    m = re.search(r'for user "([^"]*)"', raw) or re.search(r'role "([^"]*)" does not exist', raw)
     if m:
         return m.group(1)
     return settings.user if settings is not None and settings.user else ""
@@ -806,7 +806,7 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
         or "timed out" in m
     ):
         seconds = settings.connect_timeout if settings is not None else None
-        within = f" within {seconds} seconds" if seconds else ""
+        within = f" within {seconds} second{'s' if seconds != 1 else ''}" if seconds else ""
         text = (
             f"{where} did not answer{within}. The server may be stopped, or a firewall is "
             "blocking this computer."
@@ -918,7 +918,7 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
         )
 
     first = raw.splitlines()[0]
-    first = re.sub(r"^connection failed: ", "", first)
+    first = re.sub(r"^connection failed: ", "", first).rstrip(" .")
     if len(first) > 200:
         first = first[:197] + "…"
     return (
