@@ -1,0 +1,299 @@
+"""Speed and memory of CourseMig against a raw ``psql \\copy | psql \\copy`` pipe, in one run.
+
+Starts two throwaway servers (the target like Azure: TLS + SCRAM), fills the source with N
+course rows (default 1,000,000), then times, between the same servers:
+
+- the psql pipe (the yardstick: every ratio printed is against it, measured in this run),
+- the tool's direct transfer (binary where types match), CSV streaming, and via CSV files,
+- the tool with 100 bad rows (duplicate keys) spread over the table,
+- pgloader loading the same CSV (when the Debian package ``pgloader`` is installed),
+- the whole sample database with 1 and with 2 loaders.
+
+The tool runs as a ``coursemig`` subprocess so its peak RSS is measured exactly (wait4).
+Prints a table, writes results CSV and a chart PNG. Never a pass/fail test: figures to read.
+
+    .venv/bin/python benchmarks/bench_transfer.py [--courses N] [--out DIR] [--skip-pgloader]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from coursemig_gui.core.localserver import start_local_server
+from coursemig_gui.core.sample_data import fill_sample_data
+
+TARGET_PASSWORD = "bench-Pa55word"  # plain, so pgloader's URL needs no escaping
+COURSE_COLUMNS: list[str] = []
+
+
+@dataclass
+class Result:
+    name: str
+    rows: int
+    seconds: float
+    peak_rss_mb: float | None = None
+    rejected: int = 0
+    note: str = ""
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, int, str]:
+    """(seconds, peak RSS in MB, exit code, stderr tail) of a subprocess."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    stderr_data = b""
+    # read stderr to the end before reaping, so wait4 gets this child's own rusage
+    stderr_data = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return seconds, usage.ru_maxrss / 1024.0, proc.returncode, stderr_data.decode(errors="replace")[-2000:]
+
+
+def psql_pipe(src_url: str, tgt_url: str, table: str, target: str, columns: list[str]) -> float:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    out = f"\\copy {table} ({cols}) TO STDOUT CSV"
+    into = f"\\copy {target} ({cols}) FROM STDIN CSV"
+    start = time.perf_counter()
+    reader = subprocess.Popen(["psql", src_url, "-X", "-q", "-c", out], stdout=subprocess.PIPE)
+    writer = subprocess.run(["psql", tgt_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", into],
+                            stdin=reader.stdout, capture_output=True, text=True)  # fmt: skip
+    reader.stdout.close()
+    reader.wait()
+    if writer.returncode != 0 or reader.returncode != 0:
+        raise RuntimeError(f"psql pipe failed: {writer.stderr}")
+    return time.perf_counter() - start
+
+
+def make_target_table(tgt_admin: str, name: str) -> None:
+    with psycopg.connect(tgt_admin, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {name}")  # benchmark-local fixed names only
+        conn.execute(
+            f"CREATE TABLE {name} (pid varchar(30) PRIMARY KEY, slug varchar(200) UNIQUE NOT NULL, "
+            "course_number varchar(100) NOT NULL, title varchar(200) NOT NULL, credit varchar(100), "
+            "hours varchar(100), description varchar(15000), notes varchar(10000), link varchar(200), "
+            "program_id varchar(10) NOT NULL)"
+        )
+        conn.execute(f"ALTER TABLE {name} OWNER TO citus")
+
+
+def drop_tables(tgt_admin: str, names: list[str]) -> None:
+    with psycopg.connect(tgt_admin, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f"DROP TABLE IF EXISTS {name} CASCADE")
+
+
+def coursemig(*args: str) -> list[str]:
+    return [sys.executable, "-m", "coursemig_gui.cli", *args]
+
+
+def chart(results: list[Result], baseline: float, path: Path) -> None:
+    """A horizontal bar chart of ratios to the psql pipe, drawn with Qt (no extra dependency)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter
+
+    app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 - fonts need it
+    rows = [r for r in results if r.rows]
+    width, bar_h, left = 900, 34, 330
+    height = 60 + bar_h * len(rows)
+    image = QImage(width, height, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    p = QPainter(image)
+    p.setFont(QFont("DejaVu Sans", 10))
+    p.drawText(QRectF(10, 8, width - 20, 24), Qt.AlignmentFlag.AlignLeft,
+               "Rows per second, relative to psql \\copy | psql \\copy (= 1.00)")  # fmt: skip
+    top = max(r.rows_per_second / baseline for r in rows) or 1
+    for i, r in enumerate(rows):
+        y = 40 + i * bar_h
+        ratio = r.rows_per_second / baseline
+        p.setPen(QColor("black"))
+        p.drawText(QRectF(10, y, left - 20, bar_h - 6), Qt.AlignmentFlag.AlignVCenter, r.name)
+        w = (width - left - 80) * ratio / top
+        p.fillRect(QRectF(left, y + 4, w, bar_h - 12), QColor("#2f6fb3" if "psql" not in r.name else "#888"))
+        p.drawText(QRectF(left + w + 6, y, 70, bar_h - 6), Qt.AlignmentFlag.AlignVCenter, f"{ratio:.2f}×")
+    p.end()
+    image.save(str(path))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--courses", type=int, default=1_000_000)
+    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--skip-pgloader", action="store_true")
+    parser.add_argument("--skip-whole", action="store_true", help="skip the whole-database runs")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="coursemig-bench-"))
+    os.chmod(work, 0o777)
+    env = dict(os.environ, COURSEMIG_HOME=str(work / "home"))
+
+    print(f"Starting servers and filling {args.courses:,} courses…", flush=True)
+    source = start_local_server("bench-source")
+    target = start_local_server("bench-target", tls=True, require_password=True)
+    results: list[Result] = []
+    try:
+        with psycopg.connect(source.admin_conninfo(), autocommit=True) as conn:
+            conn.execute("CREATE ROLE django LOGIN")
+            conn.execute("CREATE DATABASE course_api OWNER django")
+        with psycopg.connect(target.admin_conninfo(), autocommit=True) as conn:
+            conn.execute(psycopg.sql.SQL("CREATE ROLE citus LOGIN PASSWORD {}").format(
+                psycopg.sql.Literal(TARGET_PASSWORD)))  # fmt: skip
+            conn.execute("CREATE DATABASE citus OWNER citus")
+        src_url = source.url("django", "course_api")
+        tgt_url = target.url("citus", "citus", TARGET_PASSWORD, sslmode="require")
+        tgt_admin = target.admin_conninfo("citus")
+        t0 = time.perf_counter()
+        fill_sample_data(src_url, courses=args.courses, seed=7)
+        print(f"  filled in {time.perf_counter() - t0:.1f}s", flush=True)
+        with psycopg.connect(src_url) as conn:
+            columns = [r[0] for r in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'courses_course'::regclass "
+                "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")]  # fmt: skip
+            n = conn.execute("SELECT count(*) FROM courses_course").fetchone()[0]
+            size = conn.execute("SELECT pg_size_pretty(pg_table_size('courses_course'))").fetchone()[0]
+        print(f"  courses_course: {n:,} rows, {size}", flush=True)
+
+        # 1. the yardstick, measured twice (the first run warms the caches for everyone)
+        make_target_table(tgt_admin, "course_psql")
+        psql_pipe(src_url, tgt_url, "courses_course", "course_psql", columns)
+        make_target_table(tgt_admin, "course_psql")
+        psql_seconds = psql_pipe(src_url, tgt_url, "courses_course", "course_psql", columns)
+        results.append(Result("psql \\copy | psql \\copy", n, psql_seconds))
+        drop_tables(tgt_admin, ["course_psql"])
+        baseline = n / psql_seconds
+
+        def tool(name: str, *extra: str, drop: list[str] | None = None, note: str = "") -> Result:
+            seconds, rss, code, err = run_measured(coursemig(
+                "migrate", "--source", src_url, "--target", tgt_url, "--no-verify", "-q",
+                "--rejects-dir", str(work / "rejects"), *extra), env)  # fmt: skip
+            if code not in (0, 3):
+                raise RuntimeError(f"{name} failed ({code}): {err}")
+            result = Result(name, n, seconds, rss, note=note)
+            results.append(result)
+            print(f"  {name}: {seconds:.1f}s ({result.rows_per_second / baseline:.2f}×), "
+                  f"peak RSS {rss:.0f} MB", flush=True)  # fmt: skip
+            drop_tables(tgt_admin, drop or [])
+            return result
+
+        course_only = ["--tables", "courses_course", "--no-foreign-keys"]
+        tool("CourseMig direct (binary)", *course_only, "--rename-table", "courses_course=course_b",
+             drop=["course_b"])  # fmt: skip
+        tool("CourseMig direct (CSV stream)", *course_only, "--no-binary", "--rename-table",
+             "courses_course=course_c", drop=["course_c"])  # fmt: skip
+
+        # 100 bad rows spread over the table: their keys are already in the target
+        make_target_table(tgt_admin, "course_bad")
+        with psycopg.connect(src_url) as s, psycopg.connect(tgt_admin, autocommit=True) as t:
+            step = max(1, n // 100)
+            bad = s.execute(
+                "SELECT pid, slug || '-x', course_number, title, program_id FROM ("
+                "SELECT *, row_number() OVER () AS r FROM courses_course) q WHERE r %% %s = 0 LIMIT 100",
+                [step],
+            ).fetchall()
+            t.cursor().executemany(
+                "INSERT INTO course_bad (pid, slug, course_number, title, program_id) VALUES (%s,%s,%s,%s,%s)", bad
+            )
+        r = tool("CourseMig direct, 100 bad rows", *course_only, "--rename-table", "courses_course=course_bad",
+                 "--if-exists", "append", "--max-rejects", "1000", drop=["course_bad"])  # fmt: skip
+        r.rejected = 100
+
+        # via CSV files: export, then import (the two timed together)
+        csv_dir = work / "csv"
+        s1, rss1, c1, e1 = run_measured(coursemig("export", "--source", src_url, "--tables",
+                                                  "courses_course", "--to", str(csv_dir), "-q"), env)  # fmt: skip
+        s2, rss2, c2, e2 = run_measured(coursemig(
+            "import", str(csv_dir), "--target", tgt_url, "--tables", "courses_course",
+            "--rename-table", "courses_course=course_csv", "--no-verify", "-q"), env)  # fmt: skip
+        if c1 or c2:
+            raise RuntimeError(f"CSV route failed: {e1} {e2}")
+        results.append(Result("CourseMig via CSV files", n, s1 + s2, max(rss1, rss2),
+                              note=f"export {s1:.1f}s + import {s2:.1f}s"))  # fmt: skip
+        print(f"  via CSV: {s1 + s2:.1f}s ({(n / (s1 + s2)) / baseline:.2f}×)", flush=True)
+        drop_tables(tgt_admin, ["course_csv"])
+
+        if not args.skip_pgloader:
+            pgloader = shutil.which("pgloader")
+            if pgloader is None:
+                print("  pgloader not installed (apt-get install pgloader): skipped", flush=True)
+            else:
+                make_target_table(tgt_admin, "course_pgl")
+                load = work / "course.load"
+                cols = ", ".join(columns)
+                csv_path = csv_dir / "courses_course.csv"
+                os.chmod(work, 0o755)
+                # pgloader reads the header line and maps fields by position to the same order
+                load.write_text(
+                    f"LOAD CSV FROM '{csv_path}' ({cols})\n"
+                    f"INTO postgresql://citus:{TARGET_PASSWORD}"
+                    f"@127.0.0.1:{target.port}/citus?sslmode=require&tablename=course_pgl ({cols})\n"
+                    "WITH skip header = 1, fields optionally enclosed by '\"', fields escaped by double-quote,"
+                    " fields terminated by ',', batch rows = 25000\n"
+                    "SET work_mem to '32MB';\n"
+                )
+                seconds, rss, code, err = run_measured([pgloader, "--no-ssl-cert-verification", str(load)])
+                rows = 0
+                with psycopg.connect(tgt_admin) as conn:
+                    rows = conn.execute("SELECT count(*) FROM course_pgl").fetchone()[0]
+                results.append(Result("pgloader (same CSV)", n, seconds, rss,
+                                      note=f"exit {code}, {rows:,} rows loaded"))  # fmt: skip
+                print(f"  pgloader: {seconds:.1f}s, {rows:,} rows, exit {code}", flush=True)
+                drop_tables(tgt_admin, ["course_pgl"])
+
+        if not args.skip_whole:
+            total = 0
+            with psycopg.connect(src_url) as conn:
+                for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'courses%'"):
+                    total += conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(
+                        psycopg.sql.Identifier(t))).fetchone()[0]  # fmt: skip
+            tables = ["program", "meetingtime", "meetinglocation", "course", "degree", "section",
+                      "specialization", "coursesectionlink", "coursesectionlink_sections"]  # fmt: skip
+            for loaders in (1, 2):
+                seconds, rss, code, err = run_measured(coursemig(
+                    "migrate", "--source", src_url, "--target", tgt_url, "--app", "courses",
+                    "--no-verify", "--loaders", str(loaders), "-q"), env)  # fmt: skip
+                if code:
+                    raise RuntimeError(f"whole database failed: {err}")
+                results.append(Result(f"Whole sample database, {loaders} loader{'s' if loaders > 1 else ''}",
+                                      total, seconds, rss))  # fmt: skip
+                print(f"  whole database, {loaders} loaders: {seconds:.1f}s, {total:,} rows", flush=True)
+                drop_tables(tgt_admin, tables)
+    finally:
+        source.destroy()
+        target.destroy()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print(f"{'run':<40} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'vs psql':>8} {'peak RSS':>9}")
+    for r in results:
+        rss = f"{r.peak_rss_mb:.0f} MB" if r.peak_rss_mb else "-"
+        print(f"{r.name:<40} {r.rows:>10,} {r.seconds:>8.1f} {r.rows_per_second:>10,.0f} "
+              f"{r.rows_per_second / baseline:>7.2f}× {rss:>9}  {r.note}")  # fmt: skip
+    with (out / "results.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["run", "rows", "seconds", "rows_per_second", "ratio_to_psql", "peak_rss_mb", "note"])
+        for r in results:
+            w.writerow([r.name, r.rows, f"{r.seconds:.2f}", f"{r.rows_per_second:.0f}",
+                        f"{r.rows_per_second / baseline:.3f}", f"{r.peak_rss_mb or 0:.0f}", r.note])  # fmt: skip
+    chart(results, baseline, out / "results.png")
+    print(f"\nWrote {out / 'results.csv'} and {out / 'results.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
