@@ -204,8 +204,10 @@ def memory_keyring() -> Iterator[object]:
     import keyring
     from keyring.backend import KeyringBackend
 
+    old = keyring.get_keyring()  # before the class exists, so keyring never picks it itself
+
     class MemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
+        priority = -1  # type: ignore[assignment]
 
         def __init__(self) -> None:
             super().__init__()
@@ -224,7 +226,6 @@ def memory_keyring() -> Iterator[object]:
                 raise PasswordDeleteError("not found")
             del self.store[(service, username)]
 
-    old = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     try:

@@ -200,7 +200,10 @@ def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
         problems.extend(_validate_columns(tm, table, catalog))
         for parent in sorted(table.parents):
             if parent not in {m.source for m in included}:
-                parent_target = next((m.target for m in mappings if m.source == parent), parent)
+                parent_table = catalog.table(parent)
+                parent_target = next((m.target for m in mappings if m.source == parent), None) or (
+                    default_target_name(parent_table) if parent_table else parent
+                )
                 problems.append(Problem(tm.source, f"{tm.target} refers to {parent_target}, which is not "
                                         f"selected. Rows will load only if {parent_target} already "
                                         "exists in the target.", "warning"))  # fmt: skip
