@@ -338,9 +338,6 @@ class ColumnsPage(WizardStep):
                 if len(renames) <= 3
                 else f"Rename {len(renames)} reserved words"
             )
-            lines.append(
-                "Otherwise they keep working, but must always be written in quotes in SQL."
-            )
         self.banner.show_message(level, "\n".join(lines), action=action)
 
     def _on_target_name(self, text: str) -> None:
