@@ -36,6 +36,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="URL",
         help="check this installation (and optionally a database URL), then exit",
     )
+    parser.add_argument(
+        "--self-test-report",
+        type=Path,
+        metavar="FILE",
+        help="with --self-test: also write the results to FILE (Windows shows no console)",
+    )
     return parser.parse_args(argv)
 
 
@@ -54,14 +60,11 @@ def about_text() -> str:
     )
 
 
-def run_self_test(url: str) -> int:
-    """Hook for issue 7 (``--self-test [URL]``): the real checks land with that issue."""
-    try:
-        from coursemig_gui.gui.self_test import self_test  # type: ignore[import-not-found]
-    except ImportError:
-        print("The self-test is not part of this version yet.", file=sys.stderr)
-        return 2
-    return int(self_test(url or None))
+def run_self_test(url: str, report: Path | None = None) -> int:
+    """``--self-test [URL]``: the checks live in gui/selftest.py (issue 7)."""
+    from coursemig_gui.gui.selftest import run_self_test as self_test
+
+    return self_test(url or None, report=report)
 
 
 def make_application(argv: Sequence[str] | None = None) -> QApplication:
@@ -79,7 +82,7 @@ def make_application(argv: Sequence[str] | None = None) -> QApplication:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test is not None:
-        return run_self_test(args.self_test)
+        return run_self_test(args.self_test, args.self_test_report)
     app = make_application()
     from coursemig_gui.gui.wizard import MigrationWizard
 
