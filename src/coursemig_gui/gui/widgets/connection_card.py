@@ -387,7 +387,6 @@ def store_password(settings, password: str | None, remember: bool) -> None:
     from coursemig_gui.core.credentials import CredentialStore
 
     store = CredentialStore()
-    if remember and password:
-        store.save(settings, password)
-    else:
-        store.forget(settings)
+    done = store.save(settings, password) if remember and password else store.forget(settings)
+    if not done and store.last_error is not None:
+        raise store.last_error
