@@ -17,6 +17,15 @@ import psycopg
 from psycopg import sql
 
 from coursemig_gui.core.catalog import Catalog, Column, Table, read_catalog, table_exists
+from coursemig_gui.core.citus import (
+    CitusInfo,
+    creation_order,
+    detect_citus,
+    load_stages,
+    placement_statement,
+    require_citus,
+    validate_placements,
+)
 from coursemig_gui.core.connection import explain_error
 from coursemig_gui.core.csvfiles import file_batches, pg_encoding, read_layout
 from coursemig_gui.core.ddl import create_table, foreign_keys
@@ -31,7 +40,7 @@ from coursemig_gui.core.events import (
     TableProgress,
     ignore_events,
 )
-from coursemig_gui.core.mapping import IfExists, TableMapping, validate
+from coursemig_gui.core.mapping import IfExists, Placement, Problem, TableMapping, validate
 from coursemig_gui.core.options import MigrationOptions, OnError, Route
 from coursemig_gui.core.paths import new_run_dir
 from coursemig_gui.core.rejects import RejectLog
@@ -138,6 +147,8 @@ class _Run:
         self.snapshot: str | None = None
         self._snapshot_conn: psycopg.Connection | None = None
         self.rejects: RejectLog | None = None
+        self.citus: CitusInfo | None = None  # detected once per run, on the target
+        self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
 
     def emit(self, event) -> None:
         with self._event_lock:
@@ -165,16 +176,10 @@ class _Run:
                 raise FriendlyError("Connect to the source database first.", "no source")
             self._snapshot_conn = connect(self.source)
             self.catalog = read_catalog(self._snapshot_conn, self.options.source_schema)
-            problems = validate(self.mappings, self.catalog)
-            errors = [p for p in problems if p.is_error]
-            for p in problems:
-                if not p.is_error:
-                    self.emit(LogMessage(p.message, "warning"))
-            if errors:
-                raise FriendlyError(
-                    "The migration cannot start: " + " ".join(p.message for p in errors),
-                    "\n".join(f"{p.table}: {p.message}" for p in errors),
-                )
+            problems = validate(self.mappings, self.catalog) + validate_placements(
+                self.mappings, self.catalog, foreign_keys=self.options.create_foreign_keys
+            )
+            self._stop_on_errors(problems)
             # One snapshot for every table: what a child table refers to is in its parent.
             self._snapshot_conn.execute(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
@@ -183,7 +188,11 @@ class _Run:
         if self.writes_database:
             if not self.target:
                 raise FriendlyError("Connect to the target database first.", "no target")
-            connect(self.target).close()  # a bad password fails the run before any table starts
+            with connect(self.target) as probe:  # a bad password fails before any table starts
+                self.citus = detect_citus(probe)
+            self._stop_on_errors(require_citus(self.mappings, self.citus))
+            if self.citus is not None:
+                self.emit(LogMessage(f"The target runs {self.citus.summary()}."))
         if self.options.route in (Route.EXPORT, Route.DIRECT_KEEP_CSV):
             self.csv_dir.mkdir(parents=True, exist_ok=True)
         folder = Path(self.options.rejects_dir) if self.options.rejects_dir else new_run_dir("rejects")
@@ -195,6 +204,39 @@ class _Run:
         for tm in ordered:
             self.emit(TableProgress(tm.source, tm.target, Phase.WAITING,
                                     rows_total=self._estimate(tm)))  # fmt: skip
+        if not self.citus_mode:
+            self._load(ordered, reports)
+        else:
+            # Citus: create and distribute every new table while empty, load reference and
+            # local tables (each commits), then distributed ones; FKs and sequences after.
+            try:
+                if self.catalog is not None and self.options.route != Route.IMPORT:
+                    self._create_and_distribute(ordered, reports)
+                for stage in load_stages(ordered):
+                    self._load([tm for tm in stage if reports[tm.source].status == Phase.WAITING],
+                               reports)  # fmt: skip
+            finally:
+                self._after_loads(ordered, reports)
+        self.report.cancelled = self.cancel.cancelled
+
+    @property
+    def citus_mode(self) -> bool:
+        """The target has Citus (or the test stand-in): placements, and the Citus order."""
+        return self.citus is not None
+
+    def _stop_on_errors(self, problems: list[Problem]) -> None:
+        """Warnings are logged; errors stop the run before anything is written."""
+        errors = [p for p in problems if p.is_error]
+        for p in problems:
+            if not p.is_error:
+                self.emit(LogMessage(p.message, "warning"))
+        if errors:
+            raise FriendlyError(
+                "The migration cannot start: " + " ".join(p.message for p in errors),
+                "\n".join(f"{p.table}: {p.message}" for p in errors),
+            )
+
+    def _load(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
         if self.options.loaders <= 1 or len(ordered) <= 1:
             for tm in ordered:
                 if self.cancel.cancelled:
@@ -203,14 +245,20 @@ class _Run:
                 self._table_with_retries(tm, reports[tm.source])
         else:
             self._parallel(ordered, reports)
-        self.report.cancelled = self.cancel.cancelled
 
     def _parallel(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
-        """Several tables at once; a child starts only after its parents have finished."""
+        """Several tables at once; a child starts only after its parents have finished.
+
+        ``options.loaders`` caps how many tables load at once, each over its own source and
+        target connections (sharing the source snapshot). On Citus each COPY into a
+        distributed table also opens one connection per shard on the worker nodes, so the
+        cap multiplies those: keep it low on a small cluster.
+        """
+        names = {tm.source for tm in ordered}  # parents in an earlier stage are already done
         parents = {
             tm.source: {p for p in (self.catalog.table(tm.source).parents if self.catalog and
                                     self.catalog.table(tm.source) else set())
-                        if p in reports}  # fmt: skip
+                        if p in names}  # fmt: skip
             for tm in ordered
         }
         pending = list(ordered)
@@ -250,6 +298,9 @@ class _Run:
             started = time.monotonic()
             try:
                 self._table(tm, report, started)
+                if attempt > 1:
+                    self.emit(LogMessage(f"{tm.target} was copied on try {attempt} of {attempts}, "
+                                         "from the start, so each row is in it once."))  # fmt: skip
                 return
             except Cancelled:
                 report.status = Phase.ROLLED_BACK
@@ -359,10 +410,15 @@ class _Run:
         target = sql.Identifier(schema, tm.target)
         tgt.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a hand-made table's deferred FK would
         # otherwise report its violations at COMMIT, where they cannot be traced to a row
+        if tm.target in self._made:
+            return True, None  # Citus: created and distributed by this run, still empty
         if not table_exists(tgt, tm.target, schema):
             self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
             tgt.execute(create_table(tm, table, schema))
-            if self.options.create_foreign_keys and self.catalog is not None:
+            placement = placement_statement(tm, schema, self.mappings) if self.citus_mode else None
+            if placement is not None:  # CSV import on Citus: distributed while still empty
+                tgt.execute(placement)
+            if self.options.create_foreign_keys and self.catalog is not None and not self.citus_mode:
                 for statement in foreign_keys(tm, table, self.mappings, schema):
                     tgt.execute(statement)
             return True, None
@@ -400,7 +456,8 @@ class _Run:
         columns = tm.included_columns
         before = 0
         with tgt.transaction():
-            if tm.if_exists == IfExists.SKIP and table_exists(tgt, tm.target, schema):
+            if (tm.if_exists == IfExists.SKIP and tm.target not in self._made
+                    and table_exists(tgt, tm.target, schema)):  # fmt: skip
                 report.status = Phase.SKIPPED
                 report.message = f"{tm.target} already exists and was skipped, as chosen."
                 self.emit(TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message))
@@ -419,18 +476,21 @@ class _Run:
                 [cm.source for cm in columns], fmt, self.options.batch_rows,
                 self.options.batch_bytes,
                 tee=(self.csv_dir / f"{tm.source}.csv") if keep_csv else None,
+                threaded=__import__("os").environ.get("COURSEMIG_READER_THREAD", "1") == "1",
             )  # fmt: skip
             loader = TableLoader(
                 tgt, target, [cm.target for cm in columns], fmt,
                 table_name=tm.source, target_name=tm.target, header=stream.csv_header(),
                 policy=self._policy(), rejects=self.rejects, on_reject=self._on_reject,
                 cancel=self.cancel, source_type_oids=[table.column(cm.source).type_oid for cm in columns],
+                checksum=self.options.verify,
             )  # fmt: skip
             self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
             result = loader.load(stream.batches(), self._progress(tm, report, Phase.COPYING, started,
                                                                    table.row_estimate))  # fmt: skip
             self.cancel.check()
-            _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
+            if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
+                _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
         report.rows_read, report.rows_written = result.rows_read, result.rows_written
         report.rows_rejected = result.rows_rejected
         if keep_csv:
@@ -493,7 +553,7 @@ class _Run:
             self.cancel.check()
             result.rows_read += len(batch.rows)
             result.rows_written += len(batch.rows)
-            result.bytes_read += sum(len(r) for r in batch.rows)
+            result.bytes_read += sum(map(len, batch.rows))
             update(result)
         report.rows_read = report.rows_written = result.rows_read
         report.csv_file = str(path)
@@ -559,6 +619,78 @@ class _Run:
             report.verification = Verification.COUNTS_MATCH if ok else Verification.MISMATCH
             report.verification_detail = f"{count} rows in {tm.target}, {result.rows_written} loaded from the file"
         self._finish(tm, report, started)
+
+    # -- Citus ---------------------------------------------------------------------------------
+
+    def _create_and_distribute(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
+        """Create each new table and distribute it while empty, one transaction per table, so
+        a table Citus refuses is not left half-made. Existing tables keep their placement."""
+        schema = self.options.target_schema
+        with connect(self.target) as tgt:
+            for tm in creation_order(ordered):
+                if self.cancel.cancelled:
+                    break
+                table = self.catalog.table(tm.source)
+                if table is None or table_exists(tgt, tm.target, schema):
+                    if table is not None and tm.placement != Placement.LOCAL:
+                        self.emit(LogMessage(f"{tm.target} already exists in the target; its "
+                                             "placement on the cluster is left as it is."))  # fmt: skip
+                    continue
+                self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
+                try:
+                    with tgt.transaction():
+                        tgt.execute(create_table(tm, table, schema))
+                        placement = placement_statement(tm, schema, self.mappings)
+                        if placement is not None:
+                            tgt.execute(placement)
+                except (psycopg.Error, ValueError) as exc:
+                    friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
+                    report = reports[tm.source]
+                    report.status = Phase.FAILED
+                    report.message = (f"{tm.target} could not be created as a {tm.placement.value} "
+                                      f"table, so it was not copied. "
+                                      f"{friendly.message if friendly else exc}")  # fmt: skip
+                    report.detail = friendly.detail if friendly else str(exc)
+                    self.emit(TableProgress(tm.source, tm.target, Phase.FAILED, message=report.message))
+                    continue
+                self._made.add(tm.target)
+
+    def _after_loads(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
+        """Citus, after every load: drop the tables this run created but did not load, add the
+        foreign keys between loaded tables, then move sequences past the loaded ids."""
+        schema = self.options.target_schema
+        loaded = {tm.target for tm in ordered
+                  if reports[tm.source].status in (Phase.DONE, Phase.DONE_WITH_REJECTS)}  # fmt: skip
+        unloaded = [tm for tm in ordered if tm.target in self._made and tm.target not in loaded]
+        with connect(self.target) as tgt:
+            for tm in unloaded:
+                # made for this run and never filled: gone again, as on plain PostgreSQL
+                tgt.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, tm.target)))
+                self._made.discard(tm.target)
+                self.emit(LogMessage(f"{tm.target} was created for this run but not copied, so it "
+                                     "was removed again."))  # fmt: skip
+            if self.options.create_foreign_keys and self.catalog is not None:
+                usable = [m for m in self.mappings if m.target not in {u.target for u in unloaded}]
+                for tm in ordered:
+                    table = self.catalog.table(tm.source)
+                    if tm.target not in self._made or tm.target not in loaded or table is None:
+                        continue
+                    for statement in foreign_keys(tm, table, usable, schema):
+                        try:
+                            with tgt.transaction():
+                                tgt.execute(statement)
+                        except psycopg.Error as exc:
+                            friendly = explain_error(exc)
+                            text = (f"{tm.target} was copied, but one of its foreign keys could not "
+                                    f"be added: {friendly.message}")  # fmt: skip
+                            report = reports[tm.source]
+                            report.message = f"{report.message} {text}".strip()
+                            self.emit(LogMessage(text, "warning",
+                                                 f"{statement.as_string(tgt)}\n{friendly.detail}"))  # fmt: skip
+            if self.options.route != Route.IMPORT:  # an import moves them in its own transaction
+                for tm in ordered:
+                    if tm.target in loaded:
+                        _move_sequences(tgt, schema, tm.target, [cm.target for cm in tm.included_columns])
 
     def close(self) -> None:
         if self._snapshot_conn is not None:
