@@ -133,12 +133,32 @@ def _start_qt():
     from coursemig_gui.gui.app import make_application
 
     app = make_application(sys.argv[:1])
+    notes = []
+    if sys.platform.startswith("linux") and app.platformName() in ("offscreen", "minimal"):
+        # Without a display the desktop plugins are not used; say whether they could load.
+        for name in ("xcb", "wayland"):
+            error = _plugin_load_error(plugin_dir, name)
+            if error:
+                notes.append(f'the "{name}" display plugin could not load here: {error}')
     return app, Check(
         True,
         "Qt",
         f'Qt {qVersion()} started with the "{app.platformName()}" display plugin '
         f"(plugins here: {', '.join(found)}).",
+        tuple(notes),
     )
+
+
+def _plugin_load_error(plugin_dir: Path, name: str) -> str:
+    """Why a platform plugin's library cannot be loaded (a missing system library), or ""."""
+    from PySide6.QtCore import QPluginLoader
+
+    for path in plugin_dir.glob(f"*q{name}.*"):
+        loader = QPluginLoader(str(path))
+        if loader.load():
+            return ""
+        return loader.errorString()
+    return "not found"
 
 
 def _platform_plugins(plugin_dir: Path) -> set[str]:
@@ -172,14 +192,18 @@ def _show_wizard() -> Check:
     title = page.title() if page is not None else ""
     pages = len(wizard.pageIds())
     notes = []
-    if QApplication.windowIcon().isNull():
-        notes.append("no app icon was found (resources/coursemig.svg next to the package).")
+    no_icon = QApplication.windowIcon().isNull()
+    if no_icon and not getattr(sys, "frozen", False):
+        # from a source tree the icon is optional; a bundle that lost it is broken
+        notes.append("no app icon was found (coursemig_gui/resources/coursemig.svg).")
     wizard.shutdown()
     wizard.hide()
     wizard.deleteLater()
     QApplication.processEvents()
     if not shown or page is None:
         return Check(False, "Window", "the wizard window did not open.")
+    if no_icon and getattr(sys, "frozen", False):
+        return Check(False, "Window", "the app icon is missing from this installation.")
     return Check(
         True,
         "Window",
