@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from coursemig_gui.core.catalog import Catalog, Table
+from coursemig_gui.core.citus import placement_statement, unenforceable_uniques
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 
@@ -53,8 +54,11 @@ def create_table(
                 sql.SQL(", ").join(sql.Identifier(mapped[c]) for c in table.primary_key)
             )
         )
+    # On a distributed table Citus can only enforce a UNIQUE that includes the distribution
+    # column; the others are left out (validate_placements warns about each one).
+    dropped = unenforceable_uniques(tm, table)
     for unique in table.unique:
-        if all(c in mapped for c in unique):
+        if all(c in mapped for c in unique) and unique not in dropped:
             items.append(
                 sql.SQL("UNIQUE ({})").format(
                     sql.SQL(", ").join(sql.Identifier(mapped[c]) for c in unique)
@@ -118,6 +122,14 @@ def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: Migratio
             creates.append(f"-- {tm.target}: {exc}")
             continue
         creates.append(ddl.create.as_string(None) + ";")
+        try:
+            placement = placement_statement(tm, options.target_schema, mappings)
+        except ValueError:
+            placement = sql.SQL("-- choose the column to distribute {} by").format(
+                sql.Identifier(tm.target)
+            )
+        if placement is not None:  # Citus: distributed while the table is still empty
+            creates[-1] += "\n" + placement.as_string(None) + ";"
         fks.extend(fk.as_string(None) + ";" for fk in ddl.foreign_keys)
     text = "\n\n".join(creates)
     if fks:

@@ -21,6 +21,7 @@ from coursemig_gui.core.citus import (
     CitusInfo,
     creation_order,
     detect_citus,
+    explain_citus_error,
     load_stages,
     placement_statement,
     require_citus,
@@ -645,11 +646,11 @@ class _Run:
                             tgt.execute(placement)
                 except (psycopg.Error, ValueError) as exc:
                     friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
+                    why = explain_citus_error(exc, tm) or (friendly.message if friendly else str(exc))
                     report = reports[tm.source]
                     report.status = Phase.FAILED
                     report.message = (f"{tm.target} could not be created as a {tm.placement.value} "
-                                      f"table, so it was not copied. "
-                                      f"{friendly.message if friendly else exc}")  # fmt: skip
+                                      f"table, so it was not copied. {why}")  # fmt: skip
                     report.detail = friendly.detail if friendly else str(exc)
                     self.emit(TableProgress(tm.source, tm.target, Phase.FAILED, message=report.message))
                     continue
@@ -681,8 +682,9 @@ class _Run:
                                 tgt.execute(statement)
                         except psycopg.Error as exc:
                             friendly = explain_error(exc)
+                            why = explain_citus_error(exc, tm) or friendly.message
                             text = (f"{tm.target} was copied, but one of its foreign keys could not "
-                                    f"be added: {friendly.message}")  # fmt: skip
+                                    f"be added: {why}")  # fmt: skip
                             report = reports[tm.source]
                             report.message = f"{report.message} {text}".strip()
                             self.emit(LogMessage(text, "warning",
