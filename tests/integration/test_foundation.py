@@ -259,6 +259,7 @@ def _psql(url: str, query: str) -> str:
     return result.stdout.strip()
 
 
+@pytest.mark.slow  # two more servers, one with fresh certificates
 @pytest.mark.skipif(not Path(PSQL).exists(), reason="psql is not installed")
 def test_demo_gives_two_urls_psql_can_use():
     servers = demo.start_demo(courses=60)
