@@ -37,7 +37,9 @@ MEASUREMENTS = DIST / "measurements.txt"
 
 SIZE_BUDGET_MB = 150
 STARTUP_GOAL_S = 2.0  # the aim on this box
-STARTUP_LIMIT_S = 6.0  # what fails the test: a busy CI runner is slower, a broken bundle far slower
+# What fails the test: generous, because other work on a 2-core box triples the figure (seen:
+# 0.6 s idle, 3 s at load average 6); it still catches a bundle that unpacks or compiles at start.
+STARTUP_LIMIT_S = 8.0
 BUILD_TIMEOUT_S = 600
 
 pytestmark = [
@@ -76,6 +78,7 @@ def _built_at() -> float | None:
 
 
 def _record(line: str) -> None:
+    line += f" [load average {os.getloadavg()[0]:.1f}]"
     print(f"\n[bundle] {line}")
     DIST.mkdir(parents=True, exist_ok=True)
     with MEASUREMENTS.open("a", encoding="utf-8") as out:
