@@ -263,7 +263,9 @@ class _Printer:
                 sys.stderr.flush()
         elif isinstance(event, RejectedRow):
             where = f", column {event.column}" if event.column else ""
-            print(f"  row {event.row_number} of {event.table}{where}: {event.reason}", file=sys.stderr)
+            line = f" (line {event.line})" if event.line else ""
+            print(f"  row {event.row_number}{line} of {event.table}{where}: {event.reason}",
+                  file=sys.stderr)  # fmt: skip
         elif isinstance(event, LogMessage) and event.level != "error":
             print(f"{event.level}: {event.text}", file=sys.stderr)
 

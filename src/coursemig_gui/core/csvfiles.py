@@ -35,6 +35,7 @@ class CsvLayout:
     encoding: str
     has_bom: bool
     header_bytes: int  # where the data starts
+    header_lines: int = 1  # physical lines the header takes (a quoted name may hold a newline)
 
 
 def pg_encoding(encoding: str) -> str:
@@ -102,13 +103,15 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
         raise FriendlyError(
-            f"The header of {path.name} names the column {', '.join(dupes)} more than once. "
+            f"The header (line 1) of {path.name} names the column {', '.join(dupes)} more than once. "
             "Each column must appear once.",
             header_text[:200],
         )
     if any(not c for c in columns):
-        raise FriendlyError(f"The header of {path.name} has a column without a name.", header_text[:200])
-    return CsvLayout(path, columns, delimiter, encoding, has_bom, len(first) + (3 if has_bom else 0))
+        raise FriendlyError(f"The header (line 1) of {path.name} has a column without a name.",
+                          header_text[:200])
+    return CsvLayout(path, columns, delimiter, encoding, has_bom, len(first) + (3 if has_bom else 0),
+                     max(1, first.count(b"\n")))
 
 
 def _guess_delimiter(header: str) -> str:
@@ -118,11 +121,17 @@ def _guess_delimiter(header: str) -> str:
 
 
 def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterator[RowBatch]:
-    """The file's data records in batches; a record never spans two batches."""
+    """The file's data records in batches; a record never spans two batches.
+
+    Each batch carries the physical line each record starts on (the header is line 1), so a
+    problem can be named by the line a person finds in an editor.
+    """
     number = 1
     batch: list[bytes] = []
+    lines: list[int] = []
     size = 0
     carry = b""
+    line = 1 + layout.header_lines  # the line the next record starts on
     with layout.path.open("rb") as f:
         f.seek(layout.header_bytes)
         while True:
@@ -140,26 +149,30 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
                     records.append(carry)  # a last line without its newline
                     carry = b""
             for record in records:
+                start, line = line, line + record.count(b"\n")
                 if not record.strip(b"\r\n"):
                     continue  # blank lines carry no row
-                if not record.endswith(b"\n"):
+                if record.endswith(b"\r\n"):
+                    record = record[:-2] + b"\n"  # one line end for COPY, whatever the file has
+                elif not record.endswith(b"\n"):
                     record += b"\n"
                 batch.append(record)
+                lines.append(start)
                 size += len(record)
                 if len(batch) >= batch_rows or size >= batch_bytes:
-                    yield RowBatch(batch, number)
+                    yield RowBatch(batch, number, lines)
                     number += len(batch)
-                    batch, size = [], 0
+                    batch, lines, size = [], [], 0
             if not block:
                 break
     if carry:
         raise FriendlyError(
-            f"{layout.path.name} ends inside a quoted value (a \" is never closed, near row "
-            f"{number + len(batch)}). Check the file's quotes.",
+            f"{layout.path.name} ends inside a quoted value: the \" opened on line {line} "
+            f"(row {number + len(batch)}) is never closed. Check the file's quotes.",
             carry[:200].decode(layout.encoding, "replace"),
         )
     if batch:
-        yield RowBatch(batch, number)
+        yield RowBatch(batch, number, lines)
 
 
 def _odd_quotes(record: bytes) -> bool:

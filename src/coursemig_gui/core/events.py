@@ -62,6 +62,7 @@ class RejectedRow:
     sqlstate: str | None = None
     detail: str = ""  # the server's own message
     text: str = ""  # the row as it was read (CSV)
+    line: int | None = None  # CSV files: the physical line the row starts on (header = line 1)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ def rows_checksum(rows: list[bytes]) -> int:
 class RowBatch:
     rows: list[bytes]
     first_number: int  # the 1-based row number of rows[0]
+    lines: list[int] | None = None  # CSV files: the physical line each row starts on
 
 
 class _StopReading(Exception):
@@ -352,10 +353,12 @@ class TableLoader:
         if column and values is not None and column in self.target_columns:
             value = values[self.target_columns.index(column)]
         text = raw if self.fmt != "binary" else csv_line(values or []).encode("utf-8")
+        line = batch.lines[position] if batch.lines else None
         rejected = RejectedRow(
             table=self.table_name,
             target=self.target_name,
             row_number=batch.first_number + position,
+            line=line,
             reason=explain_row_error(exc, column, self.target_name),
             column=column,
             value=value,
@@ -367,8 +370,9 @@ class TableLoader:
         self.result.rows_rejected += 1
         self.on_reject(rejected)
         if self.policy.stop_on_error:
+            where = f" (line {line} of the file)" if line else ""
             raise TableFailed(
-                f"Row {rejected.row_number} of {self.table_name} could not be copied, so "
+                f"Row {rejected.row_number}{where} of {self.table_name} could not be copied, so "
                 f"{self.target_name} was left as it was. {rejected.reason}",
                 rejected.detail,
             )

@@ -1,0 +1,187 @@
+"""Issue 9, item 1: malformed CSV files on import.
+
+Each file either loads correctly or gives one plain sentence naming the file, the line and the
+problem, and the target table is never half-loaded (absent, or exactly as it was).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coursemig_gui.cli import main
+
+pytestmark = pytest.mark.bad_input
+
+
+def _import(folder: Path, target_db, capsys, *extra: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["import", str(folder), "--target", target_db.url, "--rejects-dir",
+                 str(folder.parent / "rejects"), *extra])  # fmt: skip
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    folder = tmp_path / "csv"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(data)
+    return folder
+
+
+def _table(target_db, name: str) -> list[tuple] | None:
+    if target_db.rows("SELECT to_regclass(%s)", [f'public."{name}"'])[0][0] is None:
+        return None
+    return target_db.rows(f'SELECT * FROM "{name}" ORDER BY 1')
+
+
+def _columns(target_db, name: str) -> list[str]:
+    return [r[0] for r in target_db.rows(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped ORDER BY attnum", [f'public."{name}"'])]  # fmt: skip
+
+
+def _people(target_db) -> None:
+    with target_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE people (id integer PRIMARY KEY, name text NOT NULL)")
+        conn.execute("INSERT INTO people VALUES (100, 'already here')")
+
+
+def test_utf8_bom_is_not_part_of_the_first_column(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "people.csv", b"\xef\xbb\xbfid,name\n1,Ann\n2,Bo\xc3\xabl\n")
+    code, err = _import(folder, target_db, capsys, "-q")
+    assert code == 0, err
+    assert _columns(target_db, "people") == ["id", "name"]
+    assert _table(target_db, "people") == [("1", "Ann"), ("2", "Boël")]
+
+
+def test_utf8_bom_into_an_existing_typed_table(tmp_path, target_db, capsys):
+    _people(target_db)
+    folder = _write(tmp_path, "people.csv", b"\xef\xbb\xbfid,name\n1,Ann\n")
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append", "-q")
+    assert code == 0, err
+    assert _table(target_db, "people") == [(1, "Ann"), (100, "already here")]
+
+
+def test_latin1_file_is_detected_then_loaded_when_chosen(tmp_path, target_db, capsys):
+    data = "id,name\n1,Ann\n2,Café Noël\n3,Søren\n".encode("latin-1")
+    folder = _write(tmp_path, "people.csv", data)
+    code, err = _import(folder, target_db, capsys)
+    assert code == 1
+    assert "people.csv is not UTF-8" in err and "line 3" in err and "Latin-1" in err
+    assert _table(target_db, "people") is None  # nothing was created
+
+    code, err = _import(folder, target_db, capsys, "--encoding", "latin-1", "-q")
+    assert code == 0, err
+    assert _table(target_db, "people") == [("1", "Ann"), ("2", "Café Noël"), ("3", "Søren")]
+
+
+def test_unterminated_quote_fails_the_table_with_file_and_line(tmp_path, target_db, capsys):
+    _people(target_db)
+    rows = "".join(f"{i},name {i}\n" for i in range(1, 30))
+    data = f'id,name\n{rows}30,"never closed\n31,more\n32,and more\n'.encode()
+    folder = _write(tmp_path, "people.csv", data)
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append", "--batch-rows", "5")
+    assert code == 1
+    assert "people.csv" in err and "quote" in err and "line 31" in err, err
+    assert _table(target_db, "people") == [(100, "already here")]  # as it was
+
+
+@pytest.mark.parametrize(
+    "bad, problem",
+    [("7,seven,extra", "extra data after last expected column"),
+     ("7", "missing data for column")],
+    ids=["too-many-fields", "too-few-fields"],
+)  # fmt: skip
+def test_wrong_field_count(tmp_path, target_db, capsys, bad, problem):
+    _people(target_db)
+    good = [f"{i},name {i}" for i in range(1, 13) if i != 7]
+    lines = good[:6] + [bad] + good[6:]
+    folder = _write(tmp_path, "people.csv", ("id,name\n" + "\n".join(lines) + "\n").encode())
+
+    # Stop at the first bad row: a sentence with the file, the line and the problem; the
+    # table is exactly as it was although earlier batches had been sent.
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append", "--batch-rows", "3",
+                        "--on-error", "stop")  # fmt: skip
+    assert code == 1
+    assert "people.csv" in err and "line 8" in err and problem in err, err
+    assert _table(target_db, "people") == [(100, "already here")]
+
+    # Skip bad rows: every other row loads, the bad one is in the reject file with its reason.
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append", "--batch-rows", "3")
+    assert code == 3, err
+    assert "line 8" in err and problem in err, err
+    assert [r[0] for r in _table(target_db, "people")] == [i for i in range(1, 13) if i != 7] + [
+        100
+    ]
+    rejected = (tmp_path / "rejects" / "people.rejected.csv").read_text()
+    assert rejected == f"id,name\n{bad}\n"
+
+
+def test_duplicate_header_column(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "people.csv", b"id,name,id\n1,Ann,1\n")
+    code, err = _import(folder, target_db, capsys)
+    assert code == 1
+    assert "people.csv" in err and "id more than once" in err and "line 1" in err, err
+    assert _table(target_db, "people") is None
+
+
+def test_unknown_header_column_for_an_existing_table(tmp_path, target_db, capsys):
+    _people(target_db)
+    folder = _write(tmp_path, "people.csv", b"id,name,shoe_size\n1,Ann,38\n")
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append")
+    assert code == 1
+    assert "people" in err and "shoe_size" in err, err
+    assert _table(target_db, "people") == [(100, "already here")]
+
+
+def test_empty_file(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "people.csv", b"")
+    code, err = _import(folder, target_db, capsys)
+    assert code == 1
+    assert "people.csv is empty" in err, err
+    assert _table(target_db, "people") is None
+
+
+def test_header_only_file_loads_no_rows(tmp_path, target_db, capsys):
+    _people(target_db)
+    folder = _write(tmp_path, "people.csv", b"id,name\r\n")
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append", "-q")
+    assert code == 0, err
+    assert _table(target_db, "people") == [(100, "already here")]
+
+
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_crlf_line_ends(tmp_path, target_db, capsys, final_newline):
+    _people(target_db)
+    text = 'id,name\r\n1,Ann\r\n2,"two\r\nlines"\r\n3,"quoted, comma"'
+    folder = _write(tmp_path, "people.csv", (text + ("\r\n" if final_newline else "")).encode())
+    code, err = _import(
+        folder, target_db, capsys, "--if-exists", "append", "--batch-rows", "2", "-q"
+    )
+    assert code == 0, err
+    assert _table(target_db, "people") == [(1, "Ann"), (2, "two\r\nlines"), (3, "quoted, comma"),
+                                           (100, "already here")]  # fmt: skip
+
+
+@pytest.mark.parametrize("chosen", [None, ";"], ids=["detected", "chosen"])
+def test_semicolon_separated(tmp_path, target_db, capsys, chosen):
+    _people(target_db)
+    folder = _write(tmp_path, "people.csv", b'id;name\n1;Smith, John\n2;"a;b"\n')
+    extra = ["--delimiter", chosen] if chosen else []
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append", "-q", *extra)
+    assert code == 0, err
+    assert _table(target_db, "people") == [(1, "Smith, John"), (2, "a;b"), (100, "already here")]
+
+
+def test_a_bad_file_does_not_stop_the_good_ones(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "aaa.csv", b"id,name\n1,ok\n")
+    _write(tmp_path, "bbb.csv", b"")
+    _write(tmp_path, "ccc.csv", b"x\n1\n")
+    code, err = _import(folder, target_db, capsys)
+    assert code == 1
+    assert _table(target_db, "aaa") == [("1", "ok")]
+    assert _table(target_db, "bbb") is None
+    assert _table(target_db, "ccc") == [("1",)]
