@@ -148,18 +148,6 @@ def create_django_schema(conninfo: str) -> None:
 # -- row generation ------------------------------------------------------------------------------
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_MASK64 = (1 << 64) - 1
-
-
-def _mix(seed: int, i: int) -> int:
-    """A cheap stateless 64-bit hash (splitmix64 finaliser), so per-course facts such as the
-    number of sections can be recomputed in a later pass without storing them."""
-    z = (i * 0x9E3779B97F4A7C15 + seed * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
-
-
 # every two-character base-62 string: a pid is built from a few lookups, not a digit loop
 _PAIRS = [a + b for a in _BASE62 for b in _BASE62]
 
@@ -177,7 +165,6 @@ _SUBJECTS = (
     ("SOCI", "Sociology"), ("EOS", "Earth and Ocean Sciences"), ("ASTR", "Astronomy"),
     ("MEDI", "Medieval Studies"), ("NURS", "Nursing"), ("EDCI", "Curriculum & Instruction"),
 )  # fmt: skip
-_NASTY_PROGRAMS = ("ACAN", "CSC", "FRAN", "ENGL")
 
 _TOPICS = (
     "Database Systems", "Operating Systems", "Algorithms", "Linear Algebra", "Organic Chemistry",
@@ -362,7 +349,7 @@ class _Generator:
         self.seed = seed
         self.size = _sizes(courses)
         self.pid_pairs = _pid_pairs(courses)
-        self.salt = _mix(seed, 0) & 0xFFFFFFFF
+        self.salt = random.Random(seed).getrandbits(32)
         self._section_counts: bytes | None = None
 
     def _rng(self, stream: int) -> random.Random:
