@@ -177,9 +177,11 @@ class _Run:
                 raise FriendlyError("Connect to the source database first.", "no source")
             self._snapshot_conn = connect(self.source)
             self.catalog = read_catalog(self._snapshot_conn, self.options.source_schema)
-            problems = validate(self.mappings, self.catalog) + validate_placements(
-                self.mappings, self.catalog, foreign_keys=self.options.create_foreign_keys
-            )
+            problems = validate(self.mappings, self.catalog)
+            if self.writes_database:  # an export puts nothing on a cluster: placement is moot
+                problems += validate_placements(
+                    self.mappings, self.catalog, foreign_keys=self.options.create_foreign_keys
+                )
             self._stop_on_errors(problems)
             # One snapshot for every table: what a child table refers to is in its parent.
             self._snapshot_conn.execute(
