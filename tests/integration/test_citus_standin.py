@@ -16,7 +16,7 @@ from coursemig_gui.core.catalog import read_catalog
 from coursemig_gui.core.citus import detect_citus
 from coursemig_gui.core.events import CancelToken, LogMessage, Phase, TableProgress
 from coursemig_gui.core.mapping import Placement, default_mappings, select_tables
-from coursemig_gui.core.options import MigrationOptions
+from coursemig_gui.core.options import MigrationOptions, Route
 from coursemig_gui.core.plan import connect, run_migration
 from coursemig_gui.core.report import Verification
 
@@ -278,3 +278,35 @@ def test_placements_on_a_plain_target_stop_before_writing(source_db, target_db):
         ][0]
         == 0
     )
+
+
+@pytest.mark.standin
+def test_standin_citus_cli_distribute_and_reference(source_db, target_db, tmp_path):
+    from coursemig_gui.cli import main
+
+    standin_citus.install(target_db)
+    code = main([
+        "migrate", "--source", source_db.url, "--target", target_db.url, "-q",
+        "--tables", "courses_program,courses_meetingtime,courses_meetinglocation,courses_course",
+        "--reference", "courses_program", "--reference", "meetingtime",
+        "--reference", "meetinglocation", "--distribute", "course=pid",
+    ])  # fmt: skip
+    assert code == 0
+    calls = [(e.event, e.table, e.detail) for e in standin_citus.read_log(target_db)
+             if e.event.startswith("create_")]  # fmt: skip
+    assert sorted(calls) == [
+        ("create_distributed_table", "course", "column=pid colocate_with=default rows=0"),
+        ("create_reference_table", "meetinglocation", "rows=0"),
+        ("create_reference_table", "meetingtime", "rows=0"),
+        ("create_reference_table", "program", "rows=0"),
+    ]
+
+
+def test_an_export_ignores_placements(source_db, tmp_path):
+    """Placements matter only where tables are written: an export runs whatever they say."""
+    mappings = _acceptance(source_db)
+    next(m for m in mappings if m.target == "course").distribution_column = "notes"  # nullable
+    report = run_migration(source_db.url, None, mappings,
+                           MigrationOptions(route=Route.EXPORT, csv_dir=str(tmp_path)))  # fmt: skip
+    assert report.exit_code == 0, report.message
+    assert (tmp_path / "courses_course.csv").exists()

@@ -17,6 +17,7 @@ from coursemig_gui.core.citus import (
     citus_error_kind,
     creation_order,
     distribution_candidates,
+    explain_citus_error,
     load_stages,
     placement_statement,
     require_citus,
@@ -470,3 +471,19 @@ def test_citus_error_texts_are_recognised():
     )
     assert citus_error_kind("cannot colocate tables course and section") == "colocate_type_mismatch"
     assert citus_error_kind("relation does not exist") is None
+
+
+def test_citus_errors_are_said_plainly():
+    catalog = course_catalog()
+    course = next(m for m in acceptance_mappings(catalog) if m.target == "course")
+    assert explain_citus_error(Exception('cannot create constraint on "course"'), course) == (
+        "Citus refused to distribute course: every primary key and unique constraint of a "
+        "distributed table must include its distribution column (pid)."
+    )
+    assert explain_citus_error(
+        Exception(CITUS_MESSAGES["fk_from_reference_or_local_to_distributed"].message)
+    ) == (
+        "Citus refused a foreign key: a reference or local table cannot refer to a distributed "
+        "table."
+    )
+    assert explain_citus_error(Exception("something else")) is None
