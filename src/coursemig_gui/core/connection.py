@@ -893,7 +893,12 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
             "The server has no free connection slots right now. Close other programs that use "
             "this database, wait a moment, and try again."
         )
-    if sqlstate in ("57P03", "57P01") or "starting up" in m or "shutting down" in m:
+    if sqlstate == "57P01" or "terminating connection due to administrator command" in m:
+        return (
+            "The server ended the connection (an administrator stopped it, or the server is "
+            "restarting). Wait a minute and try again."
+        )
+    if sqlstate == "57P03" or "starting up" in m or "shutting down" in m:
         return "The database server is starting up or shutting down. Wait a minute and try again."
     if any(
         s in m

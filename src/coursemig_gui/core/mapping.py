@@ -33,6 +33,7 @@ class ColumnMapping:
     target: str
     target_type: str
     include: bool = True
+    source_type: str | None = None  # the source column's type when the mapping was made
 
 
 @dataclass
@@ -113,7 +114,7 @@ def default_mapping(table: Table, keep_names: bool = False) -> TableMapping:
     return TableMapping(
         source=table.name,
         target=default_target_name(table, keep_names),
-        columns=[ColumnMapping(c.name, c.name, c.type) for c in table.columns],
+        columns=[ColumnMapping(c.name, c.name, c.type, source_type=c.type) for c in table.columns],
     )
 
 
@@ -219,6 +220,17 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
             problems.append(Problem(tm.source, f"The column {cm.source} is no longer in {tm.source}.",
                                     column=cm.source))  # fmt: skip
             continue
+        if cm.include and cm.source_type and cm.source_type != col.type:
+            # The source changed since the mapping was made (a saved migration). A target type
+            # copied from the old type would cut or reject values: the person chooses again.
+            unchosen = cm.target_type == cm.source_type
+            problems.append(Problem(tm.source, f"The column {tm.source}.{cm.source} changed type from "
+                                    f"{cm.source_type} to {col.type} since this migration was saved. "
+                                    f"Choose its target type again ({col.type} keeps every value) on "
+                                    "the Columns page, or plan the migration again.",
+                                    "error" if unchosen else "warning", cm.source))  # fmt: skip
+            if unchosen:
+                continue
         if not cm.include:
             if cm.source in table.primary_key:
                 problems.append(Problem(tm.source, f"{cm.source} is part of {tm.source}'s key and cannot "

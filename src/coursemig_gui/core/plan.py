@@ -326,7 +326,9 @@ class _Run:
                 report.message = (f"{tm.target} could not be finished: {friendly.message} "
                                   f"It was rolled back and is as it was before.")  # fmt: skip
                 report.detail = friendly.detail
-                if attempt < attempts and not self.cancel.cancelled:
+                # A statement timeout (QueryCanceled) would only strike again: no retry.
+                transient = not isinstance(exc, psycopg.errors.QueryCanceled)
+                if attempt < attempts and transient and not self.cancel.cancelled:
                     self.emit(LogMessage(f"The connection was lost while copying {tm.target}; "
                                          f"starting it again (try {attempt + 1} of {attempts}).",
                                          "warning", friendly.detail))  # fmt: skip
