@@ -152,17 +152,52 @@ def _conninfo(text: str, role: str) -> str:
     from coursemig_gui.core.connection import parse_connection_string
 
     parsed = parse_connection_string(text)
-    password = parsed.password or _stored_password(parsed.settings)
+    password = parsed.password or _stored_password(parsed.settings, role)
     return parsed.settings.conninfo(password)
 
 
-def _stored_password(settings) -> str | None:
-    try:
-        from coursemig_gui.core.credentials import CredentialStore
+# Why a connection has no password, per role: (what names it in an error, sentence), for when
+# the server asks for one.
+_password_hints: dict[str, tuple[tuple[str, ...], str]] = {}
 
-        return CredentialStore().load(settings)
+
+def _say_password_hints(message: str, detail: str = "") -> None:
+    """After a failure that mentions a password: where the CLI looks for one, and why it found
+    none (no keyring, a locked one, nothing saved)."""
+    text = f"{message} {detail}"
+    if "password" not in text.lower():
+        return
+    # libpq names the server ('... at "host", port 5432 failed'), the explanation the user
+    hints = [hint for marks, hint in _password_hints.values() if any(m in text for m in marks)]
+    for hint in dict.fromkeys(hints or [h for _, h in _password_hints.values()]):
+        print(f"coursemig: {hint}", file=sys.stderr)
+
+
+def _stored_password(settings, role: str = "") -> str | None:
+    from coursemig_gui.core.credentials import NO_SECURE_STORE, CredentialStore, pgpass_has_entry
+
+    _password_hints.pop(role, None)
+    store = None
+    try:
+        store = CredentialStore()
+        password = store.load(settings)
     except Exception:  # noqa: BLE001 - no keyring: libpq may still find PGPASSWORD or .pgpass
-        return None
+        password = None
+    if password or os.environ.get("PGPASSWORD") or pgpass_has_entry(settings):
+        return password
+    if store is not None and store.last_error is not None:
+        why = store.last_error.message
+    elif store is None or not store.is_secure:
+        why = NO_SECURE_STORE.split(":")[0] + "."
+    else:
+        why = f"No password is saved in {store.store_name} for {settings.display_name()}."
+    marks = (f'user "{settings.user}"', f'"{settings.host}", port {settings.port} ')
+    _password_hints[role] = marks, (
+        f"{why} To run from the command line, set the PGPASSWORD environment variable, add a "
+        f"line for {settings.user}@{settings.host} to the password file (~/.pgpass), or save the "
+        "password with 'Remember password' in the CourseMig wizard."
+    )
+    return None
 
 
 def _mappings(args: argparse.Namespace, catalog) -> list:
@@ -235,39 +270,41 @@ def _read_catalog(conninfo: str, schema: str):
 
 
 class _Printer:
-    """Progress on stderr: a line when a table changes phase, and a live line on a terminal."""
+    """Progress on stderr: a live line on a terminal, and a line as each table finishes."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
-        self.phases: dict[str, str] = {}
         self._last = 0.0
 
     def __call__(self, event) -> None:
-        from coursemig_gui.core.events import LogMessage, RejectedRow, TableProgress
+        from coursemig_gui.core.events import FINAL_PHASES, LogMessage, RejectedRow, TableProgress
 
         if self.quiet:
             return
         if isinstance(event, TableProgress):
-            if self.phases.get(event.table) != event.phase:
-                self.phases[event.table] = event.phase
-                if self.tty:
-                    sys.stderr.write("\r\033[K")
+            if event.phase in FINAL_PHASES:
+                self._clear()
+                rows = f" · {event.rows_done:,} rows in {event.seconds:.1f}s" if event.rows_done else ""
                 extra = f" · {event.message}" if event.message else ""
-                rows = f" · {event.rows_done:,} rows" if event.rows_done else ""
-                print(f"{event.target:<28} {event.phase}{rows}{extra}", file=sys.stderr, flush=True)
-            elif self.tty and time.monotonic() - self._last > 0.5:
+                print(f"{event.target}: {event.phase}{rows}{extra}", file=sys.stderr, flush=True)
+            elif self.tty and time.monotonic() - self._last > 0.3:
                 self._last = time.monotonic()
-                sys.stderr.write(f"\r\033[K{event.target:<28} {event.rows_done:,} / ~{event.rows_total:,} rows"
-                                 f" · {event.rows_per_second:,.0f} rows/s")  # fmt: skip
+                total = f" / ~{event.rows_total:,}" if event.rows_total > event.rows_done else ""
+                rate = f" · {event.rows_per_second:,.0f} rows/s" if event.rows_per_second else ""
+                sys.stderr.write(f"\r\033[K{event.target}: {event.phase} {event.rows_done:,}{total} rows{rate}")
                 sys.stderr.flush()
         elif isinstance(event, RejectedRow):
+            self._clear()
             where = f", column {event.column}" if event.column else ""
-            line = f" (line {event.line})" if event.line else ""
-            print(f"  row {event.row_number}{line} of {event.table}{where}: {event.reason}",
-                  file=sys.stderr)  # fmt: skip
+            print(f"  row {event.row_number} of {event.table}{where}: {event.reason}", file=sys.stderr)
         elif isinstance(event, LogMessage) and event.level != "error":
+            self._clear()
             print(f"{event.level}: {event.text}", file=sys.stderr)
+
+    def _clear(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\033[K")
 
 
 def _finish(args: argparse.Namespace, report) -> int:
@@ -282,12 +319,11 @@ def _finish(args: argparse.Namespace, report) -> int:
                     f"{t.rows_written:>9,}  rejected {t.rows_rejected:>5,}  {t.seconds:6.1f}s  "
                     f"{t.verification}")  # fmt: skip
             print(line, file=sys.stderr)
-            if t.message and t.status != "done":
-                print(f"      {t.message}", file=sys.stderr)
     if report.message:
         print(f"coursemig: {report.message}", file=sys.stderr)
         if report.detail and os.environ.get("COURSEMIG_DEBUG"):
             print(report.detail, file=sys.stderr)
+        _say_password_hints(report.message, report.detail)
         if not report.tables:
             return EXIT_USAGE
     _say(args, report.headline() + ".")
@@ -371,7 +407,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     def conninfo(settings, role: str) -> str | None:
         if settings is None:
             return None
-        return settings.conninfo(_stored_password(settings))
+        return settings.conninfo(_stored_password(settings, role))
 
     source = conninfo(profile.source, "source") if opts.route != Route.IMPORT else None
     target = conninfo(profile.target, "target") if opts.route != Route.EXPORT else None
@@ -458,10 +494,12 @@ COMMANDS = {"tables": cmd_tables, "plan": cmd_plan, "run": cmd_run, "migrate": c
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _password_hints.clear()
     try:
         return COMMANDS[args.command](args)
     except FriendlyError as exc:
         print(f"coursemig: {exc.message}", file=sys.stderr)
+        _say_password_hints(exc.message, exc.detail)
         if exc.detail and os.environ.get("COURSEMIG_DEBUG"):
             print(exc.detail, file=sys.stderr)
         return EXIT_USAGE
