@@ -83,7 +83,7 @@ def test_whole_wizard_copies_the_courses_app(qtbot, wizard, source_db, target_db
     )
 
     # the progress view ended with every table done
-    states = [wizard.migrate_page.progress_model.index(r, 4).data()
+    states = [wizard.migrate_page.progress_model.text(r, 4)
               for r in range(wizard.migrate_page.progress_model.rowCount())]  # fmt: skip
     assert states and all(s == "done ✓" for s in states), states
 

@@ -18,6 +18,8 @@ from coursemig_gui.core.errors import FriendlyError
 
 APP_NAME = "CourseMig"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+# In a source checkout the packaging folder holds the icon too (made by packaging/make_icon.py).
+CHECKOUT_RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -72,9 +74,11 @@ def make_application(argv: Sequence[str] | None = None) -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)
-    icon = RESOURCES / "coursemig.svg"
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
+    for folder in (RESOURCES, CHECKOUT_RESOURCES):
+        icon = folder / "coursemig.svg"
+        if icon.exists():
+            app.setWindowIcon(QIcon(str(icon)))
+            break
     # No stylesheet and no fixed palette: the platform's theme (light or dark) and font size win.
     return app  # type: ignore[return-value]
 

@@ -1,13 +1,20 @@
-"""The Migrate page's progress table: one row per table, updated from the worker's batches."""
+"""The Migrate page's progress table: one row per table, updated from the worker's batches.
+
+Why a plain ``QStandardItemModel`` (not subclassed) and real ``QProgressBar`` widgets instead of
+a Python model and a painting delegate: while a table loads, the worker thread keeps Python's
+GIL busy, and every call from Qt into Python code (``data()``, ``paint()``) must wait for it —
+hundreds of such calls per repaint stalled the window for up to half a second. With the data held
+in C++ and drawn by C++, a repaint never needs Python at all.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QProgressBar, QTableView
 
 from coursemig_gui.core.events import Phase, TableProgress
 from coursemig_gui.core.mapping import TableMapping
-
-_NO_INDEX = QModelIndex()
 
 # What each phase reads as in the State column.
 _STATE_TEXT = {
@@ -21,8 +28,8 @@ _STATE_TEXT = {
     Phase.ROLLED_BACK: "stopped, rolled back",
     Phase.SKIPPED: "skipped (already there)",
 }
-
-PERCENT_ROLE = Qt.ItemDataRole.UserRole + 1
+_FINISHED = frozenset({Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.FAILED})
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 def state_text(progress: TableProgress) -> str:
@@ -31,40 +38,54 @@ def state_text(progress: TableProgress) -> str:
     return _STATE_TEXT.get(progress.phase, str(progress.phase))
 
 
-class ProgressModel(QAbstractTableModel):
+def percent(p: TableProgress) -> int:
+    if p.phase in (Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED):
+        return 100
+    if not p.rows_total:
+        return 0
+    return min(100, int(100 * p.rows_done / p.rows_total))
+
+
+class ProgressModel(QObject):
+    """Keeps the newest ``TableProgress`` per table and mirrors it into ``items`` for the view."""
+
     TABLE, PROGRESS, ROWS, SPEED, STATE = range(5)
     HEADERS = ("Table", "Progress", "Rows", "Rows/s", "State")
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.items = QStandardItemModel(0, len(self.HEADERS), self)
+        self.items.setHorizontalHeaderLabels(list(self.HEADERS))
         self._rows: list[TableProgress] = []
         self._row_of: dict[str, int] = {}
+        self._bars: list[QProgressBar] = []
+        self._view: QTableView | None = None
+
+    def attach(self, view: QTableView) -> None:
+        """Show in ``view``; the Progress column gets one real progress bar per table."""
+        self._view = view
+        view.setModel(self.items)
 
     def set_tables(
         self, mappings: list[TableMapping], totals: dict[str, int] | None = None
     ) -> None:
         """Every table starts as "waiting", so the user sees the whole plan at once."""
         totals = totals or {}
-        self.beginResetModel()
-        self._rows = [
-            TableProgress(m.source, m.target, Phase.WAITING, rows_total=totals.get(m.source, 0))
-            for m in mappings
-            if m.include
-        ]
-        self._row_of = {p.table: i for i, p in enumerate(self._rows)}
-        self.endResetModel()
+        self.items.removeRows(0, self.items.rowCount())
+        self._rows, self._row_of, self._bars = [], {}, []
+        for m in mappings:
+            if m.include:
+                self._append(TableProgress(m.source, m.target, Phase.WAITING,
+                                           rows_total=totals.get(m.source, 0)))  # fmt: skip
 
     def update(self, progress: TableProgress) -> None:
         row = self._row_of.get(progress.table)
         if row is None:  # a table the plan did not list (CSV import names tables by file)
-            row = len(self._rows)
-            self.beginInsertRows(_NO_INDEX, row, row)
-            self._rows.append(progress)
-            self._row_of[progress.table] = row
-            self.endInsertRows()
+            self._append(progress)
             return
+        old = self._rows[row]
         self._rows[row] = progress
-        self.dataChanged.emit(self.index(row, 0), self.index(row, self.STATE))
+        self._show(row, progress, old)
 
     def progress(self, table: str) -> TableProgress | None:
         row = self._row_of.get(table)
@@ -73,57 +94,56 @@ class ProgressModel(QAbstractTableModel):
     def all_progress(self) -> list[TableProgress]:
         return list(self._rows)
 
+    def rowCount(self) -> int:  # noqa: N802 - reads like the Qt models it stands beside
+        return len(self._rows)
+
+    def text(self, row: int, column: int) -> str:
+        if column == self.PROGRESS:
+            return f"{percent(self._rows[row])} %"
+        return self.items.item(row, column).text()
+
     def totals(self) -> tuple[int, int]:
         """Rows done and rows expected over all tables (finished tables count as complete)."""
         done = total = 0
         for p in self._rows:
             expected = max(p.rows_total, p.rows_done)
             total += expected
-            if p.phase in (Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.FAILED):
-                done += expected
-            else:
-                done += p.rows_done
+            done += expected if p.phase in _FINISHED else p.rows_done
         return done, total
 
-    def rowCount(self, parent=_NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+    def _append(self, progress: TableProgress) -> None:
+        row = len(self._rows)
+        self._rows.append(progress)
+        self._row_of[progress.table] = row
+        cells = [QStandardItem() for _ in self.HEADERS]
+        for cell in cells:
+            cell.setEditable(False)
+        cells[self.ROWS].setTextAlignment(_RIGHT)
+        cells[self.SPEED].setTextAlignment(_RIGHT)
+        self.items.appendRow(cells)
+        bar = QProgressBar()
+        bar.setRange(0, 100)
+        bar.setFormat("%p %")
+        bar.setAccessibleName(f"Progress of {progress.target}")
+        self._bars.append(bar)
+        if self._view is not None:
+            self._view.setIndexWidget(self.items.index(row, self.PROGRESS), bar)
+        self._show(row, progress, None)
 
-    def columnCount(self, parent=_NO_INDEX) -> int:
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        p = self._rows[index.row()]
-        col = index.column()
-        if role == PERCENT_ROLE or (role == Qt.ItemDataRole.DisplayRole and col == self.PROGRESS):
-            return _percent(p)
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == self.TABLE:
-                return p.target
-            if col == self.ROWS:
-                if p.rows_total:
-                    return f"{p.rows_done:,} / {p.rows_total:,}"
-                return f"{p.rows_done:,}"
-            if col == self.SPEED:
-                return f"{p.rows_per_second:,.0f}" if p.rows_done and p.seconds else ""
-            if col == self.STATE:
-                return state_text(p)
-        if role == Qt.ItemDataRole.ToolTipRole and col == self.STATE and p.message:
-            return p.message
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.ROWS, self.SPEED):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-
-def _percent(p: TableProgress) -> int:
-    if p.phase in (Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED):
-        return 100
-    if not p.rows_total:
-        return 0
-    return min(100, int(100 * p.rows_done / p.rows_total))
+    def _show(self, row: int, p: TableProgress, old: TableProgress | None) -> None:
+        # Only what changed is set: every call into Qt costs a GIL hand-over during a run.
+        item = self.items.item
+        if old is None or old.target != p.target:
+            item(row, self.TABLE).setText(p.target)
+        rows = f"{p.rows_done:,} / {p.rows_total:,}" if p.rows_total else f"{p.rows_done:,}"
+        if old is None or (old.rows_done, old.rows_total) != (p.rows_done, p.rows_total):
+            item(row, self.ROWS).setText(rows)
+            item(row, self.SPEED).setText(
+                f"{p.rows_per_second:,.0f}" if p.rows_done and p.seconds else ""
+            )
+        if old is None or old.phase != p.phase or old.rejected != p.rejected:
+            item(row, self.STATE).setText(state_text(p))
+            item(row, self.STATE).setToolTip(p.message)
+        value = percent(p)
+        if old is None or percent(old) != value:
+            self._bars[row].setValue(value)

@@ -107,12 +107,20 @@ class TablesModel(QAbstractItemModel):
             self.set_checked([n.table.name for n in app.tables], checked)
 
     def set_row_counts(self, counts: dict[str, int]) -> None:
+        """Exact counts for the estimates; one change signal per app, not one per table."""
         for app in self._apps:
-            for row, node in enumerate(app.tables):
+            for node in app.tables:
                 if node.table.name in counts:
                     node.exact_rows = counts[node.table.name]
-                    idx = self.index(row, self.ROWS, self._app_index(app))
-                    self.dataChanged.emit(idx, idx)
+            if app.tables:
+                parent = self._app_index(app)
+                self.dataChanged.emit(
+                    self.index(0, self.ROWS, parent),
+                    self.index(len(app.tables) - 1, self.ROWS, parent),
+                    [Qt.ItemDataRole.DisplayRole],
+                )
+                app_rows = self.index(parent.row(), self.ROWS)
+                self.dataChanged.emit(app_rows, app_rows, [Qt.ItemDataRole.DisplayRole])
         self.selection_changed.emit()
 
     def set_target_name(self, table: str, target: str) -> None:

@@ -40,7 +40,6 @@ from coursemig_gui.gui.models.error_log import ErrorLogModel
 from coursemig_gui.gui.models.progress import ProgressModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.widgets.banner import Level
-from coursemig_gui.gui.widgets.progress_delegate import ProgressBarDelegate
 from coursemig_gui.gui.worker import MigrationRun
 
 ROUTE_CHOICES = [
@@ -143,11 +142,8 @@ class MigratePage(WizardStep):
 
         self.progress_model = ProgressModel(self)
         self.progress_view = QTableView()
-        self.progress_view.setModel(self.progress_model)
+        self.progress_model.attach(self.progress_view)
         self.progress_view.setAccessibleName("Progress per table")
-        self.progress_view.setItemDelegateForColumn(
-            ProgressModel.PROGRESS, ProgressBarDelegate(self)
-        )
         self.progress_view.verticalHeader().hide()
         self.progress_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.progress_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -40,8 +40,10 @@ class TablesPage(WizardStep):
         self.tree.setAccessibleName("Tables to copy")
         header = self.tree.header()
         header.setSectionResizeMode(TablesModel.TABLE, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(TablesModel.ROWS, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(TablesModel.TARGET, QHeaderView.ResizeMode.ResizeToContents)
+        # Sized once per load, not ResizeToContents: that re-measures every row on each change,
+        # and the exact row counts can arrive while a migration keeps the GIL busy.
+        header.setSectionResizeMode(TablesModel.ROWS, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(TablesModel.TARGET, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         self.footer = QLabel()
         self.counting = QLabel("Counting rows…")
@@ -80,6 +82,9 @@ class TablesPage(WizardStep):
         targets = {m.source: m.target for m in self.state.mappings + self.state.saved_mappings}
         self.model.set_catalog(self._catalog, self.show_system.isChecked(), selected, targets)
         self.tree.expandAll()
+        self.tree.resizeColumnToContents(TablesModel.TARGET)
+        width = self.tree.fontMetrics().horizontalAdvance("≈ 000,000,000") + 24
+        self.tree.setColumnWidth(TablesModel.ROWS, width)
 
     def _filter(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())
