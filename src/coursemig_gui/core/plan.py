@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -150,6 +151,7 @@ class _Run:
         self.rejects: RejectLog | None = None
         self.citus: CitusInfo | None = None  # detected once per run, on the target
         self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
+        self._set_aside: dict[str, list[_ReferringKey]] = {}  # replace: other tables' FKs
 
     def emit(self, event) -> None:
         with self._event_lock:
@@ -442,16 +444,36 @@ class _Run:
                 f"target columns: {', '.join(existing)}",
             )
         if tm.if_exists == IfExists.REPLACE:
+            # Other tables' foreign keys would forbid the TRUNCATE: set them aside for this
+            # transaction and put them back after the load, which checks every referring row
+            # against the new rows. A rollback restores them as they were.
+            self._set_aside[tm.target] = _referring_foreign_keys(tgt, schema, tm.target)
+            for fk in self._set_aside[tm.target]:
+                tgt.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.Identifier(fk.schema, fk.table), sql.Identifier(fk.name)))  # fmt: skip
+            tgt.execute(sql.SQL("TRUNCATE {}").format(target))
+        return False, existing
+
+    def _restore_foreign_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
+        """Put back the foreign keys ``_prepare_target`` set aside; they check every referring
+        row, so a replace cannot leave another table pointing at a row that is gone."""
+        for fk in self._set_aside.pop(tm.target, []):
             try:
                 with tgt.transaction():
-                    tgt.execute(sql.SQL("TRUNCATE {}").format(target))
-            except psycopg.errors.FeatureNotSupported as exc:
+                    # the definition is the server's own text for its constraint (from
+                    # pg_get_constraintdef), not anything a user typed
+                    tgt.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                        sql.Identifier(fk.schema, fk.table), sql.Identifier(fk.name),
+                        sql.SQL(fk.definition)))  # fmt: skip
+            except psycopg.errors.ForeignKeyViolation as exc:
+                detail = (exc.diag.message_detail or "") if exc.diag else ""
                 raise TableFailed(
-                    f"{tm.target} cannot be emptied because other tables refer to its rows. "
-                    "Choose 'Add rows' instead, or empty the referring tables first.",
+                    f"Replacing the rows of {tm.target} would leave rows of {fk.table} without "
+                    f"the {tm.target} they refer to ({detail.strip() or exc}). {tm.target} was "
+                    f"left as it was. Replace {fk.table} in the same migration, or choose "
+                    "'Add rows'.",
                     str(exc),
                 ) from exc
-        return False, existing
 
     def _direct(self, tm: TableMapping, report: TableReport, src, tgt, started: float) -> None:
         table = self.catalog.table(tm.source)
@@ -495,6 +517,7 @@ class _Run:
                                                                    table.row_estimate))  # fmt: skip
             self.cancel.check()
             if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
+                self._restore_foreign_keys(tgt, tm)
                 _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
         report.rows_read, report.rows_written = result.rows_read, result.rows_written
         report.rows_rejected = result.rows_rejected
@@ -612,6 +635,7 @@ class _Run:
                 self._progress(tm, report, Phase.COPYING, started, estimate),
             )
             self.cancel.check()
+            self._restore_foreign_keys(tgt, tm)
             _move_sequences(tgt, schema, tm.target, target_columns)
         report.rows_read, report.rows_written = result.rows_read, result.rows_written
         report.rows_rejected = result.rows_rejected
@@ -732,6 +756,27 @@ def _target_columns(conn: psycopg.Connection, table: str, schema: str) -> list[C
         [schema, table],
     ).fetchall()
     return [Column(name, typ, notnull, type_oid=oid) for name, typ, notnull, oid in rows]
+
+
+@dataclass(frozen=True)
+class _ReferringKey:
+    schema: str
+    table: str
+    name: str
+    definition: str
+
+
+def _referring_foreign_keys(conn: psycopg.Connection, schema: str, table: str) -> list[_ReferringKey]:
+    """Foreign keys of other tables that point at this one."""
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid) "
+        "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE k.contype = 'f' AND k.conrelid <> k.confrelid "
+        "AND k.confrelid = to_regclass(format('%%I.%%I', %s::text, %s::text))",
+        [schema, table],
+    ).fetchall()
+    return [_ReferringKey(*row) for row in rows]
 
 
 def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:
