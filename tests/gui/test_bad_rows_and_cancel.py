@@ -79,6 +79,7 @@ def test_a_row_that_does_not_fit_is_logged_and_the_rest_load(qtbot, wizard, sour
     assert course[ReportModel.WRITTEN] == "3,546"
     assert course[ReportModel.SKIPPED] == "1"
     assert f"{len(rejected)} rows skipped" in summary.details.text()
+    assert "3,546 of 3,547" not in summary.details.text()  # totals over all tables
 
 
 def test_cancel_mid_table_rolls_it_back_and_the_summary_says_what_finished(

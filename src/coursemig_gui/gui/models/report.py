@@ -75,7 +75,7 @@ class ReportModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return {
-                self.TABLE: t.target if t.target == t.source else f"{t.target} (from {t.source})",
+                self.TABLE: t.target,
                 self.RESULT: result_text(t),
                 self.READ: f"{t.rows_read:,}",
                 self.WRITTEN: f"{t.rows_written:,}",
@@ -85,6 +85,8 @@ class ReportModel(QAbstractTableModel):
             }[col]
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = "\n".join(x for x in (t.message, t.verification_detail, t.detail) if x)
+            if col == self.TABLE:
+                return f"{t.target}, copied from {t.source}"
             return tip or None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (
             self.READ, self.WRITTEN, self.SKIPPED, self.SECONDS):  # fmt: skip

@@ -49,6 +49,10 @@ class WizardStep(QWizardPage):
     def isComplete(self) -> bool:  # noqa: N802 - Qt's name
         return self.incomplete_reason() is None
 
+    def validatePage(self) -> bool:  # noqa: N802 - Qt's name
+        # QWizard.next() (keyboard, code) skips isComplete(); the rule holds however Next comes.
+        return self.isComplete()
+
     def refresh_complete(self) -> None:
         """Re-evaluate the page: updates the reason line and the Next button."""
         reason = self.incomplete_reason()

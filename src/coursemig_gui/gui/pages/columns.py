@@ -200,7 +200,7 @@ class ColumnsPage(WizardStep):
         errors = [p for p in self.problems if p.is_error]
         if errors:
             n = len(errors)
-            return f"Fix the {n} problem{'s' if n != 1 else ''} marked ✗ to continue."
+            return f"Fix the {n} problem{'s' if n != 1 else ''} marked in red to continue."
         return None
 
     # -- what the user changes ----------------------------------------------------------------
@@ -328,7 +328,9 @@ class ColumnsPage(WizardStep):
             return
         errors = [p for p in mine if p.is_error]
         level = Level.ERROR if errors else Level.WARNING
-        lines = [("✗ " if p.is_error else "⚠ ") + p.message for p in mine]
+        # the banner's icon says error or warning; ✗ picks out the errors only when mixed
+        mixed = len(errors) not in (0, len(mine))
+        lines = [("✗ " if p.is_error and mixed else "") + p.message for p in mine]
         reserved = self._reserved_word_problems(tm.source)
         action = None
         if reserved:

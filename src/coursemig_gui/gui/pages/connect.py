@@ -58,6 +58,8 @@ class ConnectPage(WizardStep):
         return None
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt's name
+        if not self.isComplete():  # QWizard.next() does not ask isComplete() itself
+            return False
         try:
             source, target = self.source_card.settings(), self.target_card.settings()
         except FriendlyError as exc:

@@ -57,9 +57,9 @@ class StartPage(WizardStep):
         self.recent_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.recent_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.recent_view.verticalHeader().hide()
-        self.recent_view.horizontalHeader().setSectionResizeMode(
-            RecentProfilesModel.RESULT, QHeaderView.ResizeMode.Stretch
-        )
+        header = self.recent_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(RecentProfilesModel.RESULT, QHeaderView.ResizeMode.Stretch)
         # "activated" is a double-click, or Enter on the keyboard.
         self.recent_view.activated.connect(
             lambda index: self.open_profile(self.recent_model.path(index.row()))

@@ -104,7 +104,8 @@ class SummaryPage(WizardStep):
         rejected = sum(t.rows_rejected for t in report.tables)
         text = f"{written:,} of {read:,} rows written"
         if rejected:
-            text += f"; {rejected:,} rows skipped (their reasons are in the skipped-rows folder)"
+            rows = "row" if rejected == 1 else "rows"
+            text += f"; {rejected:,} {rows} skipped (the reasons are in the skipped-rows folder)"
         unfinished = [t.target for t in report.tables if t.status not in _FINISHED]
         if unfinished:
             text += f". Not copied: {', '.join(unfinished)} — those tables are as they were before"

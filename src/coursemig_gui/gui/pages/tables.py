@@ -167,9 +167,12 @@ class TablesPage(WizardStep):
         return None
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt's name
+        if not self.isComplete():  # QWizard.next() does not ask isComplete() itself
+            return False
         state = self.state
         catalog = self._catalog
-        assert catalog is not None
+        if catalog is None:
+            return False
         selected = set(self.model.selected_tables())
         kept = {m.source: m for m in state.mappings}
         saved = {m.source: m for m in state.saved_mappings}

@@ -1,0 +1,133 @@
+"""Screenshots of every wizard page for docs/user-guide.md, taken from the real widgets.
+
+Starts the demo databases (two throwaway local PostgreSQL servers with sample courses), walks
+the wizard the way a person would, and saves ``docs/screenshots/*.png``. Runs offscreen:
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/make_screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+SIZE = (1100, 760)
+
+
+def main() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # A throwaway user folder: the screenshots must not show (or touch) anyone's own profiles.
+    os.environ["COURSEMIG_HOME"] = tempfile.mkdtemp(prefix="coursemig-shots-")
+    from PySide6.QtWidgets import QApplication
+
+    from coursemig_gui.core.demo import start_demo
+    from coursemig_gui.core.profile import Profile
+    from coursemig_gui.gui.app import make_application
+    from coursemig_gui.gui.wizard import MigrationWizard
+
+    app = make_application()
+    OUT.mkdir(parents=True, exist_ok=True)
+    print("starting the demo databases…")
+    demo = start_demo()
+    try:
+        _saved_example(Profile)
+        wizard = MigrationWizard()
+        wizard.resize(*SIZE)
+        wizard.show()
+        settle(app)
+
+        def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
+            deadline = time.monotonic() + timeout
+            while not condition():
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"timed out waiting for {what}")
+                QApplication.processEvents()
+                time.sleep(0.01)
+            settle(app)
+
+        shot(wizard, "1-start")
+
+        wizard.start_page.start_new()  # goes on to Connect by itself
+        page = wizard.connect_page
+        page.source_card.apply_connection_string(demo.source_url)
+        page.target_card.apply_connection_string(demo.target_url)
+        for card in (page.source_card, page.target_card):
+            card.test_connection()
+        wait_for(lambda: page.source_card.check and page.target_card.check, "the connection tests")
+        shot(wizard, "2-connect")
+
+        wizard.next()
+        tables = wizard.tables_page
+        wait_for(lambda: not tables.counting.isVisible(), "the row counts")
+        tables.model.set_checked(["courses_course", "courses_section"])
+        settle(app)
+        shot(wizard, "3-tables-warning")
+        tables.model.set_app_checked("courses")
+        settle(app)
+        shot(wizard, "3-tables")
+
+        wizard.next()
+        columns = wizard.columns_page
+        columns.select_table("courses_meetingtime")
+        settle(app)
+        shot(wizard, "4-columns")
+        columns.fix_current_table()
+        columns.columns_model.rename_column("start", "start_time")
+        # One value that cannot fit, so the error log has something to show.
+        columns.select_table("courses_course")
+        columns.columns_model.set_column_type("description", "character varying(14000)")
+        columns.sql_button.setChecked(True)
+        settle(app)
+        shot(wizard, "4-columns-sql")
+        columns.sql_button.setChecked(False)
+
+        wizard.next()
+        migrate = wizard.migrate_page
+        settle(app)
+        shot(wizard, "5-migrate")
+        migrate.start_migration()
+        wait_for(lambda: not migrate.running, "the migration")
+        shot(wizard, "6-progress")
+
+        wizard.next()
+        settle(app)
+        shot(wizard, "7-summary")
+        wizard.shutdown()
+        wizard.deleteLater()
+        settle(app)
+    finally:
+        demo.stop()
+    print(f"saved to {OUT}")
+    sys.stdout.flush()
+    # Skip interpreter teardown: PySide6 6.12 can crash while garbage-collecting Qt wrappers
+    # at exit ("bool_dealloc"), after the work is done; the screenshots are already saved.
+    os._exit(0)
+
+
+def _saved_example(profile_class) -> None:
+    """A saved migration, so the Start page shows what its list looks like."""
+    profile = profile_class(name="Courses to Azure")
+    profile.last_run, profile.last_result = "2026-11-20T14:05", "All 9 tables copied and verified"
+    profile.save()
+
+
+def settle(app) -> None:
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def shot(widget, name: str) -> None:
+    path = OUT / f"{name}.png"
+    widget.grab().save(str(path))
+    print(f"  {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
