@@ -297,7 +297,9 @@ class _Printer:
         elif isinstance(event, RejectedRow):
             self._clear()
             where = f", column {event.column}" if event.column else ""
-            print(f"  row {event.row_number} of {event.table}{where}: {event.reason}", file=sys.stderr)
+            line = f" (line {event.line})" if event.line else ""  # CSV files: the line to look at
+            print(f"  row {event.row_number}{line} of {event.table}{where}: {event.reason}",
+                  file=sys.stderr)  # fmt: skip
         elif isinstance(event, LogMessage) and event.level != "error":
             self._clear()
             print(f"{event.level}: {event.text}", file=sys.stderr)

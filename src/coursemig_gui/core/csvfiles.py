@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,29 @@ class CsvLayout:
     has_bom: bool
     header_bytes: int  # where the data starts
     header_lines: int = 1  # physical lines the header takes (a quoted name may hold a newline)
+
+
+_UNSAFE_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                    *(f"lpt{i}" for i in range(10))}  # fmt: skip
+
+
+def csv_file_name(table: str) -> str:
+    """The CSV file for a table: ``<table>.csv``, unless the name cannot be a file name.
+
+    A table may be called ``../x``, ``/`` or ``a:b``; such a name must never reach outside the
+    chosen folder or fail on Windows. Unsafe characters become ``_`` and a short hash of the
+    real name keeps two such tables apart. Names that are already safe are kept as they are, so
+    importing ``courses_course.csv`` finds the same file again.
+    """
+    safe = _UNSAFE_IN_FILE_NAMES.sub("_", table).rstrip(". ")
+    if safe.startswith("."):
+        safe = "_" + safe[1:]  # no hidden files
+    if not safe or safe.split(".")[0].lower() in _WINDOWS_DEVICES:
+        safe += "_"
+    if safe != table:
+        safe += "-" + hashlib.sha1(table.encode("utf-8")).hexdigest()[:8]
+    return f"{safe}.csv"
 
 
 def pg_encoding(encoding: str) -> str:

@@ -29,7 +29,7 @@ from coursemig_gui.core.citus import (
     validate_placements,
 )
 from coursemig_gui.core.connection import explain_error
-from coursemig_gui.core.csvfiles import file_batches, pg_encoding, read_layout
+from coursemig_gui.core.csvfiles import csv_file_name, file_batches, pg_encoding, read_layout
 from coursemig_gui.core.ddl import create_table, foreign_keys
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -502,7 +502,7 @@ class _Run:
                 src, sql.Identifier(self.options.source_schema, tm.source),
                 [cm.source for cm in columns], fmt, self.options.batch_rows,
                 self.options.batch_bytes,
-                tee=(self.csv_dir / f"{tm.source}.csv") if keep_csv else None,
+                tee=(self.csv_dir / csv_file_name(tm.source)) if keep_csv else None,
                 threaded=__import__("os").environ.get("COURSEMIG_READER_THREAD", "1") == "1",
             )  # fmt: skip
             loader = TableLoader(
@@ -522,7 +522,7 @@ class _Run:
         report.rows_read, report.rows_written = result.rows_read, result.rows_written
         report.rows_rejected = result.rows_rejected
         if keep_csv:
-            report.csv_file = str(self.csv_dir / f"{tm.source}.csv")
+            report.csv_file = str(self.csv_dir / csv_file_name(tm.source))
         if result.rows_rejected:
             report.reject_file = str(self.rejects.reject_file(tm.target))
         if self.options.verify:
@@ -570,7 +570,7 @@ class _Run:
 
     def _export(self, tm: TableMapping, report: TableReport, src, started: float) -> None:
         table = self.catalog.table(tm.source)
-        path = self.csv_dir / f"{tm.source}.csv"
+        path = self.csv_dir / csv_file_name(tm.source)
         columns = [cm.source for cm in tm.included_columns]
         stream = DatabaseRows(src, sql.Identifier(self.options.source_schema, tm.source), columns,
                               "csv", self.options.batch_rows, self.options.batch_bytes, tee=path)  # fmt: skip
@@ -591,7 +591,7 @@ class _Run:
     def _import(self, tm: TableMapping, report: TableReport, tgt, started: float) -> None:
         schema = self.options.target_schema
         target = sql.Identifier(schema, tm.target)
-        path = self.csv_dir / f"{tm.source}.csv"
+        path = self.csv_dir / csv_file_name(tm.source)
         layout = read_layout(path, self.options.csv_encoding,
                              self.options.csv_delimiter if self.options.csv_delimiter else None)  # fmt: skip
         # Columns are matched by name, never by position: the user's file had program_id last.

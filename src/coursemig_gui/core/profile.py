@@ -87,7 +87,13 @@ class Profile:
         if not isinstance(data, dict) or data.get("format", FORMAT_NAME) != FORMAT_NAME:
             raise FriendlyError(f"{path.name} is not a CourseMig saved migration.", text[:200])
         version = data.get("version", 1)
-        if not isinstance(version, int) or version > PROFILE_VERSION:
+        if not isinstance(version, int):
+            raise FriendlyError(
+                f"The saved migration {path.name} has a setting CourseMig does not understand "
+                "(its format version is not a number). Start a new migration, or fix the file.",
+                f"version: {version!r}",
+            )
+        if version > PROFILE_VERSION:
             raise FriendlyError(
                 f"{path.name} was saved by a newer CourseMig (format {version}). "
                 "Update CourseMig to open it.",
@@ -95,7 +101,7 @@ class Profile:
             )
         try:
             return cls.from_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FriendlyError(
                 f"The saved migration {path.name} has a setting CourseMig does not understand. "
                 "Start a new migration, or fix the file.",

@@ -1,0 +1,218 @@
+"""Issue 9, item 5: saved files and stored passwords.
+
+A damaged profile, one from a newer CourseMig, one whose connection has no stored password, a
+locked or missing keyring: each is a sentence (the CLI exits 2, never with a traceback), and
+no file is overwritten without a backup. No password is ever written to a saved file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+import keyring
+import pytest
+from keyring.errors import KeyringLocked
+
+from coursemig_gui.cli import main
+from coursemig_gui.core.connection import parse_connection_string
+from coursemig_gui.core.credentials import CredentialStore
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.profile import Profile
+
+pytestmark = pytest.mark.faults
+
+
+def _run(path: Path, capsys) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["run", str(path)])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    return code, captured.err
+
+
+@pytest.fixture
+def saved(source_db, target_db, tmp_path, monkeypatch) -> Path:
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    path = tmp_path / "profiles" / "courses.json"
+    code = main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "courses_program", "--output", str(path), "-q"])  # fmt: skip
+    assert code == 0
+    return path
+
+
+# -- damaged and newer profiles -----------------------------------------------------------------
+
+DAMAGED = {
+    "truncated": ('{"format": "coursemig-profile", "version": 1, "name": "x", "tab', "damaged"),
+    "not-json": ("\x00\x01 binary junk", "damaged"),
+    "a-list": ("[1, 2, 3]", "is not a CourseMig saved migration"),
+    "other-format": ('{"format": "something-else"}', "is not a CourseMig saved migration"),
+    "bad-tables": ('{"format": "coursemig-profile", "version": 1, "tables": "oops"}',
+                   "has a setting CourseMig does not understand"),
+    "bad-options": ('{"format": "coursemig-profile", "version": 1, "options": []}',
+                    "has a setting CourseMig does not understand"),
+    "bad-route": ('{"format": "coursemig-profile", "version": 1, "options": {"route": "teleport"}}',
+                  "has a setting CourseMig does not understand"),
+    "bad-source": ('{"format": "coursemig-profile", "version": 1, "source": "localhost"}',
+                   "has a setting CourseMig does not understand"),
+    "bad-column": ('{"format": "coursemig-profile", "version": 1, "tables": [{"source": "a", '
+                   '"target": "a", "columns": [{"name": "x"}]}]}',
+                   "has a setting CourseMig does not understand"),
+    "newer": ('{"format": "coursemig-profile", "version": 99, "name": "from the future"}',
+              "was saved by a newer CourseMig (format 99). Update CourseMig to open it."),
+    "bad-version": ('{"format": "coursemig-profile", "version": "two"}',
+                    "has a setting CourseMig does not understand"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(DAMAGED))
+def test_damaged_or_newer_profile_is_explained_and_left_alone(tmp_path, capsys, name):
+    text, expected = DAMAGED[name]
+    path = tmp_path / "broken.json"
+    path.write_bytes(text.encode("utf-8"))
+    with pytest.raises(FriendlyError) as info:
+        Profile.load(path)
+    assert expected in info.value.message and "broken.json" in info.value.message
+    code, err = _run(path, capsys)
+    assert code == 2
+    assert expected in err
+    assert path.read_bytes() == text.encode("utf-8")  # untouched
+    assert list(tmp_path.iterdir()) == [path]  # nothing written beside it
+
+
+def test_missing_profile(tmp_path, capsys):
+    code, err = _run(tmp_path / "nowhere.json", capsys)
+    assert code == 2 and "nowhere.json does not exist" in err
+
+
+def test_saving_over_a_profile_keeps_a_backup(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text("not json, but the user's own file")
+    Profile(name="first").save(path)
+    assert (tmp_path / "p.json.bak").read_text() == "not json, but the user's own file"
+    first = path.read_text()
+    Profile(name="second").save(path)
+    assert (tmp_path / "p.json.bak").read_text() == first
+    assert Profile.load(path).name == "second"
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_plan_over_an_existing_profile_keeps_a_backup(saved, source_db, target_db):
+    before = saved.read_text()
+    code = main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "courses_degree", "--output", str(saved), "-q"])  # fmt: skip
+    assert code == 0
+    assert saved.with_suffix(".json.bak").read_text() == before
+
+
+# -- passwords ----------------------------------------------------------------------------------
+
+
+def _password_forms(password: str) -> list[str]:
+    return [password, quote(password), quote(password, safe=""), json.dumps(password)[1:-1]]
+
+
+def test_no_saved_file_holds_a_password(saved, source_db, target_db, tmp_path, memory_keyring):
+    report = tmp_path / "report.json"
+    code = main(["run", str(saved), "--json-report", str(report)])
+    assert code == 2  # no password anywhere: see the next test
+    settings = parse_connection_string(target_db.url)
+    assert settings.password == target_db.password
+    memory_keyring.set_password("CourseMig", "x", "y")
+    Profile(name="gui-like", source=parse_connection_string(source_db.url).settings,
+            target=settings.settings).save(tmp_path / "profiles" / "gui.json")  # fmt: skip
+    Profile(name="gui-like").save(tmp_path / "profiles" / "gui.json")  # leaves gui.json.bak
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    home = Path(__import__("os").environ["COURSEMIG_HOME"])
+    files += [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.name == "courses.json" for p in files) and any(
+        p.name == "gui.json.bak" for p in files
+    )
+    for path in files:
+        data = path.read_bytes().decode("utf-8", "replace")
+        for form in _password_forms(target_db.password):
+            assert form not in data, path
+    saved_data = json.loads(saved.read_text())
+    assert "password" not in json.dumps(saved_data["target"]).lower()
+
+
+def test_profile_without_stored_password_asks_for_pgpassword(
+    saved, target_db, capsys, memory_keyring
+):
+    code, err = _run(saved, capsys)
+    assert code == 2
+    assert "The server needs a password" in err
+    assert "No password is saved in" in err and "citus@127.0.0.1" in err, err
+    assert "django@" not in err  # the source needs none
+    assert "PGPASSWORD" in err and ".pgpass" in err
+    assert _target_tables(target_db) == []
+
+
+def test_password_in_the_keyring_is_used(saved, target_db, capsys, memory_keyring):
+    profile = Profile.load(saved)
+    assert CredentialStore().save(profile.target, target_db.password)
+    code, err = _run(saved, capsys)
+    assert code == 0, err
+    assert _target_tables(target_db) == ["program"]
+
+
+def test_pgpassword_is_used(saved, target_db, capsys, monkeypatch):
+    monkeypatch.setenv("PGPASSWORD", target_db.password)
+    code, err = _run(saved, capsys)
+    assert code == 0, err
+
+
+class _LockedKeyring(keyring.backend.KeyringBackend):
+    priority = -1  # type: ignore[assignment]
+
+    def get_password(self, service, username):
+        raise KeyringLocked("the collection is locked")
+
+    def set_password(self, service, username, password):
+        raise KeyringLocked("the collection is locked")
+
+    def delete_password(self, service, username):
+        raise KeyringLocked("the collection is locked")
+
+
+@pytest.fixture
+def locked_keyring():
+    old = keyring.get_keyring()
+    keyring.set_keyring(_LockedKeyring())
+    yield
+    keyring.set_keyring(old)
+
+
+@pytest.fixture
+def no_keyring():
+    from keyring.backends import fail
+
+    old = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(old)
+
+
+def test_locked_keyring_is_explained(saved, target_db, capsys, locked_keyring):
+    code, err = _run(saved, capsys)
+    assert code == 2
+    assert "is locked, so the password was not read" in err and "PGPASSWORD" in err, err
+    assert _target_tables(target_db) == []
+    store = CredentialStore()
+    assert store.save(Profile.load(saved).target, "x") is False
+    assert "is locked" in store.explanation()
+
+
+def test_missing_keyring_is_explained(saved, target_db, capsys, no_keyring):
+    code, err = _run(saved, capsys)
+    assert code == 2
+    assert "No secure password store on this computer" in err and "PGPASSWORD" in err, err
+    assert _target_tables(target_db) == []
+
+
+def _target_tables(target_db) -> list[str]:
+    return [r[0] for r in target_db.rows(
+        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")]  # fmt: skip
