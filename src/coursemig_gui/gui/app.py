@@ -83,11 +83,8 @@ def make_application(argv: Sequence[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.self_test is not None:
-        return run_self_test(args.self_test, args.self_test_report)
-    app = make_application()
+def open_window(args: argparse.Namespace):
+    """The wizard, shown, with the profile opened or the demo starting (as the arguments say)."""
     from coursemig_gui.gui.wizard import MigrationWizard
 
     wizard = MigrationWizard()
@@ -101,6 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             wizard.next()
     elif args.demo:
         QTimer.singleShot(0, wizard.start_page.start_demo)
+    return wizard
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test is not None:
+        return run_self_test(args.self_test, args.self_test_report)
+    app = make_application()
+    wizard = open_window(args)  # noqa: F841 - kept alive until the event loop ends
     return app.exec()
 
 

@@ -73,7 +73,8 @@ class MigrationWizard(QWizard):
         self.setSideWidget(self.steps)
         self.currentIdChanged.connect(self._on_page_changed)
         QShortcut(QKeySequence.StandardKey.HelpContents, self, activated=self.show_about)
-        self._restore_geometry()
+        self._geometry_restored = False
+        self.resize(1024, 720)
 
     # -- the migration being set up --------------------------------------------------------
 
@@ -155,12 +156,14 @@ class MigrationWizard(QWizard):
         settings.setValue("window/geometry", self.saveGeometry())
         settings.sync()
 
-    def _restore_geometry(self) -> None:
-        geometry = app_settings().value("window/geometry")
-        if isinstance(geometry, QByteArray | bytes) and geometry:
-            self.restoreGeometry(QByteArray(geometry))
-        else:
-            self.resize(1024, 720)
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._geometry_restored:
+            # After QWizard's own sizing on first show, or it would undo the restored size.
+            self._geometry_restored = True
+            geometry = app_settings().value("window/geometry")
+            if isinstance(geometry, QByteArray | bytes) and geometry:
+                self.restoreGeometry(QByteArray(geometry))
 
     def _on_page_changed(self, page_id: int) -> None:
         self.steps.set_current(max(page_id, 0))

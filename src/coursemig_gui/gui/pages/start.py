@@ -19,6 +19,7 @@ from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.paths import profiles_dir
 from coursemig_gui.gui.models.profiles import RecentProfilesModel
 from coursemig_gui.gui.pages.base import WizardStep
+from coursemig_gui.gui.settings import last_profile
 from coursemig_gui.gui.widgets.banner import Level
 
 
@@ -77,6 +78,11 @@ class StartPage(WizardStep):
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         self.recent_model.reload()
         has_recent = self.recent_model.rowCount() > 0
+        last = last_profile()
+        for row in range(self.recent_model.rowCount()):
+            if last and self.recent_model.path(row) == last:
+                # The last migration used is picked already: Enter opens it.
+                self.recent_view.selectRow(row)
         self.recent_view.setVisible(has_recent)
         self.recent_label.setVisible(has_recent)
         from coursemig_gui.core.localserver import find_server_bindir
