@@ -101,9 +101,13 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
         with path.open("rb") as f:
             head = f.read(1 << 20)
     except OSError as exc:
-        raise FriendlyError(f"The file {path} could not be opened: {exc.strerror}.", str(exc)) from exc
+        raise FriendlyError(
+            f"The file {path} could not be opened: {exc.strerror}.", str(exc)
+        ) from exc
     if not head.strip():
-        raise FriendlyError(f"The file {path.name} is empty: it has no header line naming the columns.", str(path))
+        raise FriendlyError(
+            f"The file {path.name} is empty: it has no header line naming the columns.", str(path)
+        )
     has_bom = head.startswith(UTF8_BOM)
     body = head[len(UTF8_BOM) :] if has_bom else head
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
@@ -124,7 +128,9 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
     columns = next(csv.reader(io.StringIO(header_text), delimiter=delimiter), [])
     columns = [c.strip() for c in columns]
     if not columns or all(not c for c in columns):
-        raise FriendlyError(f"The first line of {path.name} does not name any columns.", header_text[:200])
+        raise FriendlyError(
+            f"The first line of {path.name} does not name any columns.", header_text[:200]
+        )
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
         raise FriendlyError(
@@ -133,10 +139,18 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
             header_text[:200],
         )
     if any(not c for c in columns):
-        raise FriendlyError(f"The header (line 1) of {path.name} has a column without a name.",
-                          header_text[:200])
-    return CsvLayout(path, columns, delimiter, encoding, has_bom, len(first) + (3 if has_bom else 0),
-                     max(1, first.count(b"\n")))
+        raise FriendlyError(
+            f"The header (line 1) of {path.name} has a column without a name.", header_text[:200]
+        )
+    return CsvLayout(
+        path,
+        columns,
+        delimiter,
+        encoding,
+        has_bom,
+        len(first) + (3 if has_bom else 0),
+        max(1, first.count(b"\n")),
+    )
 
 
 def _guess_delimiter(header: str) -> str:
@@ -192,7 +206,7 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
                 break
     if carry:
         raise FriendlyError(
-            f"{layout.path.name} ends inside a quoted value: the \" opened on line {line} "
+            f'{layout.path.name} ends inside a quoted value: the " opened on line {line} '
             f"(row {number + len(batch)}) is never closed. Check the file's quotes.",
             carry[:200].decode(layout.encoding, "replace"),
         )

@@ -137,7 +137,11 @@ def recent_profiles(limit: int = 10) -> list[ProfileSummary]:
     for path in profiles_dir().glob("*.json"):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            name, last_run, result = data.get("name", path.stem), data.get("last_run", ""), data.get("last_result", "")
+            name, last_run, result = (
+                data.get("name", path.stem),
+                data.get("last_run", ""),
+                data.get("last_result", ""),
+            )
         except (OSError, ValueError, AttributeError):
             name, last_run, result = path.stem, "", "This file is damaged"
         found.append(ProfileSummary(path, name, last_run, result, path.stat().st_mtime))

@@ -119,8 +119,15 @@ class RejectLog:
                     ["table", "row", "column", "sqlstate", "problem", "value", "server message"]
                 )
             self._errors_writer.writerow(
-                [row.target, row.row_number, row.column or "", row.sqlstate or "", row.reason,
-                 (row.value or "")[:500], row.detail]  # fmt: skip
+                [
+                    row.target,
+                    row.row_number,
+                    row.column or "",
+                    row.sqlstate or "",
+                    row.reason,
+                    (row.value or "")[:500],
+                    row.detail,
+                ]  # fmt: skip
             )
             self._errors.flush()
             self.count += 1
