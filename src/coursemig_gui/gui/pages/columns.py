@@ -105,8 +105,16 @@ class ColumnsPage(WizardStep):
         placement_row.setContentsMargins(0, 0, 0, 0)
         placement_row.addWidget(self.placement, 1)
         placement_row.addWidget(self.distribution_column)
+        self.use_suggestions_button = QPushButton("Use the s&uggested placements")
+        self.use_suggestions_button.setToolTip(
+            'Set every table\'s placement to the one marked "suggested"'
+        )
+        self.use_suggestions_button.clicked.connect(self.use_suggested_placements)
+        placement_row.addWidget(self.use_suggestions_button)
         self.placement_box = QWidget()
         self.placement_box.setLayout(placement_row)
+        self.suggestion_note = QLabel()
+        self.suggestion_note.setWordWrap(True)
         self.exists_note = QLabel()
         self.exists_note.setWordWrap(True)
         form = QFormLayout()
@@ -115,6 +123,7 @@ class ColumnsPage(WizardStep):
         form.addRow("", self.exists_note)
         form.addRow("&Placement:", self.placement_box)
         self._placement_label = form.labelForField(self.placement_box)
+        form.addRow("", self.suggestion_note)
 
         self.columns_model = ColumnsModel(self)
         self.columns_view = QTableView()
@@ -180,6 +189,7 @@ class ColumnsPage(WizardStep):
         self.banner.action_clicked.connect(self.fix_current_table)
         self._current: TableMapping | None = None
         self._loading = False
+        self.suggestions: dict = {}  # source table -> core.citus.Suggestion (Citus targets)
 
     # -- page -------------------------------------------------------------------------------
 
@@ -187,8 +197,14 @@ class ColumnsPage(WizardStep):
         self.tables_model.set_mappings(self.state.mappings)
         citus = self.state.target_has_citus
         self.placement_box.setVisible(citus)
+        self.suggestion_note.setVisible(citus)
         if self._placement_label:
             self._placement_label.setVisible(citus)
+        self.suggestions = {}
+        if citus and self.state.catalog:
+            from coursemig_gui.core.citus import suggest_placements
+
+            self.suggestions = suggest_placements(self.state.catalog, self.state.mappings)
         self.revalidate()
         first = self.tables_model.index(0)
         self.table_list.selectionModel().setCurrentIndex(
@@ -227,6 +243,13 @@ class ColumnsPage(WizardStep):
                 f"Renamed {count} column{'s' if count != 1 else ''} that were reserved words.",
             )
 
+    def use_suggested_placements(self) -> None:
+        from coursemig_gui.core.citus import apply_suggestions
+
+        apply_suggestions(self.state.mappings, self.suggestions)
+        self._show_table(self.tables_model.row_of(self._current.source) if self._current else 0)
+        self.revalidate()
+
     def fix_current_table(self) -> None:
         """The banner's one-click fix: rename the reserved words of the table on screen."""
         if not self._current:
@@ -244,6 +267,12 @@ class ColumnsPage(WizardStep):
     def revalidate(self) -> None:
         catalog = self.state.catalog
         self.problems = validate(self.state.mappings, catalog) if catalog else []
+        if catalog and self.state.target_has_citus:
+            from coursemig_gui.core.citus import validate_placements
+
+            self.problems += validate_placements(
+                self.state.mappings, catalog, foreign_keys=self.state.options.create_foreign_keys
+            )
         self.problems += self._existing_table_notes()
         self.tables_model.set_problems(self.problems)
         self.columns_model.set_problems(self.problems)
@@ -291,17 +320,23 @@ class ColumnsPage(WizardStep):
             self.if_exists.setCurrentIndex(
                 max(0, self.if_exists.findData(tm.if_exists if tm else IfExists.FAIL))
             )
+            suggestion = self.suggestions.get(tm.source) if tm else None
+            # "(suggested)" marks the placement core suggests for this table.
+            for i, (label, value) in enumerate(PLACEMENT_CHOICES):
+                marked = suggestion is not None and suggestion.placement == value
+                self.placement.setItemText(i, f"{label} — suggested" if marked else label)
             self.placement.setCurrentIndex(
                 max(0, self.placement.findData(tm.placement if tm else Placement.LOCAL))
             )
+            self.suggestion_note.setText(suggestion.reason if suggestion else "")
             self.distribution_column.clear()
             if tm:
                 self.distribution_column.addItems([c.target for c in tm.included_columns])
-                suggested = tm.distribution_column or (
-                    table.primary_key[0] if table and table.primary_key else ""
-                )
-                target_of = {c.source: c.target for c in tm.columns}
-                self.distribution_column.setCurrentText(target_of.get(suggested, suggested))
+                # distribution_column names a target column (core.citus reads it so)
+                fallback = suggestion.column if suggestion and suggestion.column else None
+                if not fallback and table and table.primary_key:
+                    fallback = tm.target_column(table.primary_key[0])
+                self.distribution_column.setCurrentText(tm.distribution_column or fallback or "")
             self.distribution_column.setVisible(bool(tm and tm.placement == Placement.DISTRIBUTED))
         finally:
             self._loading = False
@@ -358,10 +393,7 @@ class ColumnsPage(WizardStep):
         distributed = tm.placement == Placement.DISTRIBUTED
         self.distribution_column.setVisible(distributed)
         if distributed:
-            chosen = self.distribution_column.currentText()
-            tm.distribution_column = (
-                next((c.source for c in tm.columns if c.target == chosen), chosen) or None
-            )
+            tm.distribution_column = self.distribution_column.currentText() or None
         else:
             tm.distribution_column = None
         self.revalidate()
