@@ -66,6 +66,7 @@ class MessageBanner(QFrame):
         self.copy_button.clicked.connect(self.copy_to_clipboard)
         self.close_button = QPushButton("✕")
         self.close_button.setFlat(True)
+        self.close_button.setObjectName("bannerClose")
         self.close_button.setAccessibleName("Close message")
         self.close_button.setToolTip("Close this message")
         self.close_button.setFixedWidth(self.close_button.fontMetrics().horizontalAdvance("✕") + 16)
@@ -108,6 +109,9 @@ class MessageBanner(QFrame):
         self.setStyleSheet(
             f"QFrame#messageBanner {{ background: {background}; border: 1px solid {border};"
             f" border-radius: 4px; }} QFrame#messageBanner > QLabel {{ color: {foreground}; }}"
+            # the flat close button has no background of its own: give it the banner's text
+            # colour, or a dark theme's light button text vanishes on the light tint
+            f" QPushButton#bannerClose {{ color: {foreground}; border: none; background: transparent; }}"
         )
         size = self.fontMetrics().height() + 4
         self._icon.setPixmap(self.style().standardIcon(_ICONS[self.level]).pixmap(size, size))

@@ -1,0 +1,72 @@
+"""The message banner, the worker and the event batching, without databases."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtGui import QGuiApplication
+
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.events import LogMessage, Phase, RejectedRow, TableProgress
+from coursemig_gui.gui.widgets.banner import Level, MessageBanner
+from coursemig_gui.gui.worker import EventBatcher, Worker
+
+
+def test_banner_keeps_details_one_click_away_and_copies_both(qtbot):
+    banner = MessageBanner()
+    qtbot.addWidget(banner)
+    banner.show()
+    banner.show_error(FriendlyError("Azure refused this computer.", "FATAL: no pg_hba.conf entry"))
+    assert banner.isVisible() and banner.level == Level.ERROR
+    assert not banner.details.isVisible()
+    banner.details_button.click()
+    assert banner.details.isVisible() and banner.details_button.text() == "Hide details"
+    banner.copy_button.click()
+    assert QGuiApplication.clipboard().text() == (
+        "Azure refused this computer.\n\nFATAL: no pg_hba.conf entry"
+    )
+    banner.show_message(Level.INFO, "Just so you know.")
+    assert not banner.details_button.isVisible()
+    banner.close_button.click()
+    assert not banner.isVisible()
+
+
+def test_worker_runs_off_the_gui_thread_and_reports_failures_as_sentences(qtbot):
+    worker = Worker("test")
+    gui_thread = threading.get_ident()
+    seen = {}
+    try:
+        with qtbot.waitSignal(worker.busy_changed, timeout=5000, check_params_cb=lambda b: not b):
+            worker.submit(threading.get_ident, lambda result: seen.setdefault("thread", result))
+        assert seen["thread"] != gui_thread
+
+        def broken():
+            raise ZeroDivisionError("a bug")
+
+        with qtbot.waitSignal(worker.busy_changed, timeout=5000, check_params_cb=lambda b: not b):
+            worker.submit(broken, lambda _r: None, lambda error: seen.setdefault("error", error))
+        error = seen["error"]
+        assert isinstance(error, FriendlyError)
+        assert "Something unexpected went wrong" in error.message
+        assert "ZeroDivisionError: a bug" in error.detail
+    finally:
+        worker.stop()
+
+
+def test_progress_is_coalesced_per_table_and_rejects_are_all_kept(qtbot):
+    batcher = EventBatcher(interval=60)  # no time-based flush during the test
+    batches = []
+    batcher.batch_ready.connect(batches.append)
+    batcher.add(TableProgress("t", "t", Phase.COPYING, 0))  # a phase change goes out at once
+    assert len(batches) == 1
+    for n in range(1, 1001):
+        batcher.add(TableProgress("t", "t", Phase.COPYING, n))
+        if n % 100 == 0:
+            batcher.add(RejectedRow("t", "t", n, "bad"))
+    batcher.add(LogMessage("note"))
+    assert len(batches) == 1  # nothing urgent since: all waiting for the next flush
+    batcher.flush()
+    last = batches[-1]
+    assert list(last.progress) == ["t"] and last.progress["t"].rows_done == 1000
+    assert [r.row_number for r in last.rejected] == list(range(100, 1001, 100))
+    assert [m.text for m in last.messages] == ["note"]
