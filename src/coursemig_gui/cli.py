@@ -257,8 +257,24 @@ def _options(args: argparse.Namespace, route):
         batch_rows=max(1, getattr(args, "batch_rows", 5000)),
         binary=not getattr(args, "no_binary", False),
         csv_encoding=getattr(args, "encoding", "utf-8"),
-        csv_delimiter=getattr(args, "delimiter", None) or "",
+        csv_delimiter=_delimiter(getattr(args, "delimiter", None)),
     )
+
+
+_DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def _delimiter(value: str | None) -> str:
+    """``--delimiter``: one character; ``\\t`` or ``tab`` for a tab. Empty: guess from the header."""
+    if not value:
+        return ""
+    value = _DELIMITER_NAMES.get(value.lower(), value)
+    if len(value) != 1 or len(value.encode("utf-8")) != 1 or value in "\"\r\n":
+        raise FriendlyError(
+            f"--delimiter takes one character, for example ';' or tab (\\t); {value!r} is not one.",
+            value,
+        )
+    return value
 
 
 def _read_catalog(conninfo: str, schema: str):
@@ -504,6 +520,11 @@ def main(argv: list[str] | None = None) -> int:
         _say_password_hints(exc.message, exc.detail)
         if exc.detail and os.environ.get("COURSEMIG_DEBUG"):
             print(exc.detail, file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a file or folder given on the command line cannot be used
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"coursemig: The file or folder{where} could not be used: "
+              f"{exc.strerror or exc}. Check the name and its folder.", file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("coursemig: stopped.", file=sys.stderr)

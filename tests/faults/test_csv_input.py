@@ -185,3 +185,50 @@ def test_a_bad_file_does_not_stop_the_good_ones(tmp_path, target_db, capsys):
     assert _table(target_db, "aaa") == [("1", "ok")]
     assert _table(target_db, "bbb") is None
     assert _table(target_db, "ccc") == [("1",)]
+
+
+def test_utf16_file_from_excel_is_explained(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "people.csv", "id\tname\n1\tAnn\n".encode("utf-16"))
+    code, err = _import(folder, target_db, capsys)
+    assert code == 1
+    assert "people.csv is saved as UTF-16" in err and "CSV UTF-8" in err, err
+    assert _table(target_db, "people") is None
+
+
+def test_tab_separated_with_the_delimiter_named(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "people.csv", b"id\tname\n1\tSmith, John; Jr\n")
+    code, err = _import(folder, target_db, capsys, "--delimiter", "\\t", "-q")
+    assert code == 0, err
+    assert _table(target_db, "people") == [("1", "Smith, John; Jr")]
+
+
+def test_a_delimiter_that_is_not_one_character(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "people.csv", b"id::name\n1::Ann\n")
+    code, err = _import(folder, target_db, capsys, "--delimiter", "::")
+    assert code == 2
+    assert "--delimiter takes one character" in err, err
+    assert _table(target_db, "people") is None
+
+
+def test_zero_byte_in_a_row(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "people.csv", b"id,name\n1,Ann\n2,Bo\x00b\n3,Cy\n")
+    code, err = _import(folder, target_db, capsys)
+    assert code == 3, err
+    assert "row 2 (line 3) of people.csv" in err and "zero byte (NUL)" in err, err
+    assert _table(target_db, "people") == [("1", "Ann"), ("3", "Cy")]
+
+
+def test_latin1_byte_beyond_the_first_megabyte(tmp_path, target_db, capsys):
+    """Detection reads the first megabyte; a later bad byte is a rejected row with a reason
+    and its line, never a half-loaded table."""
+    good = "".join(f"{i},{'x' * 100}\n" for i in range(1, 12_001))  # about 1.3 MB
+    data = ("id,name\n" + good).encode() + "12001,Noël\n".encode("latin-1")
+    folder = _write(tmp_path, "people.csv", data)
+    code, err = _import(folder, target_db, capsys, "--on-error", "stop")
+    assert code == 1
+    assert "line 12002" in err and "not valid UTF-8" in err and "Latin-1" in err, err
+    assert _table(target_db, "people") is None
+    code, err = _import(folder, target_db, capsys, "--encoding", "latin-1", "-q")
+    assert code == 0, err
+    assert target_db.rows("SELECT count(*), max(name) FILTER (WHERE id = '12001') FROM people")[0] == (
+        12_001, "Noël")  # fmt: skip

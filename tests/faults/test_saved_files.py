@@ -216,3 +216,15 @@ def test_missing_keyring_is_explained(saved, target_db, capsys, no_keyring):
 def _target_tables(target_db) -> list[str]:
     return [r[0] for r in target_db.rows(
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")]  # fmt: skip
+
+
+def test_profile_that_cannot_be_written(source_db, target_db, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    capsys.readouterr()
+    code = main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "courses_program", "--output", str(blocker / "p.json"), "-q"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err and "could not be used" in err and "a-file" in err, err
+    assert blocker.read_text() == "not a folder"

@@ -7,10 +7,12 @@ running again finishes the job without duplicates.
 
 from __future__ import annotations
 
+import csv
 import threading
 
 import pytest
 from conftest import mappings_for
+from psycopg import sql
 
 from coursemig_gui.core.events import LogMessage, Phase, TableProgress
 from coursemig_gui.core.mapping import IfExists
@@ -250,3 +252,30 @@ def test_connection_killed_without_retries_leaves_table_as_before(source_db, tar
                           _again(source_db, {"course": IfExists.FAIL}), _options())  # fmt: skip
     assert again.exit_code == 0, again.headline()
     _assert_complete(source_db, target_db)
+
+
+def test_rows_rejected_before_a_retry_are_listed_once(source_db, target_db, tmp_path):
+    _first_run(source_db, target_db, ["courses_program", "courses_course"])
+    bad = [r[0] for r in source_db.rows("SELECT pid FROM courses_course LIMIT 3")]
+    with target_db.admin_connect() as conn:
+        conn.execute("DELETE FROM course")
+        conn.execute(sql.SQL("ALTER TABLE course ADD CONSTRAINT not_these "
+                             "CHECK (pid <> ALL ({}::text[]))").format(sql.Literal(bad)))  # fmt: skip
+    on_event, done, log = _during_course(_kill_copy(target_db))
+    tables = ["courses_program", "courses_course"]
+    report = run_migration(source_db.url, target_db.url,
+                           _again(source_db, {"course": IfExists.APPEND}, tables),
+                           _options(batch_rows=200, rejects_dir=str(tmp_path / "rejects")),
+                           on_event)  # fmt: skip
+    assert done.is_set()
+    assert any("copied on try 2" in m.text for m in log)
+    course = _by_target(report)["course"]
+    assert course.status == Phase.DONE_WITH_REJECTS and course.rows_rejected == 3, course.message
+    assert report.exit_code == 3
+    assert _course_state(target_db)[0] == _source_courses(source_db) - 3
+    with (tmp_path / "rejects" / "course.rejected.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert sorted(row[0] for row in rows[1:]) == sorted(bad)  # each once, header first
+    with (tmp_path / "rejects" / "errors.csv").open(newline="", encoding="utf-8") as f:
+        errors = list(csv.reader(f))
+    assert [row[0] for row in errors[1:]] == ["course"] * 3

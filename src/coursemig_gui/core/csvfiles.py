@@ -108,6 +108,14 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
         raise FriendlyError(
             f"The file {path.name} is empty: it has no header line naming the columns.", str(path)
         )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        head[:200].count(b"\x00") > len(head[:200]) // 3  # UTF-16 without its mark
+    ):
+        raise FriendlyError(
+            f"The file {path.name} is saved as UTF-16 (Excel's \"Unicode Text\"), which CourseMig "
+            "cannot read. Save it again as \"CSV UTF-8 (Comma delimited)\" and import that file.",
+            repr(head[:40]),
+        )
     has_bom = head.startswith(UTF8_BOM)
     body = head[len(UTF8_BOM) :] if has_bom else head
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):

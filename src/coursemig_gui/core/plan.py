@@ -301,6 +301,8 @@ class _Run:
         attempts = max(1, self.options.retries + 1) if self.writes_database else 1
         for attempt in range(1, attempts + 1):
             started = time.monotonic()
+            if attempt > 1 and self.rejects is not None:
+                self.rejects.discard(tm.target)  # the table starts again: so do its bad rows
             try:
                 self._table(tm, report, started)
                 if attempt > 1:

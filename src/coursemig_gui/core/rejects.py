@@ -73,6 +73,8 @@ def explain_row_error(exc: psycopg.Error, column: str | None, target: str) -> st
         return f"The value in {where} is not valid for its type: {message}."
     if state == "22003":
         return f"The number in {where} is too large for its type."
+    if state == "22021" and "0x00" in message:
+        return "The row holds a zero byte (NUL), which a database text cannot store. Remove it from the file."
     if state == "22021":
         return "The row has characters that are not valid UTF-8. Choose the file's real encoding (for example Latin-1)."
     if state == "22P04":
@@ -131,6 +133,28 @@ class RejectLog:
             )
             self._errors.flush()
             self.count += 1
+
+    def discard(self, target: str) -> None:
+        """Forget what this run logged for one table, because its load starts again from the
+        first row (a retry after a lost connection): otherwise each bad row would be listed
+        once per try. Files of earlier runs are not touched."""
+        with self._lock:
+            f = self._files.pop(target, None)
+            if f is None:
+                return  # nothing logged for it in this run
+            f.close()
+            self.reject_file(target).unlink(missing_ok=True)
+            if self._errors is None:
+                return
+            self._errors.close()
+            with self.errors_file.open(newline="", encoding="utf-8") as read:
+                rows = list(csv.reader(read))
+            kept = rows[:1] + [row for row in rows[1:] if row and row[0] != target]
+            self.count -= len(rows) - len(kept)
+            with self.errors_file.open("w", newline="", encoding="utf-8") as write:
+                csv.writer(write).writerows(kept)
+            self._errors = open(self.errors_file, "a", newline="", encoding="utf-8")  # noqa: SIM115
+            self._errors_writer = csv.writer(self._errors)
 
     def close(self) -> None:
         with self._lock:
