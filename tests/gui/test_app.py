@@ -124,3 +124,62 @@ def test_demo_fills_in_both_connections(qtbot, wizard):
             qtbot.mouseClick(card.test_button, Qt.MouseButton.LeftButton)
     assert page.isComplete()
     json.dumps(wizard.state.to_profile().to_dict())  # a demo migration can be saved too
+
+
+def test_a_saved_migration_brings_back_its_tables_names_and_choices(
+    qtbot, source_db, target_db, tmp_path
+):
+    from coursemig_gui.core.catalog import read_catalog
+    from coursemig_gui.core.mapping import IfExists, default_mappings
+
+    with source_db.connect() as conn:
+        catalog = read_catalog(conn)
+    (meetingtime,) = default_mappings(catalog, ["courses_meetingtime"])
+    meetingtime.column("end").target = "end_time"
+    meetingtime.column("start").target = "start_time"
+    meetingtime.if_exists = IfExists.REPLACE
+    with target_db.connect() as conn:  # as the app's own user, who may then empty it
+        conn.execute(
+            "CREATE TABLE meetingtime (slug varchar(200) PRIMARY KEY, term varchar(6), "
+            "start_time varchar(6), end_time varchar(6), monday bool NOT NULL, tuesday bool "
+            "NOT NULL, wednesday bool NOT NULL, thursday bool NOT NULL, friday bool NOT NULL, "
+            "saturday bool NOT NULL, sunday bool NOT NULL)"
+        )
+        conn.execute("INSERT INTO meetingtime VALUES ('left over', '2020', NULL, NULL, "
+                     "false, false, false, false, false, false, false)")  # fmt: skip
+    profile = Profile(
+        name="Meeting times",
+        source=parse_connection_string(source_db.url).settings,
+        target=parse_connection_string(target_db.url).settings,
+        tables=[meetingtime],
+    )
+    path = profile.save(tmp_path / "meeting-times.json")
+
+    wizard = open_window(parse_args([str(path)]))
+    qtbot.addWidget(wizard)
+    try:
+        page = wizard.connect_page
+        page.target_card.password.setText(target_db.password)  # no keyring: typed each time
+        for card in (page.source_card, page.target_card):
+            with qtbot.waitSignal(card.tested, timeout=WAIT_MS):
+                qtbot.mouseClick(card.test_button, Qt.MouseButton.LeftButton)
+        click_next(qtbot, wizard)
+        assert wizard.tables_page.model.selected_tables() == ["courses_meetingtime"]
+        click_next(qtbot, wizard)
+        columns = wizard.columns_page
+        assert columns.if_exists.currentData() == IfExists.REPLACE
+        assert columns.isComplete(), columns.reason_label.text()
+        click_next(qtbot, wizard)
+        migrate = wizard.migrate_page
+        with qtbot.waitSignal(migrate.migration_finished, timeout=WAIT_MS) as blocker:
+            qtbot.mouseClick(migrate.start_button, Qt.MouseButton.LeftButton)
+        assert blocker.args[0].exit_code == 0, blocker.args[0].to_json()
+        expected = source_db.rows("SELECT count(*) FROM courses_meetingtime")[0][0]
+        assert target_db.rows("SELECT count(*) FROM meetingtime") == [(expected,)]
+        assert target_db.rows("SELECT count(*) FROM meetingtime WHERE slug = 'left over'") == [(0,)]
+        # the run is stamped into the saved migration, for the Start page's list
+        assert json.loads(path.read_text(encoding="utf-8"))["last_result"].startswith(
+            "All 1 tables"
+        )
+    finally:
+        wizard.shutdown()

@@ -80,7 +80,7 @@ class MigratePage(WizardStep):
             route_layout.addWidget(button)
         self.csv_folder = QLineEdit()
         self.csv_folder.setPlaceholderText("A folder for the CSV files")
-        self.csv_browse = QPushButton("&Browse…")
+        self.csv_browse = QPushButton("Bro&wse…")
         self.csv_browse.clicked.connect(self._choose_csv_folder)
         folder_row = QHBoxLayout()
         self.csv_folder_label = QLabel("&Folder:")

@@ -31,7 +31,7 @@ class StartPage(WizardStep):
             parent,
         )
         self.new_button = QCommandLinkButton(
-            "&New migration", "Connect to the two databases and choose what to copy."
+            "Ne&w migration", "Connect to the two databases and choose what to copy."
         )
         self.open_button = QCommandLinkButton(
             "&Open saved migration…", "Continue or repeat a migration you saved before."

@@ -99,7 +99,7 @@ class ConnectionCard(QGroupBox):
         self.store_line.setEnabled(False)  # greyed: it explains, it is not a control
 
         self.test_button = QPushButton(
-            "&Test connection" if role == "source" else "Test co&nnection"
+            "&Test connection" if role == "source" else "Test conn&ection"
         )
         self.test_button.clicked.connect(self.test_connection)
         self.busy = QProgressBar()
