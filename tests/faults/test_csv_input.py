@@ -232,3 +232,16 @@ def test_latin1_byte_beyond_the_first_megabyte(tmp_path, target_db, capsys):
     assert code == 0, err
     assert target_db.rows("SELECT count(*), max(name) FILTER (WHERE id = '12001') FROM people")[0] == (
         12_001, "Noël")  # fmt: skip
+
+
+def test_blank_lines(tmp_path, target_db, capsys):
+    """A blank line is no row in a file of several columns, and a NULL in a one-column file
+    (COPY writes a one-column NULL as an empty line: found by the fuzz test)."""
+    folder = _write(tmp_path, "pairs.csv", b"id,name\n1,a\n\n2,b\n\n")
+    _write(tmp_path, "single.csv", b'x\n1\n\n""\n3\n')
+    code, err = _import(folder, target_db, capsys, "-q")
+    assert code == 0, err
+    assert _table(target_db, "pairs") == [("1", "a"), ("2", "b")]
+    assert sorted(_table(target_db, "single"), key=str) == sorted(
+        [("1",), (None,), ("",), ("3",)], key=str
+    )

@@ -197,8 +197,9 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
                     carry = b""
             for record in records:
                 start, line = line, line + record.count(b"\n")
-                if not record.strip(b"\r\n"):
-                    continue  # blank lines carry no row
+                if not record.strip(b"\r\n") and len(layout.columns) > 1:
+                    continue  # a blank line carries no row, except in a one-column file,
+                    # where it is a NULL (that is how COPY writes one)
                 if record.endswith(b"\r\n"):
                     record = record[:-2] + b"\n"  # one line end for COPY, whatever the file has
                 elif not record.endswith(b"\n"):
