@@ -13,6 +13,7 @@ from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.core.profile import Profile
 from coursemig_gui.gui.app import about_text, open_window, parse_args
 from coursemig_gui.gui.settings import SETTINGS_FILE, app_settings, last_profile
+from coursemig_gui.gui.signals import emit
 
 
 def test_remembered_password_and_saved_profile_open_straight_to_connect(
@@ -100,7 +101,7 @@ def test_azure_host_fills_in_the_azure_defaults_and_says_so(qtbot, wizard):
     qtbot.mouseClick(wizard.start_page.new_button, Qt.MouseButton.LeftButton)
     card = wizard.connect_page.target_card
     card.host.setText("c-mycluster.abc123.postgres.cosmos.azure.com")
-    card.host.editingFinished.emit()
+    emit(card.host.editingFinished)
     assert card.dbname.text() == "citus" and card.user.text() == "citus"
     assert card.security.currentData() == "require"
     assert card.notes.isVisible() and "Azure Cosmos DB for PostgreSQL" in card.notes.text

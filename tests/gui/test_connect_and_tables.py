@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from wizard_driver import WAIT_MS, click_next, connect_both
 
+from coursemig_gui.gui.signals import emit
+
 
 def test_next_needs_both_connections_tested(qtbot, wizard, source_db, target_db):
     qtbot.mouseClick(wizard.start_page.new_button, Qt.MouseButton.LeftButton)
@@ -22,7 +24,7 @@ def test_next_needs_both_connections_tested(qtbot, wizard, source_db, target_db)
     assert "Django database" in page.reason_label.text()
     # editing a field after the test makes it count no more
     card.dbname.setText("other")
-    card.dbname.textEdited.emit("other")
+    emit(card.dbname.textEdited, "other")
     assert card.check is None and not page.isComplete()
 
 
@@ -31,7 +33,7 @@ def test_wrong_password_is_a_sentence_with_details(qtbot, wizard, target_db):
     card = wizard.connect_page.target_card
     card.apply_connection_string(target_db.url)
     card.password.setText("not the password")
-    card.password.textEdited.emit("not the password")
+    emit(card.password.textEdited, "not the password")
     with qtbot.waitSignal(card.test_failed, timeout=WAIT_MS):
         qtbot.mouseClick(card.test_button, Qt.MouseButton.LeftButton)
     assert card.check is None

@@ -70,3 +70,17 @@ def test_progress_is_coalesced_per_table_and_rejects_are_all_kept(qtbot):
     assert list(last.progress) == ["t"] and last.progress["t"].rows_done == 1000
     assert [r.row_number for r in last.rejected] == list(range(100, 1001, 100))
     assert [m.text for m in last.messages] == ["note"]
+
+
+def test_emitting_signals_does_not_use_up_true(qtbot):
+    """PySide6 6.12.0's emit() drops a reference to True each time; gui.signals.emit gives it back."""
+    import sys
+
+    from coursemig_gui.gui.signals import emit
+
+    banner = MessageBanner()
+    qtbot.addWidget(banner)
+    before = sys.getrefcount(True)
+    for _ in range(500):
+        emit(banner.action_clicked)
+    assert sys.getrefcount(True) >= before

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from coursemig_gui.core.catalog import Table
 from coursemig_gui.core.mapping import Problem, TableMapping
+from coursemig_gui.gui.signals import emit
 
 _NO_INDEX = QModelIndex()
 
@@ -46,7 +47,7 @@ class MappingListModel(QAbstractListModel):
             by_table.setdefault(problem.table, []).append(problem)
         self._problems = by_table
         if self._mappings:
-            self.dataChanged.emit(self.index(0), self.index(len(self._mappings) - 1))
+            emit(self.dataChanged, self.index(0), self.index(len(self._mappings) - 1))
 
     def mapping(self, row: int) -> TableMapping | None:
         return self._mappings[row] if 0 <= row < len(self._mappings) else None
@@ -75,7 +76,7 @@ class MappingListModel(QAbstractListModel):
     def refresh(self, source: str) -> None:
         row = self.row_of(source)
         if row >= 0:
-            self.dataChanged.emit(self.index(row), self.index(row))
+            emit(self.dataChanged, self.index(row), self.index(row))
 
 
 class ColumnsModel(QAbstractTableModel):
@@ -111,8 +112,10 @@ class ColumnsModel(QAbstractTableModel):
                 notes.setdefault(problem.column, []).append(problem)
         self._notes = notes
         if self.rowCount():
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1)
+            emit(
+                self.dataChanged,
+                self.index(0, 0),
+                self.index(self.rowCount() - 1, self.columnCount() - 1),
             )
 
     def problems_for_row(self, row: int) -> list[Problem]:
@@ -190,8 +193,8 @@ class ColumnsModel(QAbstractTableModel):
             cm.target_type = str(value).strip()
         else:
             return False
-        self.dataChanged.emit(self.index(index.row(), 0), self.index(index.row(), self.NOTES))
-        self.mapping_changed.emit()
+        emit(self.dataChanged, self.index(index.row(), 0), self.index(index.row(), self.NOTES))
+        emit(self.mapping_changed)
         return True
 
     def rename_column(self, source: str, target: str) -> bool:

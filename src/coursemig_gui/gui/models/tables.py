@@ -8,6 +8,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 
 from coursemig_gui.core.catalog import Catalog, Table
 from coursemig_gui.core.mapping import default_target_name
+from coursemig_gui.gui.signals import emit
 
 OTHER_TABLES = "Other tables"
 _Index = QModelIndex | QPersistentModelIndex
@@ -80,7 +81,7 @@ class TablesModel(QAbstractItemModel):
             ),
         )
         self.endResetModel()
-        self.selection_changed.emit()
+        emit(self.selection_changed)
 
     def selected_tables(self) -> list[str]:
         return [n.table.name for a in self._apps for n in a.tables if n.checked]
@@ -99,7 +100,7 @@ class TablesModel(QAbstractItemModel):
                     node.checked = checked
                     self._changed(self.index(row, 0, self._app_index(app)))
             self._changed(self._app_index(app))
-        self.selection_changed.emit()
+        emit(self.selection_changed)
 
     def set_app_checked(self, app_name: str, checked: bool = True) -> None:
         app = next((a for a in self._apps if a.name == app_name), None)
@@ -114,14 +115,15 @@ class TablesModel(QAbstractItemModel):
                     node.exact_rows = counts[node.table.name]
             if app.tables:
                 parent = self._app_index(app)
-                self.dataChanged.emit(
+                emit(
+                    self.dataChanged,
                     self.index(0, self.ROWS, parent),
                     self.index(len(app.tables) - 1, self.ROWS, parent),
                     [Qt.ItemDataRole.DisplayRole],
                 )
                 app_rows = self.index(parent.row(), self.ROWS)
-                self.dataChanged.emit(app_rows, app_rows, [Qt.ItemDataRole.DisplayRole])
-        self.selection_changed.emit()
+                emit(self.dataChanged, app_rows, app_rows, [Qt.ItemDataRole.DisplayRole])
+        emit(self.selection_changed)
 
     def set_target_name(self, table: str, target: str) -> None:
         for app in self._apps:
@@ -129,7 +131,7 @@ class TablesModel(QAbstractItemModel):
                 if node.table.name == table:
                     node.target = target
                     idx = self.index(row, self.TARGET, self._app_index(app))
-                    self.dataChanged.emit(idx, idx)
+                    emit(self.dataChanged, idx, idx)
 
     def app_names(self) -> list[str]:
         return [a.name for a in self._apps]
@@ -233,14 +235,14 @@ class TablesModel(QAbstractItemModel):
         node.checked = checked
         self._changed(index)
         self._changed(self._app_index(node.app))
-        self.selection_changed.emit()
+        emit(self.selection_changed)
         return True
 
     def _app_index(self, app: _AppNode) -> QModelIndex:
         return self.createIndex(self._apps.index(app), 0, app)
 
     def _changed(self, index: QModelIndex) -> None:
-        self.dataChanged.emit(index, index, [Qt.ItemDataRole.CheckStateRole])
+        emit(self.dataChanged, index, index, [Qt.ItemDataRole.CheckStateRole])
 
 
 def _is_checked(value) -> bool:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
 
+from coursemig_gui.gui.signals import emit
 from coursemig_gui.gui.widgets.banner import MessageBanner
 
 if TYPE_CHECKING:
@@ -58,4 +59,4 @@ class WizardStep(QWizardPage):
         reason = self.incomplete_reason()
         self.reason_label.setText(reason or "")
         self.reason_label.setVisible(bool(reason))
-        self.completeChanged.emit()
+        emit(self.completeChanged)

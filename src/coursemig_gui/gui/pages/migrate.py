@@ -39,6 +39,7 @@ from coursemig_gui.core.report import MigrationReport
 from coursemig_gui.gui.models.error_log import ErrorLogModel
 from coursemig_gui.gui.models.progress import ProgressModel
 from coursemig_gui.gui.pages.base import WizardStep
+from coursemig_gui.gui.signals import emit
 from coursemig_gui.gui.widgets.banner import Level
 from coursemig_gui.gui.worker import MigrationRun
 
@@ -327,7 +328,7 @@ class MigratePage(WizardStep):
         self.run.start(source, target, mappings, options)
         self._update_overall()
         self.refresh_complete()
-        self.migration_started.emit()
+        emit(self.migration_started)
 
     def _row_totals(self) -> dict[str, int]:
         catalog = self.state.catalog
@@ -422,7 +423,7 @@ class MigratePage(WizardStep):
         self.open_folder_button.setEnabled(self.error_model.rowCount() > 0)
         self._remember_run(report)
         self.refresh_complete()
-        self.migration_finished.emit(report)
+        emit(self.migration_finished, report)
 
     def _on_failed(self, error: FriendlyError) -> None:
         # run_migration reports user errors in the report; this is a bug, shown plainly.
@@ -433,7 +434,7 @@ class MigratePage(WizardStep):
         self.cancel_button.hide()
         self.again_button.show()
         self.refresh_complete()
-        self.migration_finished.emit(report)
+        emit(self.migration_finished, report)
 
     def _remember_run(self, report: MigrationReport) -> None:
         """A run of a saved migration updates its "last run" line on the Start page."""

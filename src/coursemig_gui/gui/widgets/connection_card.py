@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.gui.signals import emit
 from coursemig_gui.gui.state import ConnectionCheck
 from coursemig_gui.gui.widgets.banner import Level, MessageBanner
 from coursemig_gui.gui.worker import Worker
@@ -253,7 +254,7 @@ class ConnectionCard(QGroupBox):
         if check.problems:
             text += "\n" + "\n".join(f"• {p}" for p in check.problems)
         self.result.show_message(level, text)
-        self.tested.emit(check)
+        emit(self.tested, check)
 
     def _on_failed(self, error: FriendlyError, version: int) -> None:
         self._set_busy(False)
@@ -261,7 +262,7 @@ class ConnectionCard(QGroupBox):
             return
         self.check = None
         self.result.show_error(error)
-        self.test_failed.emit(error)
+        emit(self.test_failed, error)
 
     @property
     def testing(self) -> bool:
@@ -324,7 +325,7 @@ class ConnectionCard(QGroupBox):
             self.check = None
             self.result.clear()
         self._fields_version += 1  # any answer still on its way is for the old fields
-        self.changed.emit()
+        emit(self.changed)
 
     def _on_security_changed(self, *_args) -> None:
         verify = self.security.currentData() == "verify-full"
