@@ -104,10 +104,7 @@ def main() -> int:
     finally:
         demo.stop()
     print(f"saved to {OUT}")
-    sys.stdout.flush()
-    # Skip interpreter teardown: PySide6 6.12 can crash while garbage-collecting Qt wrappers
-    # at exit ("bool_dealloc"), after the work is done; the screenshots are already saved.
-    os._exit(0)
+    return 0
 
 
 def _saved_example(profile_class) -> None:
