@@ -9,7 +9,7 @@ compared with the source value by value, as the server writes them as text.
 from __future__ import annotations
 
 import pytest
-from conftest import mappings_for, table_text
+from fault_helpers import mappings_for, table_text
 from psycopg import sql
 
 from coursemig_gui.core.options import MigrationOptions, Route

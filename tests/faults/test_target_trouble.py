@@ -12,7 +12,7 @@ import threading
 
 import psycopg
 import pytest
-from conftest import mappings_for
+from fault_helpers import mappings_for
 from psycopg import sql
 
 from coursemig_gui.core.events import LogMessage, Phase, TableProgress

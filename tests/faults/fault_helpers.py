@@ -1,8 +1,10 @@
-"""Helpers shared by the fault tests (issue 9): mappings, and a whole-table comparison."""
+"""Helpers shared by the fault tests (issue 9): mappings, and a whole-table comparison.
+
+A plain module (imported as ``fault_helpers``, like ``standin_citus`` in tests/integration),
+not a conftest: a second module named ``conftest`` could shadow the suite's own."""
 
 from __future__ import annotations
 
-import pytest
 from psycopg import sql
 
 from coursemig_gui.core.catalog import read_catalog
@@ -32,8 +34,3 @@ def table_text(db, table: str, schema: str = "public") -> list[tuple]:
         )
         rows = conn.execute(query).fetchall()
     return sorted(rows, key=lambda r: tuple((v is None, v or "") for v in r))
-
-
-@pytest.fixture
-def course_tables():
-    return ["courses_program", "courses_degree", "courses_course"]
