@@ -505,7 +505,6 @@ class _Run:
                 [cm.source for cm in columns], fmt, self.options.batch_rows,
                 self.options.batch_bytes,
                 tee=(self.csv_dir / csv_file_name(tm.source)) if keep_csv else None,
-                threaded=__import__("os").environ.get("COURSEMIG_READER_THREAD", "1") == "1",
             )  # fmt: skip
             loader = TableLoader(
                 tgt, target, [cm.target for cm in columns], fmt,
