@@ -245,3 +245,11 @@ def test_blank_lines(tmp_path, target_db, capsys):
     assert sorted(_table(target_db, "single"), key=str) == sorted(
         [("1",), (None,), ("",), ("3",)], key=str
     )
+
+
+def test_old_mac_line_ends_are_explained_not_loaded_as_nothing(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "people.csv", b"id,name\r1,Ann\r2,Bo\r")
+    code, err = _import(folder, target_db, capsys)
+    assert code == 1
+    assert "people.csv ends its lines with a carriage return only" in err, err
+    assert _table(target_db, "people") is None

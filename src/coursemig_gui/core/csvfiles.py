@@ -116,6 +116,14 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
             "cannot read. Save it again as \"CSV UTF-8 (Comma delimited)\" and import that file.",
             repr(head[:40]),
         )
+    if b"\n" not in head and b"\r" in head.strip():
+        # Old Mac line ends (CR only, Excel's "CSV (Macintosh)"): read as one long header line,
+        # the file would load no rows at all without a word.
+        raise FriendlyError(
+            f"The file {path.name} ends its lines with a carriage return only (an old Mac "
+            "format). Save it again as \"CSV UTF-8 (Comma delimited)\" and import that file.",
+            repr(head[:80]),
+        )
     has_bom = head.startswith(UTF8_BOM)
     body = head[len(UTF8_BOM) :] if has_bom else head
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
