@@ -253,3 +253,11 @@ def test_old_mac_line_ends_are_explained_not_loaded_as_nothing(tmp_path, target_
     assert code == 1
     assert "people.csv ends its lines with a carriage return only" in err, err
     assert _table(target_db, "people") is None
+
+
+def test_delimiter_inside_a_quoted_header_name_does_not_fool_the_guess(tmp_path, target_db, capsys):
+    folder = _write(tmp_path, "people.csv", b'"last, first";age\n"Smith, John";42\n')
+    code, err = _import(folder, target_db, capsys, "-q")
+    assert code == 0, err
+    assert _columns(target_db, "people") == ["last, first", "age"]
+    assert _table(target_db, "people") == [("Smith, John", "42")]

@@ -170,6 +170,7 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
 
 
 def _guess_delimiter(header: str) -> str:
+    header = re.sub(r'"[^"]*"', "", header)  # a quoted name may hold any of them
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
