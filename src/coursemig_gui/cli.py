@@ -70,6 +70,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loaders", type=int, default=1, metavar="N", help="tables loaded at once")
     p.add_argument("--batch-rows", type=int, default=5000, metavar="N")
     p.add_argument("--no-binary", action="store_true", help="always stream CSV, never binary")
+    p.add_argument("--keys-during-load", action="store_true",
+                   help="build a new table's keys while loading rather than after (slower)")  # fmt: skip
     p.add_argument("--distribute", action="append", metavar="TABLE=COLUMN",
                    help="Citus: distribute TABLE by COLUMN")  # fmt: skip
     p.add_argument("--reference", action="append", metavar="TABLE", help="Citus: a reference table")
@@ -256,6 +258,7 @@ def _options(args: argparse.Namespace, route):
         loaders=max(1, getattr(args, "loaders", 1)),
         batch_rows=max(1, getattr(args, "batch_rows", 5000)),
         binary=not getattr(args, "no_binary", False),
+        keys_after_load=not getattr(args, "keys_during_load", False),
         csv_encoding=getattr(args, "encoding", "utf-8"),
         csv_delimiter=_delimiter(getattr(args, "delimiter", None)),
     )

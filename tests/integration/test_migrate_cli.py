@@ -61,3 +61,15 @@ def test_parallel_loaders_give_same_rows(source_db, target_db, tmp_path, loaders
     assert code == 0
     assert target_db.rows("SELECT count(*) FROM course")[0][0] == source_db.rows(
         "SELECT count(*) FROM courses_course")[0][0]  # fmt: skip
+
+
+def test_new_tables_get_their_keys_after_the_load(source_db, target_db):
+    assert main(["migrate", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "courses_program,courses_course", "-q"]) == 0  # fmt: skip
+    kinds = target_db.rows(
+        "SELECT contype, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'course'::regclass ORDER BY contype, conname"
+    )
+    assert ("p", "PRIMARY KEY (pid)") in kinds
+    assert ("u", "UNIQUE (slug)") in kinds
+    assert any(kind == "f" and "REFERENCES program(subject_code)" in d for kind, d in kinds)

@@ -36,6 +36,9 @@ class MigrationOptions:
     binary: bool = True  # binary COPY where source and target types are identical
     csv_encoding: str = "utf-8"
     csv_delimiter: str = ","
+    # New tables copied from a database get their keys after the load (a new table cannot
+    # receive a duplicate the source's own keys let through); off: keys during the load.
+    keys_after_load: bool = True
     retries: int = 2  # transient faults (dropped connection, failover): restart the table
 
     def to_dict(self) -> dict:

@@ -30,7 +30,7 @@ from coursemig_gui.core.citus import (
 )
 from coursemig_gui.core.connection import explain_error
 from coursemig_gui.core.csvfiles import csv_file_name, file_batches, pg_encoding, read_layout
-from coursemig_gui.core.ddl import create_table, foreign_keys
+from coursemig_gui.core.ddl import add_keys, create_table, foreign_keys
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
     Cancelled,
@@ -152,6 +152,7 @@ class _Run:
         self.citus: CitusInfo | None = None  # detected once per run, on the target
         self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
         self._set_aside: dict[str, list[_ReferringKey]] = {}  # replace: other tables' FKs
+        self._pending_keys: dict[str, sql.Composed | None] = {}  # new tables: keys after load
 
     def emit(self, event) -> None:
         with self._event_lock:
@@ -423,7 +424,10 @@ class _Run:
             return True, None  # Citus: created and distributed by this run, still empty
         if not table_exists(tgt, tm.target, schema):
             self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
-            tgt.execute(create_table(tm, table, schema))
+            keys_later = self._keys_after_load(tm, table)
+            tgt.execute(create_table(tm, table, schema, keys=not keys_later))
+            if keys_later:
+                self._pending_keys[tm.target] = add_keys(tm, table, schema)
             placement = placement_statement(tm, schema, self.mappings) if self.citus_mode else None
             if placement is not None:  # CSV import on Citus: distributed while still empty
                 tgt.execute(placement)
@@ -455,6 +459,44 @@ class _Run:
                     sql.Identifier(fk.schema, fk.table), sql.Identifier(fk.name)))  # fmt: skip
             tgt.execute(sql.SQL("TRUNCATE {}").format(target))
         return False, existing
+
+    def _keys_after_load(self, tm: TableMapping, table: Table) -> bool:
+        """Whether a new table can get its PRIMARY KEY and UNIQUE after the load.
+
+        Only where no duplicate can reach it: rows come from a source table that enforces the
+        same keys on columns of the same types (a CSV file enforces nothing; a changed type,
+        say a rounded numeric, could make two values equal). Not on Citus, where keys are
+        part of distributing the table, nor on a table that refers to itself.
+        """
+        if not self.options.keys_after_load or self.citus_mode or not self.reads_database:
+            return False
+        if any(fk.ref_table == table.name for fk in table.foreign_keys):
+            return False
+        key_columns = set(table.primary_key).union(*table.unique) if table.unique else set(table.primary_key)
+        if not key_columns:
+            return False
+        for name in key_columns:
+            cm, col = tm.column(name), table.column(name)
+            if cm is None or col is None or not cm.include or cm.target_type != col.type:
+                return False
+        return True
+
+    def _add_pending_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
+        statement = self._pending_keys.pop(tm.target, None)
+        if statement is None:
+            return
+        self.emit(LogMessage(f"Building the keys of {tm.target} over the loaded rows."))
+        try:
+            with tgt.transaction():
+                tgt.execute(statement)
+        except psycopg.errors.UniqueViolation as exc:
+            detail = (exc.diag.message_detail or "") if exc.diag else ""
+            raise TableFailed(
+                f"{tm.target} has two rows with the same key ({detail.strip() or exc}), so it was "
+                "not created. Run again with keys built during the load to see every such row "
+                "in the error log.",
+                str(exc),
+            ) from exc
 
     def _restore_foreign_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
         """Put back the foreign keys ``_prepare_target`` set aside; they check every referring
@@ -518,6 +560,7 @@ class _Run:
                                                                    table.row_estimate))  # fmt: skip
             self.cancel.check()
             if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
+                self._add_pending_keys(tgt, tm)
                 self._restore_foreign_keys(tgt, tm)
                 _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
         report.rows_read, report.rows_written = result.rows_read, result.rows_written
