@@ -192,9 +192,9 @@ def main() -> int:
             return result
 
         course_only = ["--tables", "courses_course", "--no-foreign-keys"]
-        tool("CourseMig direct (binary)", *course_only, "--rename-table", "courses_course=course_b",
+        tool("CourseMig direct (binary, new table)", *course_only, "--rename-table", "courses_course=course_b",
              drop=["course_b"])  # fmt: skip
-        tool("CourseMig direct (CSV stream)", *course_only, "--no-binary", "--rename-table",
+        tool("CourseMig direct (CSV stream, new table)", *course_only, "--no-binary", "--rename-table",
              "courses_course=course_c", drop=["course_c"])  # fmt: skip
 
         # 100 bad rows spread over the table: their keys are already in the target
@@ -217,8 +217,13 @@ def main() -> int:
             with psycopg.connect(tgt_admin) as conn:
                 return conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] - len(bad)
 
+        # into an existing table whose keys are in place: the fair baseline for bad rows
+        make_target_table(tgt_admin, "course_keys")
+        tool("CourseMig direct, existing table", *course_only, "--rename-table", "courses_course=course_keys",
+             "--if-exists", "append", drop=["course_keys"])  # fmt: skip
+
         table_with_bad_rows("course_bad")
-        r = tool("CourseMig direct, 100 bad rows", *course_only, "--rename-table", "courses_course=course_bad",
+        r = tool("CourseMig direct, existing table, 100 bad rows", *course_only, "--rename-table", "courses_course=course_bad",
                  "--if-exists", "append", "--max-rejects", "1000", drop=[])  # fmt: skip
         r.rejected = n - loaded("course_bad")
         r.note = f"{r.rejected} rows rejected"
