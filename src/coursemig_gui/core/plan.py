@@ -153,6 +153,8 @@ class _Run:
         self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
         self._set_aside: dict[str, list[_ReferringKey]] = {}  # replace: other tables' FKs
         self._pending_keys: dict[str, sql.Composed | None] = {}  # new tables: keys after load
+        self._pending_fks: dict[str, tuple[sql.Composed, ...]] = {}  # and their foreign keys
+        self._checks_during_load: set[str] = set()  # tables whose deferred checks failed once
 
     def emit(self, event) -> None:
         with self._event_lock:
@@ -305,7 +307,18 @@ class _Run:
             if attempt > 1 and self.rejects is not None:
                 self.rejects.discard(tm.target)  # the table starts again: so do its bad rows
             try:
-                self._table(tm, report, started)
+                try:
+                    self._table(tm, report, started)
+                except _DeferredCheckFailed as exc:
+                    # Keys or foreign keys checked after the load found a bad row: load the
+                    # table again with the checks in place, so each bad row is isolated and
+                    # logged instead of failing the whole table.
+                    self._checks_during_load.add(tm.target)
+                    self.rejects.discard(tm.target)
+                    self.emit(LogMessage(f"{exc.message} Loading {tm.target} again, checking "
+                                         "each row, to find them.", "warning", exc.detail))  # fmt: skip
+                    started = time.monotonic()
+                    self._table(tm, report, started)
                 if attempt > 1:
                     self.emit(LogMessage(f"{tm.target} was copied on try {attempt} of {attempts}, "
                                          "from the start, so each row is in it once."))  # fmt: skip
@@ -360,6 +373,8 @@ class _Run:
         return conn
 
     def _table(self, tm: TableMapping, report: TableReport, started: float) -> None:
+        for pending in (self._pending_keys, self._pending_fks, self._set_aside):
+            pending.pop(tm.target, None)  # left over from an attempt that was rolled back
         report.rows_read = report.rows_written = report.rows_rejected = 0
         report.status = Phase.WAITING
         report.message = report.detail = ""
@@ -432,8 +447,12 @@ class _Run:
             if placement is not None:  # CSV import on Citus: distributed while still empty
                 tgt.execute(placement)
             if self.options.create_foreign_keys and self.catalog is not None and not self.citus_mode:
-                for statement in foreign_keys(tm, table, self.mappings, schema):
-                    tgt.execute(statement)
+                statements = foreign_keys(tm, table, self.mappings, schema)
+                if statements and self._fks_after_load(tm, table):
+                    self._pending_fks[tm.target] = statements
+                else:
+                    for statement in statements:
+                        tgt.execute(statement)
             return True, None
         if tm.if_exists == IfExists.FAIL:
             raise TableFailed(
@@ -468,7 +487,8 @@ class _Run:
         say a rounded numeric, could make two values equal). Not on Citus, where keys are
         part of distributing the table, nor on a table that refers to itself.
         """
-        if not self.options.keys_after_load or self.citus_mode or not self.reads_database:
+        if (not self.options.keys_after_load or self.citus_mode or not self.reads_database
+                or tm.target in self._checks_during_load):  # fmt: skip
             return False
         if any(fk.ref_table == table.name for fk in table.foreign_keys):
             return False
@@ -491,12 +511,41 @@ class _Run:
                 tgt.execute(statement)
         except psycopg.errors.UniqueViolation as exc:
             detail = (exc.diag.message_detail or "") if exc.diag else ""
-            raise TableFailed(
-                f"{tm.target} has two rows with the same key ({detail.strip() or exc}), so it was "
-                "not created. Run again with keys built during the load to see every such row "
-                "in the error log.",
-                str(exc),
+            raise _DeferredCheckFailed(
+                f"{tm.target} has rows with the same key ({detail.strip() or exc}).", str(exc)
             ) from exc
+
+    def _fks_after_load(self, tm: TableMapping, table: Table) -> bool:
+        """Whether a new table's foreign keys can be checked once, after the load, instead of
+        row by row (about a third of the load time for a child table).
+
+        Only when every parent is copied in this same run without a rejected row: then the
+        source's own foreign keys guarantee each row finds its parent. Anything else keeps the
+        row-by-row check, so a missing parent is isolated to its row.
+        """
+        if (not self.options.keys_after_load or self.citus_mode or not self.reads_database
+                or tm.target in self._checks_during_load):  # fmt: skip
+            return False
+        by_source = {r.source: r for r in self.report.tables}
+        for parent in table.parents:
+            report = by_source.get(parent)
+            if report is None or report.status != Phase.DONE or report.rows_rejected:
+                return False
+        return True
+
+    def _add_pending_foreign_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
+        statements = self._pending_fks.pop(tm.target, ())
+        for statement in statements:
+            try:
+                with tgt.transaction():
+                    tgt.execute(statement)
+            except psycopg.errors.ForeignKeyViolation as exc:
+                detail = (exc.diag.message_detail or "") if exc.diag else ""
+                raise _DeferredCheckFailed(
+                    f"Some rows of {tm.target} refer to rows that are not in the target "
+                    f"({detail.strip() or exc}).",
+                    str(exc),
+                ) from exc
 
     def _restore_foreign_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
         """Put back the foreign keys ``_prepare_target`` set aside; they check every referring
@@ -561,6 +610,7 @@ class _Run:
             self.cancel.check()
             if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
                 self._add_pending_keys(tgt, tm)
+                self._add_pending_foreign_keys(tgt, tm)
                 self._restore_foreign_keys(tgt, tm)
                 _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
         report.rows_read, report.rows_written = result.rows_read, result.rows_written
@@ -800,6 +850,11 @@ def _target_columns(conn: psycopg.Connection, table: str, schema: str) -> list[C
         [schema, table],
     ).fetchall()
     return [Column(name, typ, notnull, type_oid=oid) for name, typ, notnull, oid in rows]
+
+
+class _DeferredCheckFailed(TableFailed):
+    """A key or foreign key checked after the load found bad rows; the table is loaded again
+    with row-by-row checks."""
 
 
 @dataclass(frozen=True)
