@@ -505,7 +505,6 @@ class _Run:
         statement = self._pending_keys.pop(tm.target, None)
         if statement is None:
             return
-        self.emit(LogMessage(f"Building the keys of {tm.target} over the loaded rows."))
         try:
             with tgt.transaction():
                 tgt.execute(statement)
