@@ -6,12 +6,14 @@
   from a test CA made at start-up, and the login role ``citus`` is not a superuser but owns its
   database.
 
-Each test gets fresh databases cloned from templates. Set ``COURSEMIG_TEST_SOURCE_ADMIN`` /
-``COURSEMIG_TEST_TARGET_ADMIN`` (superuser conninfo) to use existing servers instead.
+Each test gets fresh databases cloned from templates. Set ``COURSEMIG_TEST_SOURCE_ADMIN`` and
+``COURSEMIG_TEST_TARGET_ADMIN`` (superuser conninfo strings; ``COURSEMIG_TEST_TARGET_CA`` for the
+target's CA file) to use existing servers instead; the few tests that restart a server then skip.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import subprocess
@@ -19,10 +21,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from coursemig_gui.core.localserver import LocalServer, start_local_server
 
@@ -59,9 +63,65 @@ class TestDatabase:
 
 
 @dataclass
+class ExternalServer:
+    """An existing server the suite uses instead of starting one, named by a superuser conninfo
+    in ``COURSEMIG_TEST_SOURCE_ADMIN`` / ``COURSEMIG_TEST_TARGET_ADMIN`` (CI elsewhere)."""
+
+    admin: str
+    ca_cert: Path | None = None
+
+    @property
+    def _params(self) -> dict:
+        return conninfo_to_dict(self.admin)
+
+    @property
+    def port(self) -> int:
+        return int(self._params.get("port") or 5432)
+
+    @property
+    def host(self) -> str:
+        return str(self._params.get("host") or "127.0.0.1")
+
+    def admin_conninfo(self, dbname: str = "postgres") -> str:
+        return make_conninfo(self.admin, dbname=dbname)
+
+    def url(self, user: str, dbname: str, password: str | None = None, sslmode: str | None = None) -> str:
+        auth = quote(user, safe="") + (":" + quote(password, safe="") if password is not None else "")
+        url = f"postgresql://{auth}@{self.host}:{self.port}/{quote(dbname, safe='')}"
+        params = [f"sslmode={sslmode}"] if sslmode else []
+        if sslmode in ("verify-ca", "verify-full") and self.ca_cert:
+            params.append(f"sslrootcert={self.ca_cert}")
+        return url + ("?" + "&".join(params) if params else "")
+
+    def restart(self) -> None:
+        pytest.skip("the suite does not restart a server it did not start")
+
+    start = stop = restart
+
+    def destroy(self) -> None:
+        for dbname in ("django_empty", "django_sample", "target_template"):
+            with contextlib.suppress(psycopg.Error), psycopg.connect(self.admin, autocommit=True) as conn:
+                conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(dbname)))
+                conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+@dataclass
 class Servers:
-    source: LocalServer
-    target: LocalServer
+    source: LocalServer | ExternalServer
+    target: LocalServer | ExternalServer
+
+
+def _start_servers() -> Servers:
+    source_admin = os.environ.get("COURSEMIG_TEST_SOURCE_ADMIN")
+    target_admin = os.environ.get("COURSEMIG_TEST_TARGET_ADMIN")
+    if source_admin and target_admin:
+        ca = os.environ.get("COURSEMIG_TEST_TARGET_CA")
+        servers = Servers(ExternalServer(source_admin), ExternalServer(target_admin, Path(ca) if ca else None))
+        servers.source.destroy()  # templates left by an earlier run
+        servers.target.destroy()
+        return servers
+    return Servers(start_local_server("test-source"),
+                   start_local_server("test-target", tls=True, require_password=True))  # fmt: skip
 
 
 def _admin(server: LocalServer, dbname: str = "postgres") -> psycopg.Connection:
@@ -93,8 +153,9 @@ def _make_source_templates(server: LocalServer) -> None:
     from coursemig_gui.core.sample_data import fill_sample_data
 
     with _admin(server) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER CREATEDB").format(
-            sql.Identifier(SOURCE_USER)))  # fmt: skip
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [SOURCE_USER]).fetchone():
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER CREATEDB").format(
+                sql.Identifier(SOURCE_USER)))  # fmt: skip
         conn.execute(sql.SQL("CREATE DATABASE django_empty OWNER {}").format(
             sql.Identifier(SOURCE_USER)))  # fmt: skip
     _run_django_migrate(server, "django_empty")
@@ -108,9 +169,11 @@ def _make_source_templates(server: LocalServer) -> None:
 
 def _make_target_roles(server: LocalServer) -> None:
     with _admin(server) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [TARGET_USER]).fetchone()
         conn.execute(
-            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEROLE PASSWORD {}").format(
-                sql.Identifier(TARGET_USER), sql.Literal(TARGET_PASSWORD)
+            sql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEROLE PASSWORD {}").format(
+                sql.SQL("ALTER" if exists else "CREATE"), sql.Identifier(TARGET_USER),
+                sql.Literal(TARGET_PASSWORD),
             )
         )
         conn.execute("CREATE DATABASE target_template OWNER citus")
@@ -119,15 +182,14 @@ def _make_target_roles(server: LocalServer) -> None:
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory) -> Iterator[Servers]:
-    source = start_local_server("test-source")
-    target = start_local_server("test-target", tls=True, require_password=True)
+    started = _start_servers()
     try:
-        _make_source_templates(source)
-        _make_target_roles(target)
-        yield Servers(source=source, target=target)
+        _make_source_templates(started.source)
+        _make_target_roles(started.target)
+        yield started
     finally:
-        source.destroy()
-        target.destroy()
+        started.source.destroy()
+        started.target.destroy()
 
 
 _counter = itertools.count()
