@@ -23,7 +23,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from psycopg.adapt import Transformer
-from psycopg.pq import Format
+from psycopg.generators import _fetch_many
+from psycopg.pq import ExecStatus, Format
+from psycopg.waiting import Wait
 
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import Cancelled, CancelToken, RejectedRow
@@ -128,18 +130,25 @@ class DatabaseRows:
             size = 0
             number = 1
             binary = self.fmt == "binary"
-            with self.conn.cursor() as cur, cur.copy(self.statement) as copy:
-                for chunk in copy:
-                    row = bytes(chunk)
+            first = True
+            with self.conn.cursor() as cur, cur.copy(self.statement):
+                # psycopg's own row iterator waits once per row; this reads every row libpq
+                # already holds per wait, which halves the client's CPU per row (measured).
+                ended = False
+                while not ended:
+                    rows, ended = self.conn.wait(_copy_out_rows(self.conn.pgconn, self.batch_rows))
                     if binary:
-                        if row.startswith(BINARY_HEADER):
-                            row = row[len(BINARY_HEADER) :]  # no extension area: flags are 0
-                        if row == BINARY_TRAILER or not row:
-                            continue
+                        if first and rows and rows[0].startswith(BINARY_HEADER):
+                            rows[0] = rows[0][len(BINARY_HEADER) :]  # no extension area: flags are 0
+                            if not rows[0]:
+                                del rows[0]
+                        if rows and rows[-1] == BINARY_TRAILER:
+                            rows.pop()
+                    first = False
                     if tee_file is not None:
-                        tee_file.write(row)
-                    batch.append(row)
-                    size += len(row)
+                        tee_file.writelines(rows)
+                    batch.extend(rows)
+                    size += sum(map(len, rows))
                     if len(batch) >= self.batch_rows or size >= self.batch_bytes:
                         self.bytes_read += size
                         yield RowBatch(batch, number)
@@ -198,6 +207,32 @@ class DatabaseRows:
                 except queue.Empty:
                     pass
             self._thread = None
+
+
+def _copy_out_rows(pgconn, most: int):
+    """A psycopg wait-generator: ``(rows, ended)`` with the COPY OUT rows libpq can give
+    without blocking (at most ``most``). Raises the COPY's error when it ends with one."""
+    rows: list[bytes] = []
+    while True:
+        nbytes, data = pgconn.get_copy_data(1)
+        if nbytes > 0:
+            rows.append(bytes(data))
+            if len(rows) >= most:
+                return rows, False
+            continue
+        if nbytes == 0:
+            if rows:
+                return rows, False
+            while not (yield Wait.R):
+                continue
+            pgconn.consume_input()
+            continue
+        # -1: the data has ended; the statement's result follows
+        results = yield from _fetch_many(pgconn)
+        bad = [r for r in results if r.status != ExecStatus.COMMAND_OK]
+        if bad:
+            raise psycopg.errors.error_from_result(bad[0], encoding=pgconn._encoding)
+        return rows, True
 
 
 def csv_line(values: list[str | None]) -> str:
