@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from coursemig_gui.core.catalog import Catalog, Column, Table, read_catalog, table_exists
 from coursemig_gui.core.citus import (
@@ -92,6 +93,10 @@ def load_order(mappings: list[TableMapping], catalog: Catalog | None) -> list[Ta
 
 def connect(conninfo: str, **kw) -> psycopg.Connection:
     """Connect for the engine: autocommit (transactions are explicit), plain errors."""
+    if str(conninfo_to_dict(conninfo).get("port", "")) == "6432":
+        # Azure's PgBouncer in transaction mode: a prepared statement would land on another
+        # server connection
+        kw.setdefault("prepare_threshold", None)
     try:
         conn = psycopg.connect(conninfo, autocommit=True, **kw)
     except psycopg.Error as exc:
