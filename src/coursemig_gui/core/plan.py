@@ -512,6 +512,9 @@ class _Run:
             return
         try:
             with tgt.transaction():
+                # room to sort the keys in memory (64 MB by default spills a 1M-row index to
+                # disk); SET LOCAL ends with the table's transaction
+                tgt.execute("SET LOCAL maintenance_work_mem = '256MB'")
                 tgt.execute(statement)
         except psycopg.errors.UniqueViolation as exc:
             detail = (exc.diag.message_detail or "") if exc.diag else ""
