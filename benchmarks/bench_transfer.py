@@ -71,7 +71,12 @@ def run_measured(
         timer.cancel()
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_maxrss / 1024.0, proc.returncode, stderr_data.decode(errors="replace")[-2000:]
+    return (
+        seconds,
+        usage.ru_maxrss / 1024.0,
+        proc.returncode,
+        stderr_data.decode(errors="replace")[-2000:],
+    )
 
 
 def psql_pipe(src_url: str, tgt_url: str, table: str, target: str, columns: list[str]) -> float:
@@ -134,14 +139,21 @@ def chart(results: list[Result], baseline: float, path: Path) -> None:
         p.setPen(QColor("black"))
         p.drawText(QRectF(10, y, left - 20, bar_h - 6), Qt.AlignmentFlag.AlignVCenter, r.name)
         w = (width - left - 80) * ratio / top
-        p.fillRect(QRectF(left, y + 4, w, bar_h - 12), QColor("#2f6fb3" if "psql" not in r.name else "#888"))
-        p.drawText(QRectF(left + w + 6, y, 70, bar_h - 6), Qt.AlignmentFlag.AlignVCenter, f"{ratio:.2f}×")
+        p.fillRect(
+            QRectF(left, y + 4, w, bar_h - 12),
+            QColor("#2f6fb3" if "psql" not in r.name else "#888"),
+        )
+        p.drawText(
+            QRectF(left + w + 6, y, 70, bar_h - 6), Qt.AlignmentFlag.AlignVCenter, f"{ratio:.2f}×"
+        )
     p.end()
     image.save(str(path))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--courses", type=int, default=1_000_000)
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--skip-pgloader", action="store_true")
@@ -178,7 +190,9 @@ def main() -> int:
                 "SELECT attname FROM pg_attribute WHERE attrelid = 'courses_course'::regclass "
                 "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")]  # fmt: skip
             n = conn.execute("SELECT count(*) FROM courses_course").fetchone()[0]
-            size = conn.execute("SELECT pg_size_pretty(pg_table_size('courses_course'))").fetchone()[0]
+            size = conn.execute(
+                "SELECT pg_size_pretty(pg_table_size('courses_course'))"
+            ).fetchone()[0]
         print(f"  courses_course: {n:,} rows, {size}", flush=True)
 
         # 1. the yardstick, measured twice (the first run warms the caches for everyone)
@@ -222,7 +236,8 @@ def main() -> int:
             make_target_table(tgt_admin, name)
             with psycopg.connect(tgt_admin, autocommit=True) as t:
                 t.cursor().executemany(
-                    f"INSERT INTO {name} (pid, slug, course_number, title, program_id) VALUES (%s,%s,%s,%s,%s)", bad
+                    f"INSERT INTO {name} (pid, slug, course_number, title, program_id) VALUES (%s,%s,%s,%s,%s)",
+                    bad,
                 )
 
         def loaded(name: str) -> int:
@@ -291,24 +306,51 @@ def main() -> int:
                     )
                     seconds, rss, code, err = run_measured([pgloader, str(load)], pgl_env, limit)
                     if code == -9:
-                        results.append(Result(label, 0, seconds, rss, note=f"stopped after {limit:.0f}s, unfinished"))
+                        results.append(
+                            Result(
+                                label,
+                                0,
+                                seconds,
+                                rss,
+                                note=f"stopped after {limit:.0f}s, unfinished",
+                            )
+                        )
                         print(f"  {label}: did not finish in {limit:.0f}s", flush=True)
                         return
-                    rejected = n - loaded(table) if table == "course_pgl_bad" else n - (loaded(table) + len(bad))
-                    results.append(Result(label, n, seconds, rss, rejected, note=f"exit {code}, {rejected} rows rejected"))
-                    print(f"  {label}: {seconds:.1f}s, {rejected} rejected, exit {code}", flush=True)
+                    rejected = (
+                        n - loaded(table)
+                        if table == "course_pgl_bad"
+                        else n - (loaded(table) + len(bad))
+                    )
+                    results.append(
+                        Result(
+                            label,
+                            n,
+                            seconds,
+                            rss,
+                            rejected,
+                            note=f"exit {code}, {rejected} rows rejected",
+                        )
+                    )
+                    print(
+                        f"  {label}: {seconds:.1f}s, {rejected} rejected, exit {code}", flush=True
+                    )
                     drop_tables(tgt_admin, [table])
 
                 make_target_table(tgt_admin, "course_pgl")
                 pgloader_run("course_pgl", "pgloader, same CSV", 600)
                 table_with_bad_rows("course_pgl_bad")
-                pgloader_run("course_pgl_bad", "pgloader, same CSV, 100 bad rows", args.pgloader_limit)
+                pgloader_run(
+                    "course_pgl_bad", "pgloader, same CSV, 100 bad rows", args.pgloader_limit
+                )
                 drop_tables(tgt_admin, ["course_pgl_bad"])
 
         if not args.skip_whole:
             total = 0
             with psycopg.connect(src_url) as conn:
-                for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'courses%'"):
+                for (t,) in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE tablename LIKE 'courses%'"
+                ):
                     total += conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(
                         psycopg.sql.Identifier(t))).fetchone()[0]  # fmt: skip
             tables = ["program", "meetingtime", "meetinglocation", "course", "degree", "section",
@@ -321,7 +363,10 @@ def main() -> int:
                     raise RuntimeError(f"whole database failed: {err}")
                 results.append(Result(f"Whole sample database, {loaders} loader{'s' if loaders > 1 else ''}",
                                       total, seconds, rss))  # fmt: skip
-                print(f"  whole database, {loaders} loaders: {seconds:.1f}s, {total:,} rows", flush=True)
+                print(
+                    f"  whole database, {loaders} loaders: {seconds:.1f}s, {total:,} rows",
+                    flush=True,
+                )
                 drop_tables(tgt_admin, tables)
     finally:
         source.destroy()
@@ -336,7 +381,9 @@ def main() -> int:
               f"{r.rows_per_second / baseline:>7.2f}× {rss:>9}  {r.note}")  # fmt: skip
     with (out / "results.csv").open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["run", "rows", "seconds", "rows_per_second", "ratio_to_psql", "peak_rss_mb", "note"])
+        w.writerow(
+            ["run", "rows", "seconds", "rows_per_second", "ratio_to_psql", "peak_rss_mb", "note"]
+        )
         for r in results:
             w.writerow([r.name, r.rows, f"{r.seconds:.2f}", f"{r.rows_per_second:.0f}",
                         f"{r.rows_per_second / baseline:.3f}", f"{r.peak_rss_mb or 0:.0f}", r.note])  # fmt: skip

@@ -85,8 +85,12 @@ class ExternalServer:
     def admin_conninfo(self, dbname: str = "postgres") -> str:
         return make_conninfo(self.admin, dbname=dbname)
 
-    def url(self, user: str, dbname: str, password: str | None = None, sslmode: str | None = None) -> str:
-        auth = quote(user, safe="") + (":" + quote(password, safe="") if password is not None else "")
+    def url(
+        self, user: str, dbname: str, password: str | None = None, sslmode: str | None = None
+    ) -> str:
+        auth = quote(user, safe="") + (
+            ":" + quote(password, safe="") if password is not None else ""
+        )
         url = f"postgresql://{auth}@{self.host}:{self.port}/{quote(dbname, safe='')}"
         params = [f"sslmode={sslmode}"] if sslmode else []
         if sslmode in ("verify-ca", "verify-full") and self.ca_cert:
@@ -100,9 +104,16 @@ class ExternalServer:
 
     def destroy(self) -> None:
         for dbname in ("django_empty", "django_sample", "target_template"):
-            with contextlib.suppress(psycopg.Error), psycopg.connect(self.admin, autocommit=True) as conn:
-                conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(dbname)))
-                conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(dbname)))
+            with (
+                contextlib.suppress(psycopg.Error),
+                psycopg.connect(self.admin, autocommit=True) as conn,
+            ):
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(dbname))
+                )
+                conn.execute(
+                    sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(dbname))
+                )
 
 
 @dataclass
@@ -116,7 +127,9 @@ def _start_servers() -> Servers:
     target_admin = os.environ.get("COURSEMIG_TEST_TARGET_ADMIN")
     if source_admin and target_admin:
         ca = os.environ.get("COURSEMIG_TEST_TARGET_CA")
-        servers = Servers(ExternalServer(source_admin), ExternalServer(target_admin, Path(ca) if ca else None))
+        servers = Servers(
+            ExternalServer(source_admin), ExternalServer(target_admin, Path(ca) if ca else None)
+        )
         servers.source.destroy()  # templates left by an earlier run
         servers.target.destroy()
         return servers
@@ -172,7 +185,8 @@ def _make_target_roles(server: LocalServer) -> None:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [TARGET_USER]).fetchone()
         conn.execute(
             sql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEROLE PASSWORD {}").format(
-                sql.SQL("ALTER" if exists else "CREATE"), sql.Identifier(TARGET_USER),
+                sql.SQL("ALTER" if exists else "CREATE"),
+                sql.Identifier(TARGET_USER),
                 sql.Literal(TARGET_PASSWORD),
             )
         )

@@ -27,7 +27,9 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
     result = {}
     for value in values or []:
         if "=" not in value:
-            raise FriendlyError(f"{flag} takes NAME=VALUE, for example {flag} courses_course=course.", value)
+            raise FriendlyError(
+                f"{flag} takes NAME=VALUE, for example {flag} courses_course=course.", value
+            )
         key, _, new = value.partition("=")
         result[key.strip()] = new.strip()
     return result
@@ -118,17 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.add_argument("--via-csv", metavar="DIR", help="also keep CSV files of every table in DIR")
 
-    p = sub.add_parser("export", help="write the source's tables as CSV files (no SUPERUSER needed)")
+    p = sub.add_parser(
+        "export", help="write the source's tables as CSV files (no SUPERUSER needed)"
+    )
     _add_source(p)
     _add_selection(p)
     p.add_argument("--to", required=True, metavar="DIR", dest="csv_dir")
     p.add_argument("--json-report", metavar="FILE")
     p.add_argument("--quiet", "-q", action="store_true")
 
-    p = sub.add_parser("import", help="load CSV files into the target; columns matched by header name")
+    p = sub.add_parser(
+        "import", help="load CSV files into the target; columns matched by header name"
+    )
     p.add_argument("csv_dir", metavar="DIR")
     _add_target(p)
-    p.add_argument("--tables", metavar="T,...", help="file names without .csv (default: every file)")
+    p.add_argument(
+        "--tables", metavar="T,...", help="file names without .csv (default: every file)"
+    )
     p.add_argument("--rename-table", action="append", metavar="FILE=TABLE")
     p.add_argument("--rename-column", action="append", metavar="FILE.COL=NEW")
     p.add_argument("--encoding", default="utf-8")
@@ -194,10 +202,13 @@ def _stored_password(settings, role: str = "") -> str | None:
     else:
         why = f"No password is saved in {store.store_name} for {settings.display_name()}."
     marks = (f'user "{settings.user}"', f'"{settings.host}", port {settings.port} ')
-    _password_hints[role] = marks, (
-        f"{why} To run from the command line, set the PGPASSWORD environment variable, add a "
-        f"line for {settings.user}@{settings.host} to the password file (~/.pgpass), or save the "
-        "password with 'Remember password' in the CourseMig wizard."
+    _password_hints[role] = (
+        marks,
+        (
+            f"{why} To run from the command line, set the PGPASSWORD environment variable, add a "
+            f"line for {settings.user}@{settings.host} to the password file (~/.pgpass), or save the "
+            "password with 'Remember password' in the CourseMig wizard."
+        ),
     )
     return None
 
@@ -272,7 +283,7 @@ def _delimiter(value: str | None) -> str:
     if not value:
         return ""
     value = _DELIMITER_NAMES.get(value.lower(), value)
-    if len(value) != 1 or len(value.encode("utf-8")) != 1 or value in "\"\r\n":
+    if len(value) != 1 or len(value.encode("utf-8")) != 1 or value in '"\r\n':
         raise FriendlyError(
             f"--delimiter takes one character, for example ';' or tab (\\t); {value!r} is not one.",
             value,
@@ -304,14 +315,20 @@ class _Printer:
         if isinstance(event, TableProgress):
             if event.phase in FINAL_PHASES:
                 self._clear()
-                rows = f" · {event.rows_done:,} rows in {event.seconds:.1f}s" if event.rows_done else ""
+                rows = (
+                    f" · {event.rows_done:,} rows in {event.seconds:.1f}s"
+                    if event.rows_done
+                    else ""
+                )
                 extra = f" · {event.message}" if event.message else ""
                 print(f"{event.target}: {event.phase}{rows}{extra}", file=sys.stderr, flush=True)
             elif self.tty and time.monotonic() - self._last > 0.3:
                 self._last = time.monotonic()
                 total = f" / ~{event.rows_total:,}" if event.rows_total > event.rows_done else ""
                 rate = f" · {event.rows_per_second:,.0f} rows/s" if event.rows_per_second else ""
-                sys.stderr.write(f"\r\033[K{event.target}: {event.phase} {event.rows_done:,}{total} rows{rate}")
+                sys.stderr.write(
+                    f"\r\033[K{event.target}: {event.phase} {event.rows_done:,}{total} rows{rate}"
+                )
                 sys.stderr.flush()
         elif isinstance(event, RejectedRow):
             self._clear()
@@ -388,7 +405,9 @@ def cmd_tables(args: argparse.Namespace) -> int:
     for app, items in by_app.items():
         print(app)
         for t in items:
-            print(f"  {t.name:<40} ~{t.row_estimate:>10,} rows{'  (many-to-many)' if t.is_m2m else ''}")
+            print(
+                f"  {t.name:<40} ~{t.row_estimate:>10,} rows{'  (many-to-many)' if t.is_m2m else ''}"
+            )
     hidden = len(catalog.tables) - len(tables)
     if hidden:
         print(f"({hidden} Django system tables hidden; --include-system-tables shows them)")
@@ -481,7 +500,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise FriendlyError(f"There is no file {name}.csv in {folder}.", str(folder))
         # courses_course.csv goes into course when the user made that table by hand (p.sql)
         stripped = name.split("_", 1)[1] if "_" in name else name
-        table = renames.get(name) or (name if name in existing or stripped not in existing else stripped)
+        table = renames.get(name) or (
+            name if name in existing or stripped not in existing else stripped
+        )
         columns = [ColumnMapping(key.split(".", 1)[1], new, "text")
                    for key, new in column_renames.items() if key.split(".", 1)[0] == name]  # fmt: skip
         mappings.append(TableMapping(name, table, columns, if_exists=IfExists(args.if_exists)))

@@ -29,7 +29,9 @@ def _arrange(source_db, target_db) -> dict:
         ]  # fmt: skip
         courses = conn.execute("SELECT count(*) FROM courses_course").fetchone()[0]
     with target_db.connect(autocommit=True) as conn:
-        conn.execute("CREATE TABLE program (subject_code varchar(10) PRIMARY KEY, subject varchar(100))")
+        conn.execute(
+            "CREATE TABLE program (subject_code varchar(10) PRIMARY KEY, subject varchar(100))"
+        )
         conn.execute("INSERT INTO program VALUES (%s, 'Already here')", [first_program])
         conn.execute("CREATE TABLE meetinglocation (slug varchar(200) PRIMARY KEY, "
                      "building varchar(100), room varchar(5))")  # fmt: skip
@@ -74,7 +76,9 @@ def test_bad_rows_go_to_reject_files(source_db, target_db, tmp_path):
     # the reject files hold each row's original text, under a header
     room_file = (rejects / "meetinglocation.rejected.csv").read_text(encoding="utf-8").splitlines()
     assert room_file[0] == "slug,building,room"
-    assert {line.split(",")[0] for line in room_file[1:]} == {slug for _, slug in facts["long_rooms"]}
+    assert {line.split(",")[0] for line in room_file[1:]} == {
+        slug for _, slug in facts["long_rooms"]
+    }
     assert "ORPHAN1" in (rejects / "course.rejected.csv").read_text(encoding="utf-8")
     # everything else loaded
     assert target_db.rows("SELECT count(*) FROM course")[0][0] == facts["courses"] - 1
@@ -115,5 +119,7 @@ def test_orphan_found_after_the_load_is_isolated_by_a_second_pass(source_db, tar
         errors = list(csv.DictReader(f))
     assert len(errors) == 1  # the orphan, once: the first pass's findings are not kept
     assert "NOPE" in errors[0]["problem"] and errors[0]["row"] == str(course["rows_read"])
-    fk = target_db.rows("SELECT count(*) FROM pg_constraint WHERE conrelid = 'course'::regclass AND contype = 'f'")
+    fk = target_db.rows(
+        "SELECT count(*) FROM pg_constraint WHERE conrelid = 'course'::regclass AND contype = 'f'"
+    )
     assert fk[0][0] == 1

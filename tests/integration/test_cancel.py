@@ -32,7 +32,9 @@ def test_cancel_mid_table_rolls_it_back(source_db, target_db):
         conn.execute("DELETE FROM coursesectionlink_sections")
         conn.execute("DELETE FROM coursesectionlink")
         conn.execute("DELETE FROM section")
-        conn.execute("DELETE FROM course WHERE ctid IN (SELECT ctid FROM course ORDER BY pid LIMIT 1000)")
+        conn.execute(
+            "DELETE FROM course WHERE ctid IN (SELECT ctid FROM course ORDER BY pid LIMIT 1000)"
+        )
     before = target_db.rows("SELECT count(*), sum(length(title)), max(pid) FROM course")[0]
 
     # Again into the existing tables, adding rows, and cancel once course is partly copied.
@@ -55,7 +57,9 @@ def test_cancel_mid_table_rolls_it_back(source_db, target_db):
 
 
 def test_cancel_a_new_table_leaves_no_table(source_db, target_db):
-    mappings = [m for m in _mappings(source_db) if m.source in ("courses_program", "courses_course")]
+    mappings = [
+        m for m in _mappings(source_db) if m.source in ("courses_program", "courses_course")
+    ]
     cancel = CancelToken()
     report = run_migration(source_db.url, target_db.url, mappings, MigrationOptions(batch_rows=100),
                            _cancel_at("course", 1, cancel), cancel)  # fmt: skip
@@ -63,5 +67,10 @@ def test_cancel_a_new_table_leaves_no_table(source_db, target_db):
     assert target_db.rows("SELECT to_regclass('public.course')")[0][0] is None
     assert target_db.rows("SELECT count(*) FROM program")[0][0] > 0
     # nothing is left locked: the same run works at once
-    again = run_migration(source_db.url, target_db.url, [m for m in mappings if m.target == "course"], MigrationOptions())
+    again = run_migration(
+        source_db.url,
+        target_db.url,
+        [m for m in mappings if m.target == "course"],
+        MigrationOptions(),
+    )
     assert again.exit_code == 0, again.headline()

@@ -40,8 +40,13 @@ def _assert_same(source_db, target_db) -> None:
             "ORDER BY ordinal_position", [src])]  # fmt: skip
         target_cols = [RENAMED.get(c, c) if dst == "meetingtime" else c for c in header]
         key = KEYS[dst]
-        a = source_db.rows(sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
-            sql.SQL(", ").join(map(sql.Identifier, header)), sql.Identifier(src), sql.Identifier(key)))
+        a = source_db.rows(
+            sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, header)),
+                sql.Identifier(src),
+                sql.Identifier(key),
+            )
+        )
         b = target_db.rows(sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
             sql.SQL(", ").join(map(sql.Identifier, target_cols)), sql.Identifier(dst), sql.Identifier(key)))  # fmt: skip
         assert a == b, dst

@@ -24,9 +24,14 @@ def test_rerun_with_replace_refills_every_table(source_db, target_db, tmp_path):
     again = _migrate(source_db, target_db, tmp_path, "--app", "courses", "--if-exists", "replace")
     assert again["code"] == 0, again
     assert all(t["verification"] == "match" for t in again["tables"])
-    assert target_db.rows("SELECT count(*) FROM course WHERE title = 'changed in the target'")[0][0] == 0
+    assert (
+        target_db.rows("SELECT count(*) FROM course WHERE title = 'changed in the target'")[0][0]
+        == 0
+    )
     # the foreign keys that were set aside are back
-    fks = target_db.rows("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confrelid = 'program'::regclass")
+    fks = target_db.rows(
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confrelid = 'program'::regclass"
+    )
     assert fks[0][0] >= 2
 
 
@@ -37,12 +42,16 @@ def test_replace_that_would_orphan_rows_is_refused(source_db, target_db, tmp_pat
         conn.execute("INSERT INTO course (pid, slug, program_id, course_number, title) "
                      "VALUES ('T1', 't-1', 'ZZZ', '1', 'Refers to ZZZ')")  # fmt: skip
     before = target_db.rows("SELECT count(*) FROM program")[0][0]
-    result = _migrate(source_db, target_db, tmp_path, "--tables", "courses_program", "--if-exists", "replace")
+    result = _migrate(
+        source_db, target_db, tmp_path, "--tables", "courses_program", "--if-exists", "replace"
+    )
     assert result["code"] == 1
     program = result["tables"][0]
     assert program["status"] == "failed"
     assert "would leave rows of course without the program they refer to" in program["message"]
     assert "ZZZ" in program["message"]
     assert target_db.rows("SELECT count(*) FROM program")[0][0] == before
-    fks = target_db.rows("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confrelid = 'program'::regclass")
+    fks = target_db.rows(
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confrelid = 'program'::regclass"
+    )
     assert fks[0][0] >= 2

@@ -100,7 +100,12 @@ def test_parents_load_before_children():
 
 def test_csv_records_keep_quoted_newlines_and_commas_together():
     data = b'a,b\n"x, y","line1\nline2"\n"say ""hi""",3\r\nlast,1'
-    assert list(_split_records(data)) == [b"a,b\n", b'"x, y","line1\nline2"\n', b'"say ""hi""",3\r\n', b"last,1"]
+    assert list(_split_records(data)) == [
+        b"a,b\n",
+        b'"x, y","line1\nline2"\n',
+        b'"say ""hi""",3\r\n',
+        b"last,1",
+    ]
 
 
 @pytest.mark.parametrize(("context", "line", "column"), [
@@ -111,7 +116,10 @@ def test_csv_records_keep_quoted_newlines_and_commas_together():
 def test_copy_context_gives_line_and_column(context, line, column):
     m = _CONTEXT.match(context)
     assert int(m.group(1)) == line
-    assert (m.group(2).strip().strip('"') if m.group(2) else None) in (column, column and column + " ")
+    assert (m.group(2).strip().strip('"') if m.group(2) else None) in (
+        column,
+        column and column + " ",
+    )
 
 
 def test_shard_suffix_is_stripped_from_constraint_names():

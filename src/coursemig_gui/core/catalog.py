@@ -10,8 +10,18 @@ from psycopg import sql
 
 # Django's own apps and the contrib apps most projects install: hidden unless asked for.
 SYSTEM_APPS = frozenset(
-    {"auth", "admin", "contenttypes", "sessions", "sites", "messages", "staticfiles",
-     "django", "flatpages", "redirects"}  # fmt: skip
+    {
+        "auth",
+        "admin",
+        "contenttypes",
+        "sessions",
+        "sites",
+        "messages",
+        "staticfiles",
+        "django",
+        "flatpages",
+        "redirects",
+    }  # fmt: skip
 )
 SYSTEM_PREFIXES = ("auth_", "django_")
 

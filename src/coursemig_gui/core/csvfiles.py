@@ -112,8 +112,8 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
         head[:200].count(b"\x00") > len(head[:200]) // 3  # UTF-16 without its mark
     ):
         raise FriendlyError(
-            f"The file {path.name} is saved as UTF-16 (Excel's \"Unicode Text\"), which CourseMig "
-            "cannot read. Save it again as \"CSV UTF-8 (Comma delimited)\" and import that file.",
+            f'The file {path.name} is saved as UTF-16 (Excel\'s "Unicode Text"), which CourseMig '
+            'cannot read. Save it again as "CSV UTF-8 (Comma delimited)" and import that file.',
             repr(head[:40]),
         )
     if b"\n" not in head and b"\r" in head.strip():
@@ -121,7 +121,7 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
         # the file would load no rows at all without a word.
         raise FriendlyError(
             f"The file {path.name} ends its lines with a carriage return only (an old Mac "
-            "format). Save it again as \"CSV UTF-8 (Comma delimited)\" and import that file.",
+            'format). Save it again as "CSV UTF-8 (Comma delimited)" and import that file.',
             repr(head[:80]),
         )
     has_bom = head.startswith(UTF8_BOM)

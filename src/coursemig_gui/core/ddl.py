@@ -128,7 +128,11 @@ def foreign_keys(
 def table_ddl(
     tm: TableMapping, table: Table, mappings: list[TableMapping], options: MigrationOptions
 ) -> TableDDL:
-    fks = foreign_keys(tm, table, mappings, options.target_schema) if options.create_foreign_keys else ()
+    fks = (
+        foreign_keys(tm, table, mappings, options.target_schema)
+        if options.create_foreign_keys
+        else ()
+    )
     return TableDDL(create_table(tm, table, options.target_schema), fks)
 
 

@@ -171,7 +171,9 @@ def _chown_tree(path: Path, user: pwd.struct_passwd | None) -> None:
 def _make_certificates(cert_dir: Path) -> tuple[Path, Path, Path]:
     """A test CA and a server certificate for localhost/127.0.0.1 signed by it."""
     if shutil.which("openssl") is None:
-        raise ServerSetupError("openssl is needed to make test certificates: apt-get install openssl")
+        raise ServerSetupError(
+            "openssl is needed to make test certificates: apt-get install openssl"
+        )
     ca_key, ca_crt = cert_dir / "ca.key", cert_dir / "ca.crt"
     key, csr, crt = cert_dir / "server.key", cert_dir / "server.csr", cert_dir / "server.crt"
     ext = cert_dir / "san.ext"
@@ -214,13 +216,37 @@ def start_local_server(
     server = LocalServer(base_dir=base, bindir=bindir, port=free_port(), tls=tls, run_as=run_as)
     _chown_tree(base, run_as)
     init = server._run(
-        [str(bindir / "initdb"), "-D", str(server.data_dir), "-U", "postgres", "-A", "trust",
-         "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"]  # fmt: skip
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(server.data_dir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C.UTF-8",
+            "--no-sync",
+        ]  # fmt: skip
     )
     if init.returncode != 0:
         init = server._run(
-            [str(bindir / "initdb"), "-D", str(server.data_dir), "-U", "postgres", "-A", "trust",
-             "-E", "UTF8", "--locale", "C", "--no-sync"]  # fmt: skip
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(server.data_dir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale",
+                "C",
+                "--no-sync",
+            ]  # fmt: skip
         )
     if init.returncode != 0:
         raise ServerSetupError(f"initdb failed: {init.stderr.strip()}")
@@ -247,8 +273,12 @@ def start_local_server(
         ca_crt, crt, key = _make_certificates(certs)
         server.ca_cert = ca_crt
         settings.update(
-            {"ssl": "on", "ssl_cert_file": f"'{crt}'", "ssl_key_file": f"'{key}'",
-             "ssl_ca_file": f"'{ca_crt}'"}  # fmt: skip
+            {
+                "ssl": "on",
+                "ssl_cert_file": f"'{crt}'",
+                "ssl_key_file": f"'{key}'",
+                "ssl_ca_file": f"'{ca_crt}'",
+            }  # fmt: skip
         )
         hba += [f"hostssl all all 127.0.0.1/32 {auth}", f"hostssl all all ::1/128 {auth}"]
     else:

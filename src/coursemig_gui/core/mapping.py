@@ -185,7 +185,9 @@ def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
     for tm in included:
         table = catalog.table(tm.source)
         if table is None:
-            problems.append(Problem(tm.source, f"The table {tm.source} is no longer in the source database."))
+            problems.append(
+                Problem(tm.source, f"The table {tm.source} is no longer in the source database.")
+            )
             continue
         if not tm.target.strip():
             problems.append(Problem(tm.source, f"{tm.source} needs a target table name."))
@@ -235,12 +237,19 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
             if cm.source in table.primary_key:
                 problems.append(Problem(tm.source, f"{cm.source} is part of {tm.source}'s key and cannot "
                                         "be left out.", column=cm.source))  # fmt: skip
-            elif col.not_null and col.default is None and not col.identity and tm.if_exists == IfExists.APPEND:
+            elif (
+                col.not_null
+                and col.default is None
+                and not col.identity
+                and tm.if_exists == IfExists.APPEND
+            ):
                 problems.append(Problem(tm.source, f"{cm.source} is required in {tm.target} but left out.",
                                         column=cm.source))  # fmt: skip
             continue
         if not cm.target.strip():
-            problems.append(Problem(tm.source, f"The column {cm.source} needs a target name.", column=cm.source))
+            problems.append(
+                Problem(tm.source, f"The column {cm.source} needs a target name.", column=cm.source)
+            )
             continue
         if cm.target.lower() in names:
             problems.append(Problem(tm.source, f"{names[cm.target.lower()]} and {cm.source} would both "
@@ -253,7 +262,9 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
                                     suggest_rename(cm.target)))  # fmt: skip
         reason = narrowing_reason(col.type, cm.target_type)
         if reason:
-            problems.append(Problem(tm.source, f"{tm.target}.{cm.target}: {reason}.", "warning", cm.source))
+            problems.append(
+                Problem(tm.source, f"{tm.target}.{cm.target}: {reason}.", "warning", cm.source)
+            )
     if not tm.included_columns:
         problems.append(Problem(tm.source, f"{tm.source} has no columns selected."))
     return problems

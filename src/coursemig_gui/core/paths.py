@@ -12,7 +12,9 @@ import platformdirs
 def user_data_dir() -> Path:
     """The user's CourseMig folder; ``COURSEMIG_HOME`` moves it (tests use that)."""
     override = os.environ.get("COURSEMIG_HOME")
-    path = Path(override) if override else Path(platformdirs.user_data_dir("CourseMig", "CourseMig"))
+    path = (
+        Path(override) if override else Path(platformdirs.user_data_dir("CourseMig", "CourseMig"))
+    )
     path.mkdir(parents=True, exist_ok=True)
     return path
 

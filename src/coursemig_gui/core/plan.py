@@ -194,9 +194,7 @@ class _Run:
                 )
             self._stop_on_errors(problems)
             # One snapshot for every table: what a child table refers to is in its parent.
-            self._snapshot_conn.execute(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-            )
+            self._snapshot_conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             self.snapshot = self._snapshot_conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
         if self.writes_database:
             if not self.target:
@@ -208,7 +206,9 @@ class _Run:
                 self.emit(LogMessage(f"The target runs {self.citus.summary()}."))
         if self.options.route in (Route.EXPORT, Route.DIRECT_KEEP_CSV):
             self.csv_dir.mkdir(parents=True, exist_ok=True)
-        folder = Path(self.options.rejects_dir) if self.options.rejects_dir else new_run_dir("rejects")
+        folder = (
+            Path(self.options.rejects_dir) if self.options.rejects_dir else new_run_dir("rejects")
+        )
         self.rejects = RejectLog(folder)
 
         ordered = load_order(self.mappings, self.catalog)
@@ -269,15 +269,23 @@ class _Run:
         """
         names = {tm.source for tm in ordered}  # parents in an earlier stage are already done
         parents = {
-            tm.source: {p for p in (self.catalog.table(tm.source).parents if self.catalog and
-                                    self.catalog.table(tm.source) else set())
-                        if p in names}  # fmt: skip
+            tm.source: {
+                p
+                for p in (
+                    self.catalog.table(tm.source).parents
+                    if self.catalog and self.catalog.table(tm.source)
+                    else set()
+                )
+                if p in names
+            }  # fmt: skip
             for tm in ordered
         }
         pending = list(ordered)
         finished: set[str] = set()
         running: dict[Future, str] = {}
-        with ThreadPoolExecutor(self.options.loaders, thread_name_prefix="coursemig-loader") as pool:
+        with ThreadPoolExecutor(
+            self.options.loaders, thread_name_prefix="coursemig-loader"
+        ) as pool:
             while pending or running:
                 if self.cancel.cancelled:
                     for tm in pending:
@@ -288,7 +296,9 @@ class _Run:
                     if len(running) >= self.options.loaders:
                         break
                     pending.remove(tm)
-                    running[pool.submit(self._table_with_retries, tm, reports[tm.source])] = tm.source
+                    running[pool.submit(self._table_with_retries, tm, reports[tm.source])] = (
+                        tm.source
+                    )
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -299,7 +309,9 @@ class _Run:
     def _not_started(self, report: TableReport) -> None:
         report.status = Phase.SKIPPED
         report.message = "Not started: the migration was stopped."
-        self.emit(TableProgress(report.source, report.target, Phase.SKIPPED, message=report.message))
+        self.emit(
+            TableProgress(report.source, report.target, Phase.SKIPPED, message=report.message)
+        )
 
     def _estimate(self, tm: TableMapping) -> int:
         table = self.catalog.table(tm.source) if self.catalog else None
@@ -361,7 +373,9 @@ class _Run:
                 friendly = explain_error(exc)
                 report.status = Phase.FAILED
                 report.rows_written = 0
-                report.message = f"{tm.target} could not be copied and was left as it was. {friendly.message}"
+                report.message = (
+                    f"{tm.target} could not be copied and was left as it was. {friendly.message}"
+                )
                 report.detail = friendly.detail
             report.seconds = time.monotonic() - started
             self.emit(TableProgress(tm.source, tm.target, report.status, report.rows_read,
@@ -451,7 +465,11 @@ class _Run:
             placement = placement_statement(tm, schema, self.mappings) if self.citus_mode else None
             if placement is not None:  # CSV import on Citus: distributed while still empty
                 tgt.execute(placement)
-            if self.options.create_foreign_keys and self.catalog is not None and not self.citus_mode:
+            if (
+                self.options.create_foreign_keys
+                and self.catalog is not None
+                and not self.citus_mode
+            ):
                 statements = foreign_keys(tm, table, self.mappings, schema)
                 if statements and self._fks_after_load(tm, table):
                     self._pending_fks[tm.target] = statements
@@ -497,7 +515,9 @@ class _Run:
             return False
         if any(fk.ref_table == table.name for fk in table.foreign_keys):
             return False
-        key_columns = set(table.primary_key).union(*table.unique) if table.unique else set(table.primary_key)
+        key_columns = (
+            set(table.primary_key).union(*table.unique) if table.unique else set(table.primary_key)
+        )
         if not key_columns:
             return False
         for name in key_columns:
@@ -587,11 +607,15 @@ class _Run:
                     and table_exists(tgt, tm.target, schema)):  # fmt: skip
                 report.status = Phase.SKIPPED
                 report.message = f"{tm.target} already exists and was skipped, as chosen."
-                self.emit(TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message))
+                self.emit(
+                    TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message)
+                )
                 return
             created, existing = self._prepare_target(tm, tgt, table, report)
             if existing is not None and tm.if_exists == IfExists.APPEND:
-                before = tgt.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()[0]
+                before = tgt.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()[
+                    0
+                ]
             source_types = [table.column(cm.source).type for cm in columns]
             target_types = ([existing[cm.target].type for cm in columns] if existing is not None
                             else [cm.target_type for cm in columns])  # fmt: skip
@@ -633,7 +657,9 @@ class _Run:
             self._verify(tm, report, tgt, result, fmt, same_types, before)
         self._finish(tm, report, started)
 
-    def _verify(self, tm, report, tgt, result: LoadResult, fmt: str, same_types: bool, before: int) -> None:
+    def _verify(
+        self, tm, report, tgt, result: LoadResult, fmt: str, same_types: bool, before: int
+    ) -> None:
         target = sql.Identifier(self.options.target_schema, tm.target)
         columns = [cm.target for cm in tm.included_columns]
         if before:
@@ -646,13 +672,17 @@ class _Run:
         count, checksum = table_checksum(tgt, target, columns, fmt)
         if count != result.rows_written:
             report.verification = Verification.MISMATCH
-            report.verification_detail = f"{result.rows_written} rows written, {count} in the target"
+            report.verification_detail = (
+                f"{result.rows_written} rows written, {count} in the target"
+            )
         elif checksum == result.checksum:
             report.verification = Verification.MATCH
             report.verification_detail = f"{count} rows; content checksum matches"
         elif not same_types:
             report.verification = Verification.COUNTS_MATCH
-            report.verification_detail = "counts match; content is written differently because column types change"
+            report.verification_detail = (
+                "counts match; content is written differently because column types change"
+            )
         else:
             report.verification = Verification.MISMATCH
             report.verification_detail = f"{count} rows, but their content differs from the source"
@@ -661,7 +691,9 @@ class _Run:
         report.seconds = time.monotonic() - started
         report.status = Phase.DONE_WITH_REJECTS if report.rows_rejected else Phase.DONE
         if report.verification == Verification.MISMATCH:
-            report.message = f"Copied, but the check found a difference: {report.verification_detail}."
+            report.message = (
+                f"Copied, but the check found a difference: {report.verification_detail}."
+            )
         elif report.rows_rejected:
             report.message = (f"{report.rows_rejected} rows could not be copied; they are in "
                               f"{report.reject_file}.")  # fmt: skip
@@ -711,7 +743,9 @@ class _Run:
             if tm.if_exists == IfExists.SKIP and table_exists(tgt, tm.target, schema):
                 report.status = Phase.SKIPPED
                 report.message = f"{tm.target} already exists and was skipped, as chosen."
-                self.emit(TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message))
+                self.emit(
+                    TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message)
+                )
                 return
             import_mapping = TableMapping(tm.source, tm.target, [
                 _column_mapping_for(name, tname, tm) for name, tname in zip(layout.columns, target_columns,
@@ -719,7 +753,9 @@ class _Run:
             ], if_exists=tm.if_exists)  # fmt: skip
             _, existing = self._prepare_target(import_mapping, tgt, table, report)
             if existing is not None and tm.if_exists == IfExists.APPEND:
-                before = tgt.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()[0]
+                before = tgt.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()[
+                    0
+                ]
             options = sql.SQL("DELIMITER {}, ENCODING {}").format(
                 sql.Literal(layout.delimiter), sql.Literal(pg_encoding(layout.encoding))
             )
@@ -747,12 +783,16 @@ class _Run:
             count = tgt.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()[0]
             ok = count == before + result.rows_written
             report.verification = Verification.COUNTS_MATCH if ok else Verification.MISMATCH
-            report.verification_detail = f"{count} rows in {tm.target}, {result.rows_written} loaded from the file"
+            report.verification_detail = (
+                f"{count} rows in {tm.target}, {result.rows_written} loaded from the file"
+            )
         self._finish(tm, report, started)
 
     # -- Citus ---------------------------------------------------------------------------------
 
-    def _create_and_distribute(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
+    def _create_and_distribute(
+        self, ordered: list[TableMapping], reports: dict[str, TableReport]
+    ) -> None:
         """Create each new table and distribute it while empty, one transaction per table, so
         a table Citus refuses is not left half-made. Existing tables keep their placement."""
         schema = self.options.target_schema
@@ -775,13 +815,17 @@ class _Run:
                             tgt.execute(placement)
                 except (psycopg.Error, ValueError) as exc:
                     friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
-                    why = explain_citus_error(exc, tm) or (friendly.message if friendly else str(exc))
+                    why = explain_citus_error(exc, tm) or (
+                        friendly.message if friendly else str(exc)
+                    )
                     report = reports[tm.source]
                     report.status = Phase.FAILED
                     report.message = (f"{tm.target} could not be created as a {tm.placement.value} "
                                       f"table, so it was not copied. {why}")  # fmt: skip
                     report.detail = friendly.detail if friendly else str(exc)
-                    self.emit(TableProgress(tm.source, tm.target, Phase.FAILED, message=report.message))
+                    self.emit(
+                        TableProgress(tm.source, tm.target, Phase.FAILED, message=report.message)
+                    )
                     continue
                 self._made.add(tm.target)
 
@@ -795,7 +839,9 @@ class _Run:
         with connect(self.target) as tgt:
             for tm in unloaded:
                 # made for this run and never filled: gone again, as on plain PostgreSQL
-                tgt.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, tm.target)))
+                tgt.execute(
+                    sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, tm.target))
+                )
                 self._made.discard(tm.target)
                 self.emit(LogMessage(f"{tm.target} was created for this run but not copied, so it "
                                      "was removed again."))  # fmt: skip
@@ -821,7 +867,9 @@ class _Run:
             if self.options.route != Route.IMPORT:  # an import moves them in its own transaction
                 for tm in ordered:
                     if tm.target in loaded:
-                        _move_sequences(tgt, schema, tm.target, [cm.target for cm in tm.included_columns])
+                        _move_sequences(
+                            tgt, schema, tm.target, [cm.target for cm in tm.included_columns]
+                        )
 
     def close(self) -> None:
         if self._snapshot_conn is not None:
@@ -837,7 +885,9 @@ def _column_mapping_for(name: str, target_name: str, tm: TableMapping):
     return ColumnMapping(name, target_name, cm.target_type if cm else "text")
 
 
-def _table_from_mapping(tm: TableMapping, file_columns: list[str], target_columns: list[str]) -> Table:
+def _table_from_mapping(
+    tm: TableMapping, file_columns: list[str], target_columns: list[str]
+) -> Table:
     """What to create for a CSV import when the target table is missing: the profile's types
     where it has them, text otherwise (the server casts text on load)."""
     cols = []
@@ -872,7 +922,9 @@ class _ReferringKey:
     definition: str
 
 
-def _referring_foreign_keys(conn: psycopg.Connection, schema: str, table: str) -> list[_ReferringKey]:
+def _referring_foreign_keys(
+    conn: psycopg.Connection, schema: str, table: str
+) -> list[_ReferringKey]:
     """Foreign keys of other tables that point at this one."""
     rows = conn.execute(
         "SELECT n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid) "
@@ -896,8 +948,12 @@ def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: 
         if not row or not row[0]:
             continue
         conn.execute(
-            sql.SQL("SELECT setval({seq}::regclass, m) FROM (SELECT max({col}) AS m FROM {tbl}) s "
-                    "WHERE m IS NOT NULL").format(
-                seq=sql.Literal(row[0]), col=sql.Identifier(column), tbl=sql.Identifier(schema, table)
+            sql.SQL(
+                "SELECT setval({seq}::regclass, m) FROM (SELECT max({col}) AS m FROM {tbl}) s "
+                "WHERE m IS NOT NULL"
+            ).format(
+                seq=sql.Literal(row[0]),
+                col=sql.Identifier(column),
+                tbl=sql.Identifier(schema, table),
             )  # fmt: skip
         )

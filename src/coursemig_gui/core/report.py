@@ -38,7 +38,10 @@ class TableReport:
 
     @property
     def ok(self) -> bool:
-        return self.status in (Phase.DONE, Phase.SKIPPED) and self.verification != Verification.MISMATCH
+        return (
+            self.status in (Phase.DONE, Phase.SKIPPED)
+            and self.verification != Verification.MISMATCH
+        )
 
 
 @dataclass
@@ -85,7 +88,9 @@ class MigrationReport:
         if failed:
             parts.append(f"{len(failed)} failed ({', '.join(t.target for t in failed)})")
         if rolled:
-            parts.append(f"{len(rolled)} stopped and rolled back ({', '.join(t.target for t in rolled)})")
+            parts.append(
+                f"{len(rolled)} stopped and rolled back ({', '.join(t.target for t in rolled)})"
+            )
         return ", ".join(parts)
 
     def to_dict(self) -> dict:
@@ -111,9 +116,22 @@ class MigrationReport:
 
     def to_html(self) -> str:
         rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                t.source, t.target, t.status, t.rows_read, t.rows_written, t.rows_rejected,
-                f"{t.seconds:.1f}", t.verification, t.message)) + "</tr>"  # fmt: skip
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(v))}</td>"
+                for v in (
+                    t.source,
+                    t.target,
+                    t.status,
+                    t.rows_read,
+                    t.rows_written,
+                    t.rows_rejected,
+                    f"{t.seconds:.1f}",
+                    t.verification,
+                    t.message,
+                )
+            )
+            + "</tr>"  # fmt: skip
             for t in self.tables
         )
         head = "".join(f"<th>{h}</th>" for h in ("Source", "Target", "Result", "Read", "Written",
@@ -131,5 +149,11 @@ class MigrationReport:
         """Save as JSON, CSV or HTML, by the file's ending."""
         path = Path(path)
         suffix = path.suffix.lower()
-        text = self.to_html() if suffix in (".html", ".htm") else self.to_csv() if suffix == ".csv" else self.to_json()
+        text = (
+            self.to_html()
+            if suffix in (".html", ".htm")
+            else self.to_csv()
+            if suffix == ".csv"
+            else self.to_json()
+        )
         path.write_text(text, encoding="utf-8")

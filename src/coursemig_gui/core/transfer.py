@@ -139,7 +139,9 @@ class DatabaseRows:
                     rows, ended = self.conn.wait(_copy_out_rows(self.conn.pgconn, self.batch_rows))
                     if binary:
                         if first and rows and rows[0].startswith(BINARY_HEADER):
-                            rows[0] = rows[0][len(BINARY_HEADER) :]  # no extension area: flags are 0
+                            rows[0] = rows[0][
+                                len(BINARY_HEADER) :
+                            ]  # no extension area: flags are 0
                             if not rows[0]:
                                 del rows[0]
                         if rows and rows[-1] == BINARY_TRAILER:
@@ -379,7 +381,9 @@ class TableLoader:
 
     # -- rejects -------------------------------------------------------------------------------
 
-    def _reject(self, batch: RowBatch, position: int, exc: psycopg.Error, column: str | None) -> None:
+    def _reject(
+        self, batch: RowBatch, position: int, exc: psycopg.Error, column: str | None
+    ) -> None:
         raw = batch.rows[position]
         values = self._row_values(raw)
         if column is None and exc.diag and exc.diag.column_name:
@@ -411,7 +415,10 @@ class TableLoader:
                 f"{self.target_name} was left as it was. {rejected.reason}",
                 rejected.detail,
             )
-        if self.policy.max_rejects is not None and self.result.rows_rejected > self.policy.max_rejects:
+        if (
+            self.policy.max_rejects is not None
+            and self.result.rows_rejected > self.policy.max_rejects
+        ):
             raise TableFailed(
                 f"More than {self.policy.max_rejects} rows of {self.table_name} could not be "
                 f"copied, so {self.target_name} was left as it was. The rows are listed in the "
