@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -368,16 +369,60 @@ def main() -> int:
                     flush=True,
                 )
                 drop_tables(tgt_admin, tables)
+
+        # A new table whose `credit` column is narrower in the target than the longest value
+        # of 100 rows spread over the source: those 100 rows are rejected (value too long),
+        # the rest load. Compared with the same profile on clean data (both stream CSV, since
+        # a changed type rules out binary). Last, because it changes the source.
+        with psycopg.connect(src_url) as conn:
+            longest = (
+                conn.execute("SELECT max(length(credit)) FROM courses_course").fetchone()[0] or 1
+            )
+        profile_file = work / "narrow.json"
+        code = subprocess.run(coursemig(
+            "plan", "--source", src_url, "--target", tgt_url, "--tables", "courses_course",
+            "--rename-table", "courses_course=course_narrow", "--no-foreign-keys", "-o",
+            str(profile_file)), env=env, capture_output=True).returncode  # fmt: skip
+        data = json.loads(profile_file.read_text())
+        for column in data["tables"][0]["columns"]:
+            if column["source"] == "credit":
+                column["target_type"] = f"character varying({longest})"
+        data["options"].update(verify=False, max_rejects=1000)
+        profile_file.write_text(json.dumps(data))
+        run_env = dict(env, PGPASSWORD=TARGET_PASSWORD)
+
+        def narrow_run(label: str) -> Result:
+            seconds, rss, code, err = run_measured(
+                coursemig("run", str(profile_file), "-q", "--json-report", str(work / "n.json")),
+                run_env,
+            )
+            if code not in (0, 3):
+                raise RuntimeError(f"{label} failed ({code}): {err}")
+            rejected = json.loads((work / "n.json").read_text())["tables"][0]["rows_rejected"]
+            result = Result(label, n, seconds, rss, rejected, note=f"{rejected} rows rejected")
+            results.append(result)
+            print(f"  {label}: {seconds:.1f}s, {rejected} rejected", flush=True)
+            drop_tables(tgt_admin, ["course_narrow"])
+            return result
+
+        narrow_run("CourseMig direct, new table, narrowed column")
+        with psycopg.connect(src_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE courses_course SET credit = repeat('9', %s) WHERE ctid IN (SELECT ctid FROM "
+                "(SELECT ctid, row_number() OVER () AS r FROM courses_course) q WHERE r %% %s = 0 LIMIT 100)",
+                [longest + 1, max(1, n // 100)],
+            )
+        narrow_run("CourseMig direct, new table, narrowed column, 100 bad rows")
     finally:
         source.destroy()
         target.destroy()
         shutil.rmtree(work, ignore_errors=True)
 
     print()
-    print(f"{'run':<40} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'vs psql':>8} {'peak RSS':>9}")
+    print(f"{'run':<58} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'vs psql':>8} {'peak RSS':>9}")
     for r in results:
         rss = f"{r.peak_rss_mb:.0f} MB" if r.peak_rss_mb else "-"
-        print(f"{r.name:<40} {r.rows:>10,} {r.seconds:>8.1f} {r.rows_per_second:>10,.0f} "
+        print(f"{r.name:<58} {r.rows:>10,} {r.seconds:>8.1f} {r.rows_per_second:>10,.0f} "
               f"{r.rows_per_second / baseline:>7.2f}× {rss:>9}  {r.note}")  # fmt: skip
     with (out / "results.csv").open("w", newline="") as f:
         w = csv.writer(f)
