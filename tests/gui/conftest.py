@@ -14,7 +14,10 @@ from coursemig_gui.gui.wizard import MigrationWizard
 def wizard(qtbot) -> Iterator[MigrationWizard]:
     make_application()
     window = MigrationWizard()
-    qtbot.addWidget(window)
+    # Not qtbot.addWidget: pytest-qt closes its widgets before fixtures end, and closing during
+    # a run (a failed test) would open the "Stop the migration?" question and wait forever.
     window.show()
     yield window
-    window.shutdown()
+    window.shutdown()  # cancels and waits for a run still going
+    window.close()
+    window.deleteLater()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QMessageBox, QWizard
 from test_end_to_end import summary_rows, to_columns_page
 from wizard_driver import WAIT_MS, click_next
 
@@ -102,6 +102,14 @@ def test_cancel_mid_table_rolls_it_back_and_the_summary_says_what_finished(
         return p is not None and p.phase == Phase.COPYING and p.rows_done > 0
 
     qtbot.waitUntil(course_is_copying, timeout=WAIT_MS)
+    assert not wizard.button(QWizard.WizardButton.BackButton).isVisible()
+    # closing the window asks too; "No" keeps the run and the window
+    monkeypatch.setattr(
+        "coursemig_gui.gui.pages.migrate.QMessageBox.question",
+        lambda *a, **k: QMessageBox.StandardButton.No,
+    )
+    wizard.close()
+    assert wizard.isVisible() and migrate.running
     # the Stop button asks first; answer Yes
     monkeypatch.setattr(
         "coursemig_gui.gui.pages.migrate.QMessageBox.question",
@@ -122,6 +130,7 @@ def test_cancel_mid_table_rolls_it_back_and_the_summary_says_what_finished(
         expected = empty_source_db.rows(f"SELECT count(*) FROM {t.source}")[0][0]
         assert target_db.rows(f"SELECT count(*) FROM {t.target}")[0][0] == expected
     assert progress.progress("courses_course").phase == Phase.ROLLED_BACK
+    assert wizard.button(QWizard.WizardButton.BackButton).isVisible()
 
     click_next(qtbot, wizard)
     headline = wizard.summary_page.headline.text()

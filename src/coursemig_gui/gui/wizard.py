@@ -37,11 +37,7 @@ class MigrationWizard(QWizard):
         self.setOption(QWizard.WizardOption.HaveCustomButton1, True)
         self.setButtonText(QWizard.WizardButton.CustomButton1, "&About…")
         self.setButtonText(QWizard.WizardButton.FinishButton, "&Close")
-        self.setButtonLayout([
-            QWizard.WizardButton.CustomButton1, QWizard.WizardButton.Stretch,
-            QWizard.WizardButton.BackButton, QWizard.WizardButton.NextButton,
-            QWizard.WizardButton.FinishButton, QWizard.WizardButton.CancelButton,
-        ])  # fmt: skip
+        self.set_back_allowed(True)
         self.customButtonClicked.connect(lambda _which: self.show_about())
         self.setMinimumSize(MINIMUM_SIZE)
 
@@ -115,6 +111,17 @@ class MigrationWizard(QWizard):
         self._demo_worker.submit(start_demo, ready, done)
 
     # -- window ----------------------------------------------------------------------------
+
+    def set_back_allowed(self, allowed: bool) -> None:
+        """Show or take away Back (taken away while tables load: Stop comes first)."""
+        # QWizard re-enables Back on its own whenever it updates its buttons, so a disabled
+        # Back does not stay disabled; leaving it out of the button row does.
+        buttons = [QWizard.WizardButton.CustomButton1, QWizard.WizardButton.Stretch]
+        if allowed:
+            buttons.append(QWizard.WizardButton.BackButton)
+        buttons += [QWizard.WizardButton.NextButton, QWizard.WizardButton.FinishButton,
+                    QWizard.WizardButton.CancelButton]  # fmt: skip
+        self.setButtonLayout(buttons)
 
     def show_about(self) -> None:
         from coursemig_gui.gui.app import about_text

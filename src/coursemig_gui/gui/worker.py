@@ -241,7 +241,9 @@ class MigrationRun(QObject):
         return self._cancel.cancelled
 
     def stop(self) -> None:
+        """Wait for the run to end (after ``cancel()``); no signal is delivered after this."""
         self._worker.stop()
+        self._ended()
 
     @Slot(object)
     def _deliver(self, batch: EventBatch) -> None:

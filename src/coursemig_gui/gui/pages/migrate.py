@@ -231,9 +231,8 @@ class MigratePage(WizardStep):
     def refresh_complete(self) -> None:
         super().refresh_complete()
         wizard = self.wizard()
-        if wizard is not None and self.running:
-            # Going back while tables load would leave the run without a view: Stop first.
-            wizard.button(wizard.WizardButton.BackButton).setEnabled(False)
+        if wizard is not None:
+            wizard.set_back_allowed(not self.running)
 
     def incomplete_reason(self) -> str | None:
         if self.running:
