@@ -84,7 +84,9 @@ class MigrationReport:
         parts = [f"{len(done)} of {n} tables copied"]
         if with_rejects:
             skipped = sum(t.rows_rejected for t in with_rejects)
-            parts.append(f"{len(with_rejects)} with {skipped} skipped row{'s' if skipped != 1 else ''}")
+            parts.append(
+                f"{len(with_rejects)} with {skipped} skipped row{'s' if skipped != 1 else ''}"
+            )
         if failed:
             parts.append(f"{len(failed)} failed ({', '.join(t.target for t in failed)})")
         if rolled:
