@@ -5,37 +5,36 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from coursemig_gui.core.events import RejectedRow
+from coursemig_gui.gui.models.base import NO_INDEX, ListTableModel
 
-_NO_INDEX = QModelIndex()
 
-
-class ErrorLogModel(QAbstractTableModel):
+class ErrorLogModel(ListTableModel):
     TABLE, ROW, COLUMN, PROBLEM, VALUE = range(5)
     HEADERS = ("Table", "Row", "Column", "Problem", "Value")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._rows: list[RejectedRow] = []
+        self._items: list[RejectedRow] = []
 
     def clear(self) -> None:
         self.beginResetModel()
-        self._rows = []
+        self._items = []
         self.endResetModel()
 
     def append(self, rows: list[RejectedRow]) -> None:
         """One insert per batch, however many rows it holds (the view lays out once)."""
         if not rows:
             return
-        first = len(self._rows)
-        self.beginInsertRows(_NO_INDEX, first, first + len(rows) - 1)
-        self._rows.extend(rows)
+        first = len(self._items)
+        self.beginInsertRows(NO_INDEX, first, first + len(rows) - 1)
+        self._items.extend(rows)
         self.endInsertRows()
 
     def rejected_rows(self) -> list[RejectedRow]:
-        return list(self._rows)
+        return list(self._items)
 
     def export_csv(self, path: Path, rows: list[RejectedRow] | None = None) -> None:
         """Save the log (or the filtered ``rows``) as CSV, with the server's message and row text."""
@@ -53,7 +52,7 @@ class ErrorLogModel(QAbstractTableModel):
                     "row text",
                 ]
             )
-            for r in self._rows if rows is None else rows:
+            for r in self._items if rows is None else rows:
                 writer.writerow(
                     [
                         r.target,
@@ -68,23 +67,12 @@ class ErrorLogModel(QAbstractTableModel):
                 )
 
     def row(self, number: int) -> RejectedRow:
-        return self._rows[number]
-
-    def rowCount(self, parent=_NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=_NO_INDEX) -> int:
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+        return self._items[number]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        r = self._rows[index.row()]
+        r = self._items[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == self.TABLE:

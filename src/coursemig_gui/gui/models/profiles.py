@@ -4,45 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QStyle
 
 from coursemig_gui.core.profile import ProfileSummary, recent_profiles
+from coursemig_gui.gui.models.base import ListTableModel
 
-_NO_INDEX = QModelIndex()
 
-
-class RecentProfilesModel(QAbstractTableModel):
+class RecentProfilesModel(ListTableModel):
     NAME, LAST_RUN, RESULT = range(3)
     HEADERS = ("Saved migration", "Last run", "Result")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._profiles: list[ProfileSummary] = []
+        self._items: list[ProfileSummary] = []
 
     def reload(self) -> None:
         self.beginResetModel()
-        self._profiles = recent_profiles()
+        self._items = recent_profiles()
         self.endResetModel()
 
     def path(self, row: int) -> Path:
-        return self._profiles[row].path
-
-    def rowCount(self, parent=_NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self._profiles)
-
-    def columnCount(self, parent=_NO_INDEX) -> int:
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+        return self._items[row].path
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        p = self._profiles[index.row()]
+        p = self._items[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == self.NAME:

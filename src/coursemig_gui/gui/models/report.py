@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from coursemig_gui.core.events import Phase
 from coursemig_gui.core.report import MigrationReport, TableReport, Verification
-
-_NO_INDEX = QModelIndex()
+from coursemig_gui.gui.models.base import ListTableModel
 
 _RESULT_TEXT = {
     Phase.DONE: "Copied ✓",
@@ -33,7 +32,7 @@ def verification_text(t: TableReport) -> str:
     return _VERIFICATION_TEXT.get(t.verification, str(t.verification))
 
 
-class ReportModel(QAbstractTableModel):
+class ReportModel(ListTableModel):
     TABLE, RESULT, READ, WRITTEN, SKIPPED, SECONDS, VERIFICATION = range(7)
     HEADERS = (
         "Table",
@@ -47,31 +46,20 @@ class ReportModel(QAbstractTableModel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._tables: list[TableReport] = []
+        self._items: list[TableReport] = []
 
     def set_report(self, report: MigrationReport | None) -> None:
         self.beginResetModel()
-        self._tables = list(report.tables) if report else []
+        self._items = list(report.tables) if report else []
         self.endResetModel()
 
     def table(self, row: int) -> TableReport:
-        return self._tables[row]
-
-    def rowCount(self, parent=_NO_INDEX) -> int:
-        return 0 if parent.isValid() else len(self._tables)
-
-    def columnCount(self, parent=_NO_INDEX) -> int:
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+        return self._items[row]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        t = self._tables[index.row()]
+        t = self._items[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return {
