@@ -257,6 +257,14 @@ def main() -> int:
         r.note = f"{r.rejected} rows rejected"
         drop_tables(tgt_admin, ["course_bad"])
 
+        # the yardstick again, into a table with the same keys, right after the existing-table
+        # runs: shows how much the machine's state drifted during the run
+        make_target_table(tgt_admin, "course_psql")
+        again = psql_pipe(src_url, tgt_url, "courses_course", "course_psql", columns)
+        results.append(Result("psql pipe again (after the runs above)", n, again))
+        print(f"  psql pipe again: {again:.1f}s", flush=True)
+        drop_tables(tgt_admin, ["course_psql"])
+
         # via CSV files: export, then import (the two timed together)
         csv_dir = work / "csv"
         s1, rss1, c1, e1 = run_measured(coursemig("export", "--source", src_url, "--tables",

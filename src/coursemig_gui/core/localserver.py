@@ -215,23 +215,8 @@ def start_local_server(
     (base / "sock").mkdir(exist_ok=True)
     server = LocalServer(base_dir=base, bindir=bindir, port=free_port(), tls=tls, run_as=run_as)
     _chown_tree(base, run_as)
-    init = server._run(
-        [
-            str(bindir / "initdb"),
-            "-D",
-            str(server.data_dir),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale",
-            "C.UTF-8",
-            "--no-sync",
-        ]  # fmt: skip
-    )
-    if init.returncode != 0:
+    # C.UTF-8 where the system has it (sorting like most servers), else plain C
+    for locale in ("C.UTF-8", "C"):
         init = server._run(
             [
                 str(bindir / "initdb"),
@@ -244,10 +229,12 @@ def start_local_server(
                 "-E",
                 "UTF8",
                 "--locale",
-                "C",
+                locale,
                 "--no-sync",
             ]  # fmt: skip
         )
+        if init.returncode == 0:
+            break
     if init.returncode != 0:
         raise ServerSetupError(f"initdb failed: {init.stderr.strip()}")
 
