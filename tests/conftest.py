@@ -80,7 +80,10 @@ class ExternalServer:
 
     @property
     def host(self) -> str:
-        return str(self._params.get("host") or "127.0.0.1")
+        """Where users connect over TCP: the admin's host, or loopback when the admin string
+        names a Unix socket folder."""
+        host = str(self._params.get("host") or "127.0.0.1")
+        return "127.0.0.1" if host.startswith("/") else host
 
     def admin_conninfo(self, dbname: str = "postgres") -> str:
         return make_conninfo(self.admin, dbname=dbname)
