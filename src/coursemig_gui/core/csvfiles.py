@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursemig_gui.core.errors import FriendlyError
-from coursemig_gui.core.transfer import RowBatch, csv_line
+from coursemig_gui.core.transfer import RowBatch
 
 UTF8_BOM = codecs.BOM_UTF8
 # Python codec name -> PostgreSQL's name for COPY's ENCODING option
@@ -234,7 +234,3 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
 
 def _odd_quotes(record: bytes) -> bool:
     return record.count(b'"') % 2 == 1
-
-
-def header_line(columns: list[str]) -> str:
-    return csv_line(columns)

@@ -86,7 +86,6 @@ class DatabaseRows:
         batch_bytes: int,
         tee: Path | None = None,
         header_names: list[str] | None = None,
-        threaded: bool = True,
     ) -> None:
         self.conn = conn
         self.fmt = fmt
@@ -102,7 +101,6 @@ class DatabaseRows:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.bytes_read = 0
-        self.threaded = threaded
 
     def csv_header(self) -> str:
         return csv_line(self.header_names)
@@ -183,9 +181,6 @@ class DatabaseRows:
                 pass
 
     def batches(self) -> Iterator[RowBatch]:
-        if not self.threaded:
-            yield from self._produce()
-            return
         self._thread = threading.Thread(target=self._read, name="coursemig-reader", daemon=True)
         self._thread.start()
         try:
