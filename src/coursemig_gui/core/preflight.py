@@ -9,6 +9,7 @@ from typing import Literal
 import psycopg
 from psycopg import sql
 
+from coursemig_gui.core.citus import CitusInfo, detect_citus
 from coursemig_gui.core.connection import DEFAULT_PORT, ConnectionSettings
 
 log = logging.getLogger(__name__)
@@ -30,14 +31,21 @@ class PreflightReport:
     dbname: str
     schema: str
     is_superuser: bool
-    citus_version: str | None = None
-    worker_count: int | None = None
+    citus: CitusInfo | None = None  # Citus (or the test stand-in) on the target
     is_django: bool = False
     django_apps: tuple[str, ...] = ()
     unreadable_tables: tuple[str, ...] = ()
     missing_tables: tuple[str, ...] = ()
     can_create: bool = False
     problems: tuple[str, ...] = ()
+
+    @property
+    def citus_version(self) -> str | None:
+        return self.citus.version if self.citus else None
+
+    @property
+    def worker_count(self) -> int | None:
+        return self.citus.worker_count if self.citus else None
 
     @property
     def can_read(self) -> bool:
@@ -54,13 +62,8 @@ class PreflightReport:
             parts = [f"Connected to {self.server_version}"]
         else:
             parts = [f"Connected to {self.platform}"]
-        if self.citus_version:
-            parts.append(f"Citus {self.citus_version}")
-            if self.worker_count is not None:
-                n = self.worker_count
-                parts.append(
-                    "no worker nodes" if n == 0 else f"{n} worker node{'s' if n != 1 else ''}"
-                )
+        if self.citus is not None:
+            parts.append(self.citus.summary())
         if self.is_django:
             if self.django_apps:
                 shown = ", ".join(self.django_apps[:2])
@@ -93,16 +96,7 @@ def preflight(
     who = f'User "{user}"'
     with conn.transaction():
         is_superuser = info.parameter_status("is_superuser") == "on"
-        citus = _optional(conn, "SELECT extversion FROM pg_extension WHERE extname = 'citus'")
-        citus_version = citus[0][0] if citus else None
-        workers = None
-        if citus_version:
-            rows = _optional(
-                conn,
-                "SELECT count(*) FROM pg_dist_node"
-                " WHERE groupid <> 0 AND noderole = 'primary' AND isactive",
-            )
-            workers = int(rows[0][0]) if rows else None
+        citus = detect_citus(conn)
 
         row = conn.execute(
             "SELECT has_schema_privilege(n.oid, 'USAGE'), has_schema_privilege(n.oid, 'CREATE')"
@@ -183,8 +177,7 @@ def preflight(
         dbname=dbname,
         schema=schema,
         is_superuser=is_superuser,
-        citus_version=citus_version,
-        worker_count=workers,
+        citus=citus,
         is_django=is_django,
         django_apps=apps,
         unreadable_tables=tuple(unreadable),

@@ -368,22 +368,17 @@ class ConnectionCard(QGroupBox):
 def check_connection(settings, password: str | None, role: str) -> ConnectionCheck:
     """Runs on the worker thread: connect, pre-flight, read the catalog. Raises FriendlyError."""
     from coursemig_gui.core.catalog import read_catalog
-    from coursemig_gui.core.citus import detect_citus
     from coursemig_gui.core.connection import connect, preflight
 
     with connect(settings, password, autocommit=True) as conn:
         report = preflight(conn, role=role)
         catalog = read_catalog(conn)
-        citus = detect_citus(conn) if role == "target" else None
     existing = frozenset(t.name for t in catalog.tables) if role == "target" else frozenset()
-    summary = report.summary()
-    if citus is not None and not report.citus_version:
-        summary += " · " + citus.summary()  # the test stand-in, which pre-flight does not know
     return ConnectionCheck(
-        summary=summary,
+        summary=report.summary(),
         problems=[str(p) for p in report.problems],
         catalog=catalog if role == "source" else None,
-        has_citus=citus is not None,
+        has_citus=role == "target" and report.citus is not None,
         existing_tables=existing,
     )
 
