@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,7 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.self_test is not None:
         return run_self_test(args.self_test, args.self_test_report)
     app = make_application()
-    wizard = open_window(args)  # noqa: F841 - kept alive until the event loop ends
+    wizard = open_window(args)
+    # Ctrl-C or a logout's SIGTERM must still stop the workers and the demo servers: quit the
+    # event loop (the handler runs when Python next gets control, hence the idle timer), and
+    # shut the wizard down on the way out.
+    app.aboutToQuit.connect(wizard.shutdown)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: app.quit())
+    wake = QTimer()
+    wake.start(250)
+    wake.timeout.connect(lambda: None)
     return app.exec()
 
 
