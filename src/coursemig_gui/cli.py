@@ -293,7 +293,7 @@ def _delimiter(value: str | None) -> str:
 
 def _read_catalog(conninfo: str, schema: str):
     from coursemig_gui.core.catalog import read_catalog
-    from coursemig_gui.core.plan import connect
+    from coursemig_gui.core.engine.session import connect
 
     with connect(conninfo) as conn:
         return read_catalog(conn, schema)
@@ -369,8 +369,8 @@ def _finish(args: argparse.Namespace, report) -> int:
 
 
 def _run(args, source: str | None, target: str | None, mappings, options) -> int:
+    from coursemig_gui.core.engine.run import run_migration
     from coursemig_gui.core.events import CancelToken
-    from coursemig_gui.core.plan import run_migration
 
     cancel = CancelToken()
 
@@ -417,8 +417,8 @@ def cmd_tables(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from coursemig_gui.core.connection import parse_connection_string
     from coursemig_gui.core.ddl import ddl_script
+    from coursemig_gui.core.engine.routes import Route
     from coursemig_gui.core.mapping import validate
-    from coursemig_gui.core.options import Route
     from coursemig_gui.core.profile import Profile
 
     source = parse_connection_string(args.source)
@@ -438,7 +438,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from coursemig_gui.core.options import Route
     from coursemig_gui.core.profile import Profile
 
     profile = Profile.load(Path(args.profile))
@@ -449,13 +448,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             return None
         return settings.conninfo(_stored_password(settings, role))
 
-    source = conninfo(profile.source, "source") if opts.route != Route.IMPORT else None
-    target = conninfo(profile.target, "target") if opts.route != Route.EXPORT else None
+    source = conninfo(profile.source, "source") if opts.route.reads_database else None
+    target = conninfo(profile.target, "target") if opts.route.writes_database else None
     return _run(args, source, target, profile.tables, opts)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from coursemig_gui.core.options import Route
+    from coursemig_gui.core.engine.routes import Route
 
     source = _conninfo(args.source, "source")
     target = _conninfo(args.target, "target")
@@ -466,7 +465,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from coursemig_gui.core.options import Route
+    from coursemig_gui.core.engine.routes import Route
 
     source = _conninfo(args.source, "source")
     catalog = _read_catalog(source, args.source_schema)
@@ -476,9 +475,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from coursemig_gui.core.engine.routes import Route
+    from coursemig_gui.core.engine.session import connect
     from coursemig_gui.core.mapping import ColumnMapping, IfExists, TableMapping
-    from coursemig_gui.core.options import Route
-    from coursemig_gui.core.plan import connect
 
     folder = Path(args.csv_dir)
     if not folder.is_dir():

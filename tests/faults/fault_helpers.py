@@ -8,8 +8,8 @@ from __future__ import annotations
 from psycopg import sql
 
 from coursemig_gui.core.catalog import read_catalog
+from coursemig_gui.core.engine.session import connect
 from coursemig_gui.core.mapping import default_mappings, select_tables
-from coursemig_gui.core.plan import connect
 
 
 def mappings_for(source_db, tables: list[str] | None = None, apps: list[str] | None = None):

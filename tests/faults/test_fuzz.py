@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from coursemig_gui.core.options import MigrationOptions, Route
-from coursemig_gui.core.plan import run_migration
+from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.engine.run import run_migration
+from coursemig_gui.core.options import MigrationOptions
 
 pytestmark = pytest.mark.bad_input
 

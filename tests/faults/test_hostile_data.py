@@ -12,8 +12,9 @@ import pytest
 from fault_helpers import mappings_for, table_text
 from psycopg import sql
 
-from coursemig_gui.core.options import MigrationOptions, Route
-from coursemig_gui.core.plan import run_migration
+from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.engine.run import run_migration
+from coursemig_gui.core.options import MigrationOptions
 
 pytestmark = pytest.mark.bad_input
 

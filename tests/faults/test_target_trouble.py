@@ -15,10 +15,10 @@ import pytest
 from fault_helpers import mappings_for
 from psycopg import sql
 
+from coursemig_gui.core.engine.run import run_migration
 from coursemig_gui.core.events import LogMessage, Phase, TableProgress
 from coursemig_gui.core.mapping import IfExists
 from coursemig_gui.core.options import MigrationOptions
-from coursemig_gui.core.plan import run_migration
 
 pytestmark = pytest.mark.faults
 

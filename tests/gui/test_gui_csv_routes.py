@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from test_end_to_end import rename_meetingtime_reserved_words, to_columns_page
 from wizard_driver import WAIT_MS, click_next
 
-from coursemig_gui.core.options import Route
+from coursemig_gui.core.engine.routes import Route
 
 
 def run(qtbot, migrate):

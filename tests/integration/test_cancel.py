@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from coursemig_gui.core.catalog import read_catalog
+from coursemig_gui.core.engine.run import run_migration
+from coursemig_gui.core.engine.session import connect
 from coursemig_gui.core.events import CancelToken, Phase, TableProgress
 from coursemig_gui.core.mapping import IfExists, default_mappings, select_tables
 from coursemig_gui.core.options import MigrationOptions
-from coursemig_gui.core.plan import connect, run_migration
 
 
 def _mappings(source_db):

@@ -14,10 +14,12 @@ from psycopg import sql
 
 from coursemig_gui.core.catalog import read_catalog
 from coursemig_gui.core.citus import detect_citus
+from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.engine.run import run_migration
+from coursemig_gui.core.engine.session import connect
 from coursemig_gui.core.events import CancelToken, LogMessage, Phase, TableProgress
 from coursemig_gui.core.mapping import Placement, default_mappings, select_tables
-from coursemig_gui.core.options import MigrationOptions, Route
-from coursemig_gui.core.plan import connect, run_migration
+from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.report import Verification
 
 REFERENCE = ("courses_program", "courses_meetingtime", "courses_meetinglocation")
@@ -174,15 +176,15 @@ def test_standin_citus_refusal_is_reported_for_that_table(source_db, target_db):
     mappings = _acceptance(source_db)
     course = next(m for m in mappings if m.target == "course")
     course.distribution_column = "title"  # the stand-in refuses: PRIMARY KEY (pid) lacks title
-    from coursemig_gui.core import plan
+    from coursemig_gui.core.engine import run as engine_run
 
     # skip the checks, to see what happens when Citus itself says no
-    original = plan.validate_placements
-    plan.validate_placements = lambda *a, **k: []
+    original = engine_run.validate_placements
+    engine_run.validate_placements = lambda *a, **k: []
     try:
         report = run_migration(source_db.url, target_db.url, mappings, MigrationOptions())
     finally:
-        plan.validate_placements = original
+        engine_run.validate_placements = original
     by_target = {t.target: t for t in report.tables}
     assert by_target["course"].status == Phase.FAILED
     assert by_target["course"].message == (

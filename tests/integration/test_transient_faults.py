@@ -16,10 +16,11 @@ import standin_citus
 from psycopg import sql
 
 from coursemig_gui.core.catalog import read_catalog
+from coursemig_gui.core.engine.run import run_migration
+from coursemig_gui.core.engine.session import connect
 from coursemig_gui.core.events import LogMessage, Phase, TableProgress
 from coursemig_gui.core.mapping import Placement, default_mappings
 from coursemig_gui.core.options import MigrationOptions
-from coursemig_gui.core.plan import connect, run_migration
 from coursemig_gui.core.report import Verification
 
 pytestmark = pytest.mark.faults

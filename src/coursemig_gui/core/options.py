@@ -5,12 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 
-
-class Route(StrEnum):
-    DIRECT = "direct"  # database -> database, streamed, no files
-    DIRECT_KEEP_CSV = "direct+csv"  # database -> CSV folder -> database, in one run
-    EXPORT = "export"  # database -> CSV folder
-    IMPORT = "import"  # CSV folder -> database
+from coursemig_gui.core.engine.routes import Route
 
 
 class OnError(StrEnum):

@@ -27,6 +27,8 @@ from psycopg.generators import _fetch_many
 from psycopg.pq import ExecStatus, Format
 from psycopg.waiting import Wait
 
+from coursemig_gui.core.engine.copy_format import BINARY_HEADER, BINARY_TRAILER, csv_line
+from coursemig_gui.core.engine.verify import CHECKSUM_MASK, rows_checksum
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import Cancelled, CancelToken, RejectedRow
 from coursemig_gui.core.rejects import (
@@ -36,23 +38,9 @@ from coursemig_gui.core.rejects import (
     is_row_error,
 )
 
-BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-BINARY_TRAILER = b"\xff\xff"
-_MASK = (1 << 64) - 1
-
 
 class TableFailed(FriendlyError):
     """The table could not be loaded; its transaction is rolled back."""
-
-
-def rows_checksum(rows: list[bytes]) -> int:
-    """Order-independent: a sum of per-row hashes, so neither side needs an ORDER BY.
-
-    Python's own ``hash`` of bytes (SipHash) runs in C and is about 6x cheaper than blake2b per
-    row; its key is random per process, which is fine because both sides of a comparison are
-    hashed by the same process, and never stored.
-    """
-    return sum(map(hash, rows)) & _MASK
 
 
 @dataclass
@@ -232,12 +220,6 @@ def _copy_out_rows(pgconn, most: int):
         return rows, True
 
 
-def csv_line(values: list[str | None]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(["" if v is None else v for v in values])
-    return out.getvalue()
-
-
 @dataclass
 class LoadPolicy:
     stop_on_error: bool = False
@@ -357,7 +339,7 @@ class TableLoader:
                 continue
             self.result.rows_written += len(rows)
             if self.checksum:
-                self.result.checksum = (self.result.checksum + rows_checksum(rows)) & _MASK
+                self.result.checksum = (self.result.checksum + rows_checksum(rows)) & CHECKSUM_MASK
 
     def _locate(self, rows: list[bytes], exc: psycopg.Error) -> tuple[int | None, str | None]:
         line, column = copy_error_position(exc)
@@ -479,34 +461,6 @@ def _server_message(exc: psycopg.Error) -> str:
     if exc.diag and exc.diag.context:
         parts.append(f"CONTEXT: {exc.diag.context.strip()}")
     return "\n".join(parts)
-
-
-def table_checksum(
-    conn: psycopg.Connection, table: sql.Composable, columns: list[str], fmt: str
-) -> tuple[int, int]:
-    """(row count, checksum) of a table as COPY writes it, computed on the client.
-
-    No md5() on the server: Azure Cosmos DB for PostgreSQL disables it.
-    """
-    statement = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT {})").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(fmt)
-    )
-    count, total = 0, 0
-    rows: list[bytes] = []
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for chunk in copy:
-            row = bytes(chunk)
-            if fmt == "binary":
-                if row.startswith(BINARY_HEADER):
-                    row = row[len(BINARY_HEADER) :]
-                if row == BINARY_TRAILER or not row:
-                    continue
-            rows.append(row)
-            if len(rows) >= 10_000:
-                count, total = count + len(rows), total + rows_checksum(rows)
-                rows = []
-    count, total = count + len(rows), total + rows_checksum(rows)
-    return count, total & _MASK
 
 
 class ProgressThrottle:

@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import LogMessage, Phase, TableProgress
-from coursemig_gui.core.options import OnError, Route
+from coursemig_gui.core.options import OnError
 from coursemig_gui.core.paths import new_run_dir, user_data_dir
 from coursemig_gui.core.report import MigrationReport
 from coursemig_gui.gui.models.error_log import ErrorLogModel
@@ -244,7 +245,7 @@ class MigratePage(WizardStep):
 
     def _options_problem(self) -> str | None:
         route = self._route()
-        if route != Route.DIRECT and not self.csv_folder.text().strip():
+        if route.uses_csv_folder and not self.csv_folder.text().strip():
             return "Choose a folder for the CSV files."
         if route == Route.IMPORT and not Path(self.csv_folder.text().strip()).is_dir():
             return "The folder to import from does not exist."
@@ -254,7 +255,7 @@ class MigratePage(WizardStep):
         return ROUTE_CHOICES[max(0, self.route_group.checkedId())][0]
 
     def _on_options_changed(self, *_args) -> None:
-        needs_folder = self._route() != Route.DIRECT
+        needs_folder = self._route().uses_csv_folder
         for widget in (self.csv_folder, self.csv_browse, self.csv_folder_label):
             widget.setEnabled(needs_folder)
         self.start_button.setEnabled(self._options_problem() is None and not self.running)
@@ -293,9 +294,9 @@ class MigratePage(WizardStep):
         except FriendlyError as exc:
             self.banner.show_error(exc)
             return
-        if options.route == Route.IMPORT:
+        if not options.route.reads_database:
             source = None
-        if options.route == Route.EXPORT:
+        if not options.route.writes_database:
             target = None
         mappings = copy.deepcopy([m for m in state.mappings if m.include])
 

@@ -1,0 +1,113 @@
+"""Citus, around the loads: create and distribute new tables while empty, then drop the ones
+not loaded, add foreign keys between loaded tables and move sequences."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from coursemig_gui.core.catalog import (
+    table_exists,
+)
+from coursemig_gui.core.citus import (
+    creation_order,
+    explain_citus_error,
+    placement_statement,
+)
+from coursemig_gui.core.connection import explain_error
+from coursemig_gui.core.ddl import create_table, foreign_keys
+from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.target_tables import _move_sequences
+from coursemig_gui.core.events import (
+    LogMessage,
+    Phase,
+    TableProgress,
+)
+from coursemig_gui.core.mapping import Placement, TableMapping
+from coursemig_gui.core.report import TableReport
+
+
+class CitusPhases:
+    """Mixed into the run: the Citus steps before and after every load."""
+
+    def _create_and_distribute(
+        self, ordered: list[TableMapping], reports: dict[str, TableReport]
+    ) -> None:
+        """Create each new table and distribute it while empty, one transaction per table, so
+        a table Citus refuses is not left half-made. Existing tables keep their placement."""
+        schema = self.options.target_schema
+        with connect(self.target) as tgt:
+            for tm in creation_order(ordered):
+                if self.cancel.cancelled:
+                    break
+                table = self.catalog.table(tm.source)
+                if table is None or table_exists(tgt, tm.target, schema):
+                    if table is not None and tm.placement != Placement.LOCAL:
+                        self.emit(LogMessage(f"{tm.target} already exists in the target; its "
+                                             "placement on the cluster is left as it is."))  # fmt: skip
+                    continue
+                self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
+                try:
+                    with tgt.transaction():
+                        tgt.execute(create_table(tm, table, schema))
+                        placement = placement_statement(tm, schema, self.mappings)
+                        if placement is not None:
+                            tgt.execute(placement)
+                except (psycopg.Error, ValueError) as exc:
+                    friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
+                    why = explain_citus_error(exc, tm) or (
+                        friendly.message if friendly else str(exc)
+                    )
+                    report = reports[tm.source]
+                    report.status = Phase.FAILED
+                    report.message = (f"{tm.target} could not be created as a {tm.placement.value} "
+                                      f"table, so it was not copied. {why}")  # fmt: skip
+                    report.detail = friendly.detail if friendly else str(exc)
+                    self.emit(
+                        TableProgress(tm.source, tm.target, Phase.FAILED, message=report.message)
+                    )
+                    continue
+                self._made.add(tm.target)
+
+    def _after_loads(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
+        """Citus, after every load: drop the tables this run created but did not load, add the
+        foreign keys between loaded tables, then move sequences past the loaded ids."""
+        schema = self.options.target_schema
+        loaded = {tm.target for tm in ordered
+                  if reports[tm.source].status in (Phase.DONE, Phase.DONE_WITH_REJECTS)}  # fmt: skip
+        unloaded = [tm for tm in ordered if tm.target in self._made and tm.target not in loaded]
+        with connect(self.target) as tgt:
+            for tm in unloaded:
+                # made for this run and never filled: gone again, as on plain PostgreSQL
+                tgt.execute(
+                    sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, tm.target))
+                )
+                self._made.discard(tm.target)
+                self.emit(LogMessage(f"{tm.target} was created for this run but not copied, so it "
+                                     "was removed again."))  # fmt: skip
+            if self.options.create_foreign_keys and self.catalog is not None:
+                usable = [m for m in self.mappings if m.target not in {u.target for u in unloaded}]
+                for tm in ordered:
+                    table = self.catalog.table(tm.source)
+                    if tm.target not in self._made or tm.target not in loaded or table is None:
+                        continue
+                    for statement in foreign_keys(tm, table, usable, schema):
+                        try:
+                            with tgt.transaction():
+                                tgt.execute(statement)
+                        except psycopg.Error as exc:
+                            friendly = explain_error(exc)
+                            why = explain_citus_error(exc, tm) or friendly.message
+                            text = (f"{tm.target} was copied, but one of its foreign keys could not "
+                                    f"be added: {why}")  # fmt: skip
+                            report = reports[tm.source]
+                            report.message = f"{report.message} {text}".strip()
+                            self.emit(LogMessage(text, "warning",
+                                                 f"{statement.as_string(tgt)}\n{friendly.detail}"))  # fmt: skip
+            if self.options.route != Route.IMPORT:  # an import moves them in its own transaction
+                for tm in ordered:
+                    if tm.target in loaded:
+                        _move_sequences(
+                            tgt, schema, tm.target, [cm.target for cm in tm.included_columns]
+                        )

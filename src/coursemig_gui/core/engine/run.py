@@ -1,0 +1,337 @@
+"""Orders and runs a whole migration, and builds its report.
+
+One snapshot of the source for every table (so foreign keys hold between them); parents before
+children; each table in one target transaction, so a cancel, a failure or a crash leaves it as
+it was before."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from coursemig_gui.core.catalog import (
+    Catalog,
+    read_catalog,
+)
+from coursemig_gui.core.citus import (
+    CitusInfo,
+    detect_citus,
+    load_stages,
+    require_citus,
+    validate_placements,
+)
+from coursemig_gui.core.connection import explain_error
+from coursemig_gui.core.engine.citus_phases import CitusPhases
+from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.table_load import TableLoad
+from coursemig_gui.core.engine.target_tables import _DeferredCheckFailed, _ReferringKey
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.events import (
+    Cancelled,
+    CancelToken,
+    EventCallback,
+    LogMessage,
+    Phase,
+    TableProgress,
+    ignore_events,
+)
+from coursemig_gui.core.mapping import Problem, TableMapping, validate
+from coursemig_gui.core.options import MigrationOptions
+from coursemig_gui.core.paths import new_run_dir
+from coursemig_gui.core.plan import load_order
+from coursemig_gui.core.rejects import RejectLog
+from coursemig_gui.core.report import MigrationReport, TableReport
+from coursemig_gui.core.transfer import (
+    TableFailed,
+)
+
+
+def run_migration(
+    source: str | None,
+    target: str | None,
+    mappings: list[TableMapping],
+    options: MigrationOptions,
+    on_event: EventCallback = ignore_events,
+    cancel: CancelToken | None = None,
+) -> MigrationReport:
+    """Run a whole migration; blocking. Never raises for what a user can meet: problems end up
+    in the report (``report.message`` for the run, ``TableReport.message`` per table)."""
+    run = _Run(source, target, mappings, options, on_event, cancel or CancelToken())
+    try:
+        run.execute()
+    except FriendlyError as exc:
+        run.report.message, run.report.detail = exc.message, exc.detail
+    except psycopg.Error as exc:
+        friendly = explain_error(exc)
+        run.report.message, run.report.detail = friendly.message, friendly.detail
+    finally:
+        run.close()
+        run.report.finished = datetime.now().isoformat(timespec="seconds")
+    if run.report.message:
+        on_event(LogMessage(run.report.message, "error", run.report.detail))
+    return run.report
+
+
+class _Run(TableLoad, CitusPhases):
+    def __init__(
+        self,
+        source: str | None,
+        target: str | None,
+        mappings: list[TableMapping],
+        options: MigrationOptions,
+        on_event: EventCallback,
+        cancel: CancelToken,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.mappings = mappings
+        self.options = options
+        self.cancel = cancel
+        self.report = MigrationReport(route=options.route.value)
+        self._event_lock = threading.Lock()
+        self._on_event = on_event
+        self.catalog: Catalog | None = None
+        self.snapshot: str | None = None
+        self._snapshot_conn: psycopg.Connection | None = None
+        self.rejects: RejectLog | None = None
+        self.citus: CitusInfo | None = None  # detected once per run, on the target
+        self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
+        self._set_aside: dict[str, list[_ReferringKey]] = {}  # replace: other tables' FKs
+        self._pending_keys: dict[str, sql.Composed | None] = {}  # new tables: keys after load
+        self._pending_fks: dict[str, tuple[sql.Composed, ...]] = {}  # and their foreign keys
+        self._checks_during_load: set[str] = set()  # tables whose deferred checks failed once
+
+    def emit(self, event) -> None:
+        with self._event_lock:
+            self._on_event(event)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    @property
+    def reads_database(self) -> bool:
+        return self.options.route.reads_database
+
+    @property
+    def writes_database(self) -> bool:
+        return self.options.route.writes_database
+
+    @property
+    def csv_dir(self) -> Path:
+        if not self.options.csv_dir:
+            raise FriendlyError("Choose a folder for the CSV files.", "csv_dir is not set")
+        return Path(self.options.csv_dir)
+
+    def execute(self) -> None:
+        if self.reads_database:
+            if not self.source:
+                raise FriendlyError("Connect to the source database first.", "no source")
+            self._snapshot_conn = connect(self.source)
+            self.catalog = read_catalog(self._snapshot_conn, self.options.source_schema)
+            problems = validate(self.mappings, self.catalog)
+            if self.writes_database:  # an export puts nothing on a cluster: placement is moot
+                problems += validate_placements(
+                    self.mappings, self.catalog, foreign_keys=self.options.create_foreign_keys
+                )
+            self._stop_on_errors(problems)
+            # One snapshot for every table: what a child table refers to is in its parent.
+            self._snapshot_conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            self.snapshot = self._snapshot_conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        if self.writes_database:
+            if not self.target:
+                raise FriendlyError("Connect to the target database first.", "no target")
+            with connect(self.target) as probe:  # a bad password fails before any table starts
+                self.citus = detect_citus(probe)
+            self._stop_on_errors(require_citus(self.mappings, self.citus))
+            if self.citus is not None:
+                self.emit(LogMessage(f"The target runs {self.citus.summary()}."))
+        if self.options.route.writes_csv:
+            self.csv_dir.mkdir(parents=True, exist_ok=True)
+        folder = (
+            Path(self.options.rejects_dir) if self.options.rejects_dir else new_run_dir("rejects")
+        )
+        self.rejects = RejectLog(folder)
+
+        ordered = load_order(self.mappings, self.catalog)
+        reports = {tm.source: TableReport(tm.source, tm.target) for tm in ordered}
+        self.report.tables = list(reports.values())
+        for tm in ordered:
+            self.emit(TableProgress(tm.source, tm.target, Phase.WAITING,
+                                    rows_total=self._estimate(tm)))  # fmt: skip
+        if not self.citus_mode:
+            self._load(ordered, reports)
+        else:
+            # Citus: create and distribute every new table while empty, load reference and
+            # local tables (each commits), then distributed ones; FKs and sequences after.
+            try:
+                if self.catalog is not None and self.options.route != Route.IMPORT:
+                    self._create_and_distribute(ordered, reports)
+                for stage in load_stages(ordered):
+                    self._load([tm for tm in stage if reports[tm.source].status == Phase.WAITING],
+                               reports)  # fmt: skip
+            finally:
+                self._after_loads(ordered, reports)
+        self.report.cancelled = self.cancel.cancelled
+
+    @property
+    def citus_mode(self) -> bool:
+        """The target has Citus (or the test stand-in): placements, and the Citus order."""
+        return self.citus is not None
+
+    def _stop_on_errors(self, problems: list[Problem]) -> None:
+        """Warnings are logged; errors stop the run before anything is written."""
+        errors = [p for p in problems if p.is_error]
+        for p in problems:
+            if not p.is_error:
+                self.emit(LogMessage(p.message, "warning"))
+        if errors:
+            raise FriendlyError(
+                "The migration cannot start: " + " ".join(p.message for p in errors),
+                "\n".join(f"{p.table}: {p.message}" for p in errors),
+            )
+
+    def _load(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
+        if self.options.loaders <= 1 or len(ordered) <= 1:
+            for tm in ordered:
+                if self.cancel.cancelled:
+                    self._not_started(reports[tm.source])
+                    continue
+                self._table_with_retries(tm, reports[tm.source])
+        else:
+            self._parallel(ordered, reports)
+
+    def _parallel(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
+        """Several tables at once; a child starts only after its parents have finished.
+
+        ``options.loaders`` caps how many tables load at once, each over its own source and
+        target connections (sharing the source snapshot). On Citus each COPY into a
+        distributed table also opens one connection per shard on the worker nodes, so the
+        cap multiplies those: keep it low on a small cluster.
+        """
+        names = {tm.source for tm in ordered}  # parents in an earlier stage are already done
+        parents = {
+            tm.source: {
+                p
+                for p in (
+                    self.catalog.table(tm.source).parents
+                    if self.catalog and self.catalog.table(tm.source)
+                    else set()
+                )
+                if p in names
+            }  # fmt: skip
+            for tm in ordered
+        }
+        pending = list(ordered)
+        finished: set[str] = set()
+        running: dict[Future, str] = {}
+        with ThreadPoolExecutor(
+            self.options.loaders, thread_name_prefix="coursemig-loader"
+        ) as pool:
+            while pending or running:
+                if self.cancel.cancelled:
+                    for tm in pending:
+                        self._not_started(reports[tm.source])
+                    pending = []
+                ready = [tm for tm in pending if parents[tm.source] <= finished]
+                for tm in ready:
+                    if len(running) >= self.options.loaders:
+                        break
+                    pending.remove(tm)
+                    running[pool.submit(self._table_with_retries, tm, reports[tm.source])] = (
+                        tm.source
+                    )
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finished.add(running.pop(future))
+                    future.result()
+
+    def _not_started(self, report: TableReport) -> None:
+        report.status = Phase.SKIPPED
+        report.message = "Not started: the migration was stopped."
+        self.emit(
+            TableProgress(report.source, report.target, Phase.SKIPPED, message=report.message)
+        )
+
+    def _estimate(self, tm: TableMapping) -> int:
+        table = self.catalog.table(tm.source) if self.catalog else None
+        return table.row_estimate if table else 0
+
+    def _table_with_retries(self, tm: TableMapping, report: TableReport) -> None:
+        attempts = max(1, self.options.retries + 1) if self.writes_database else 1
+        for attempt in range(1, attempts + 1):
+            started = time.monotonic()
+            if attempt > 1 and self.rejects is not None:
+                self.rejects.discard(tm.target)  # the table starts again: so do its bad rows
+            try:
+                try:
+                    self._table(tm, report, started)
+                except _DeferredCheckFailed as exc:
+                    # Keys or foreign keys checked after the load found a bad row: load the
+                    # table again with the checks in place, so each bad row is isolated and
+                    # logged instead of failing the whole table.
+                    self._checks_during_load.add(tm.target)
+                    self.rejects.discard(tm.target)
+                    self.emit(LogMessage(f"{exc.message} Loading {tm.target} again, checking "
+                                         "each row, to find them.", "warning", exc.detail))  # fmt: skip
+                    started = time.monotonic()
+                    self._table(tm, report, started)
+                if attempt > 1:
+                    self.emit(LogMessage(f"{tm.target} was copied on try {attempt} of {attempts}, "
+                                         "from the start, so each row is in it once."))  # fmt: skip
+                return
+            except Cancelled:
+                report.status = Phase.ROLLED_BACK
+                report.rows_written = 0
+                report.message = f"Stopped: {tm.target} was rolled back and is as it was before."
+            except TableFailed as exc:
+                report.status = Phase.FAILED
+                report.rows_written = 0
+                report.message, report.detail = exc.message, exc.detail
+            except FriendlyError as exc:
+                report.status = Phase.FAILED
+                report.rows_written = 0
+                report.message, report.detail = exc.message, exc.detail
+            except psycopg.OperationalError as exc:
+                # A dropped connection, a failover, a restart: the table's transaction is gone
+                # with it, so starting the table again cannot write a row twice.
+                friendly = explain_error(exc)
+                report.status = Phase.FAILED
+                report.rows_written = 0
+                report.message = (f"{tm.target} could not be finished: {friendly.message} "
+                                  f"It was rolled back and is as it was before.")  # fmt: skip
+                report.detail = friendly.detail
+                # A statement timeout (QueryCanceled) would only strike again: no retry.
+                transient = not isinstance(exc, psycopg.errors.QueryCanceled)
+                if attempt < attempts and transient and not self.cancel.cancelled:
+                    self.emit(LogMessage(f"The connection was lost while copying {tm.target}; "
+                                         f"starting it again (try {attempt + 1} of {attempts}).",
+                                         "warning", friendly.detail))  # fmt: skip
+                    time.sleep(min(2.0 * attempt, 5.0))
+                    continue
+            except psycopg.Error as exc:
+                friendly = explain_error(exc)
+                report.status = Phase.FAILED
+                report.rows_written = 0
+                report.message = (
+                    f"{tm.target} could not be copied and was left as it was. {friendly.message}"
+                )
+                report.detail = friendly.detail
+            report.seconds = time.monotonic() - started
+            self.emit(TableProgress(tm.source, tm.target, report.status, report.rows_read,
+                                    report.rows_read, 0, report.rows_rejected, report.seconds,
+                                    report.message))  # fmt: skip
+            return
+
+    def close(self) -> None:
+        if self._snapshot_conn is not None:
+            self._snapshot_conn.close()
+        if self.rejects is not None:
+            self.rejects.close()

@@ -1,0 +1,276 @@
+"""One table, inside its own target transaction: open the connections, prepare the target,
+load (direct, export or import), verify and finish."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+from psycopg import sql
+
+from coursemig_gui.core.catalog import (
+    Column,
+    Table,
+    count_rows,
+    table_exists,
+)
+from coursemig_gui.core.csvfiles import csv_file_name, file_batches, pg_encoding, read_layout
+from coursemig_gui.core.engine.copy_format import csv_line
+from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences
+from coursemig_gui.core.engine.verify import verify_copy, verify_import
+from coursemig_gui.core.events import (
+    Phase,
+    RejectedRow,
+    TableProgress,
+)
+from coursemig_gui.core.mapping import IfExists, TableMapping
+from coursemig_gui.core.options import OnError
+from coursemig_gui.core.report import TableReport, Verification
+from coursemig_gui.core.transfer import (
+    DatabaseRows,
+    LoadPolicy,
+    LoadResult,
+    ProgressThrottle,
+    TableFailed,
+    TableLoader,
+)
+
+
+class TableLoad(TargetTables):
+    """Mixed into the run: loading one table."""
+
+    # -- one table -----------------------------------------------------------------------------
+
+    def _open_source(self) -> psycopg.Connection:
+        conn = connect(self.source)
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self.snapshot)))
+        return conn
+
+    def _table(self, tm: TableMapping, report: TableReport, started: float) -> None:
+        for pending in (self._pending_keys, self._pending_fks, self._set_aside):
+            pending.pop(tm.target, None)  # left over from an attempt that was rolled back
+        report.rows_read = report.rows_written = report.rows_rejected = 0
+        report.status = Phase.WAITING
+        report.message = report.detail = ""
+        conns: list[psycopg.Connection] = []
+        try:
+            src = self._open_source() if self.reads_database else None
+            if src:
+                conns.append(src)
+                self.cancel.watch(src)
+            tgt = connect(self.target) if self.writes_database else None
+            if tgt:
+                conns.append(tgt)
+                self.cancel.watch(tgt)
+            self.cancel.check()
+            if self.options.route == Route.EXPORT:
+                self._export(tm, report, src, started)
+            elif self.options.route == Route.IMPORT:
+                self._import(tm, report, tgt, started)
+            else:
+                self._direct(tm, report, src, tgt, started)
+        finally:
+            for conn in conns:
+                self.cancel.unwatch(conn)
+                conn.close()
+
+    def _progress(self, tm: TableMapping, report: TableReport, phase: Phase, started: float,
+                  total: int) -> callable:  # fmt: skip
+        throttle = ProgressThrottle(0.2)
+
+        def update(result: LoadResult) -> None:
+            report.rows_read, report.rows_written = result.rows_read, result.rows_written
+            report.rows_rejected = result.rows_rejected
+            if throttle.due():
+                self.emit(TableProgress(tm.source, tm.target, phase, result.rows_read,
+                                        max(total, result.rows_read), result.bytes_read,
+                                        result.rows_rejected, time.monotonic() - started))  # fmt: skip
+
+        return update
+
+    def _policy(self) -> LoadPolicy:
+        return LoadPolicy(
+            stop_on_error=self.options.on_error == OnError.STOP,
+            max_rejects=self.options.max_rejects if self.options.on_error == OnError.SKIP else 0,
+            max_reject_percent=self.options.max_reject_percent,
+        )
+
+    def _on_reject(self, row: RejectedRow) -> None:
+        self.emit(row)
+
+    def _direct(self, tm: TableMapping, report: TableReport, src, tgt, started: float) -> None:
+        table = self.catalog.table(tm.source)
+        schema = self.options.target_schema
+        target = sql.Identifier(schema, tm.target)
+        keep_csv = self.options.route == Route.DIRECT_KEEP_CSV
+        columns = tm.included_columns
+        before = 0
+        with tgt.transaction():
+            if (tm.if_exists == IfExists.SKIP and tm.target not in self._made
+                    and table_exists(tgt, tm.target, schema)):  # fmt: skip
+                report.status = Phase.SKIPPED
+                report.message = f"{tm.target} already exists and was skipped, as chosen."
+                self.emit(
+                    TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message)
+                )
+                return
+            created, existing = self._prepare_target(tm, tgt, table, report)
+            if existing is not None and tm.if_exists == IfExists.APPEND:
+                before = count_rows(tgt, tm.target, schema)
+            source_types = [table.column(cm.source).type for cm in columns]
+            target_types = ([existing[cm.target].type for cm in columns] if existing is not None
+                            else [cm.target_type for cm in columns])  # fmt: skip
+            same_types = source_types == target_types
+            # Binary is about 1.4x faster, but only safe when the server need not convert.
+            fmt = "binary" if (self.options.binary and same_types and not keep_csv) else "csv"
+            stream = DatabaseRows(
+                src, sql.Identifier(self.options.source_schema, tm.source),
+                [cm.source for cm in columns], fmt, self.options.batch_rows,
+                self.options.batch_bytes,
+                tee=(self.csv_dir / csv_file_name(tm.source)) if keep_csv else None,
+            )  # fmt: skip
+            loader = TableLoader(
+                tgt, target, [cm.target for cm in columns], fmt,
+                table_name=tm.source, target_name=tm.target, header=stream.csv_header(),
+                policy=self._policy(), rejects=self.rejects, on_reject=self._on_reject,
+                cancel=self.cancel, source_type_oids=[table.column(cm.source).type_oid for cm in columns],
+                checksum=self.options.verify,
+            )  # fmt: skip
+            self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
+            result = loader.load(stream.batches(), self._progress(tm, report, Phase.COPYING, started,
+                                                                   table.row_estimate))  # fmt: skip
+            self.cancel.check()
+            if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
+                self._add_pending_keys(tgt, tm)
+                self._add_pending_foreign_keys(tgt, tm)
+                self._restore_foreign_keys(tgt, tm)
+                _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
+        report.rows_read, report.rows_written = result.rows_read, result.rows_written
+        report.rows_rejected = result.rows_rejected
+        if keep_csv:
+            report.csv_file = str(self.csv_dir / csv_file_name(tm.source))
+        if result.rows_rejected:
+            report.reject_file = str(self.rejects.reject_file(tm.target))
+        if self.options.verify:
+            self.emit(TableProgress(tm.source, tm.target, Phase.VERIFYING, result.rows_read,
+                                    result.rows_read, result.bytes_read, result.rows_rejected,
+                                    time.monotonic() - started))  # fmt: skip
+            verify_copy(tgt, self.options.target_schema, tm, report, result.rows_written,
+                        result.checksum, fmt, same_types, before)  # fmt: skip
+        self._finish(tm, report, started)
+
+    def _finish(self, tm: TableMapping, report: TableReport, started: float) -> None:
+        report.seconds = time.monotonic() - started
+        report.status = Phase.DONE_WITH_REJECTS if report.rows_rejected else Phase.DONE
+        if report.verification == Verification.MISMATCH:
+            report.message = (
+                f"Copied, but the check found a difference: {report.verification_detail}."
+            )
+        elif report.rows_rejected:
+            report.message = (f"{report.rows_rejected} rows could not be copied; they are in "
+                              f"{report.reject_file}.")  # fmt: skip
+        self.emit(TableProgress(tm.source, tm.target, report.status, report.rows_read,
+                                report.rows_read, 0, report.rows_rejected, report.seconds,
+                                report.message))  # fmt: skip
+
+    def _export(self, tm: TableMapping, report: TableReport, src, started: float) -> None:
+        table = self.catalog.table(tm.source)
+        path = self.csv_dir / csv_file_name(tm.source)
+        columns = [cm.source for cm in tm.included_columns]
+        stream = DatabaseRows(src, sql.Identifier(self.options.source_schema, tm.source), columns,
+                              "csv", self.options.batch_rows, self.options.batch_bytes, tee=path)  # fmt: skip
+        self.emit(TableProgress(tm.source, tm.target, Phase.EXPORTING, 0, table.row_estimate))
+        update = self._progress(tm, report, Phase.EXPORTING, started, table.row_estimate)
+        result = LoadResult()
+        for batch in stream.batches():
+            self.cancel.check()
+            result.rows_read += len(batch.rows)
+            result.rows_written += len(batch.rows)
+            result.bytes_read += sum(map(len, batch.rows))
+            update(result)
+        report.rows_read = report.rows_written = result.rows_read
+        report.csv_file = str(path)
+        report.verification = Verification.NOT_RUN
+        self._finish(tm, report, started)
+
+    def _import(self, tm: TableMapping, report: TableReport, tgt, started: float) -> None:
+        schema = self.options.target_schema
+        target = sql.Identifier(schema, tm.target)
+        path = self.csv_dir / csv_file_name(tm.source)
+        layout = read_layout(path, self.options.csv_encoding,
+                             self.options.csv_delimiter if self.options.csv_delimiter else None)  # fmt: skip
+        # Columns are matched by name, never by position: the user's file had program_id last.
+        by_source = {cm.source: cm for cm in tm.columns}
+        by_target = {cm.target: cm for cm in tm.columns}
+        target_columns: list[str] = []
+        for name in layout.columns:
+            cm = by_source.get(name) or by_target.get(name)
+            if cm is not None and not cm.include:
+                raise TableFailed(f"{path.name} has the column {name}, which is left out for "
+                                  f"{tm.target}. Include it, or remove it from the file.", "")  # fmt: skip
+            target_columns.append(cm.target if cm else name)
+        table = _table_from_mapping(tm, layout.columns, target_columns)
+        before = 0
+        with tgt.transaction():
+            if tm.if_exists == IfExists.SKIP and table_exists(tgt, tm.target, schema):
+                report.status = Phase.SKIPPED
+                report.message = f"{tm.target} already exists and was skipped, as chosen."
+                self.emit(
+                    TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message)
+                )
+                return
+            import_mapping = TableMapping(tm.source, tm.target, [
+                _column_mapping_for(name, tname, tm) for name, tname in zip(layout.columns, target_columns,
+                                                                             strict=True)
+            ], if_exists=tm.if_exists)  # fmt: skip
+            _, existing = self._prepare_target(import_mapping, tgt, table, report)
+            if existing is not None and tm.if_exists == IfExists.APPEND:
+                before = count_rows(tgt, tm.target, schema)
+            options = sql.SQL("DELIMITER {}, ENCODING {}").format(
+                sql.Literal(layout.delimiter), sql.Literal(pg_encoding(layout.encoding))
+            )
+            loader = TableLoader(
+                tgt, target, target_columns, "csv", table_name=path.name, target_name=tm.target,
+                header=csv_line(layout.columns), policy=self._policy(), rejects=self.rejects,
+                on_reject=self._on_reject, cancel=self.cancel, copy_options=options,
+            )  # fmt: skip
+            size = path.stat().st_size
+            estimate = max(1, size // 200)
+            self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, estimate))
+            result = loader.load(
+                file_batches(layout, self.options.batch_rows, self.options.batch_bytes),
+                self._progress(tm, report, Phase.COPYING, started, estimate),
+            )
+            self.cancel.check()
+            self._restore_foreign_keys(tgt, tm)
+            _move_sequences(tgt, schema, tm.target, target_columns)
+        report.rows_read, report.rows_written = result.rows_read, result.rows_written
+        report.rows_rejected = result.rows_rejected
+        report.csv_file = str(path)
+        if result.rows_rejected:
+            report.reject_file = str(self.rejects.reject_file(tm.target))
+        if self.options.verify:
+            verify_import(tgt, schema, tm, report, result.rows_written, before)
+        self._finish(tm, report, started)
+
+
+def _column_mapping_for(name: str, target_name: str, tm: TableMapping):
+    from coursemig_gui.core.mapping import ColumnMapping
+
+    cm = tm.column(name) or next((c for c in tm.columns if c.target == name), None)
+    return ColumnMapping(name, target_name, cm.target_type if cm else "text")
+
+
+def _table_from_mapping(
+    tm: TableMapping, file_columns: list[str], target_columns: list[str]
+) -> Table:
+    """What to create for a CSV import when the target table is missing: the profile's types
+    where it has them, text otherwise (the server casts text on load)."""
+    cols = []
+    for position, name in enumerate(file_columns, start=1):
+        cm = tm.column(name) or next((c for c in tm.columns if c.target == name), None)
+        cols.append(Column(name, cm.target_type if cm else "text", False, position=position))
+    return Table(name=tm.source, columns=tuple(cols))

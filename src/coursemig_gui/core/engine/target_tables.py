@@ -1,0 +1,247 @@
+"""The target table around one load: create it (keys after the load where no duplicate can
+reach it), check or truncate an existing one, set aside other tables' foreign keys for a
+replace and put them back, and move sequences past the loaded ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from coursemig_gui.core.catalog import (
+    Column,
+    Table,
+    table_exists,
+)
+from coursemig_gui.core.citus import (
+    placement_statement,
+)
+from coursemig_gui.core.ddl import add_keys, create_table, foreign_keys
+from coursemig_gui.core.events import (
+    Phase,
+    TableProgress,
+)
+from coursemig_gui.core.mapping import IfExists, TableMapping
+from coursemig_gui.core.report import TableReport
+from coursemig_gui.core.transfer import (
+    TableFailed,
+)
+
+
+class TargetTables:
+    """Mixed into the run: the target-table steps of one table's transaction."""
+
+    def _prepare_target(
+        self, tm: TableMapping, tgt: psycopg.Connection, table: Table, report: TableReport
+    ) -> tuple[bool, dict[str, Column] | None]:
+        """Inside the table's transaction: create, truncate or check the target table.
+
+        Returns (created, the existing table's columns or None). Raises TableFailed to stop.
+        """
+        schema = self.options.target_schema
+        target = sql.Identifier(schema, tm.target)
+        tgt.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a hand-made table's deferred FK would
+        # otherwise report its violations at COMMIT, where they cannot be traced to a row
+        if tm.target in self._made:
+            return True, None  # Citus: created and distributed by this run, still empty
+        if not table_exists(tgt, tm.target, schema):
+            self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
+            keys_later = self._keys_after_load(tm, table)
+            tgt.execute(create_table(tm, table, schema, keys=not keys_later))
+            if keys_later:
+                self._pending_keys[tm.target] = add_keys(tm, table, schema)
+            placement = placement_statement(tm, schema, self.mappings) if self.citus_mode else None
+            if placement is not None:  # CSV import on Citus: distributed while still empty
+                tgt.execute(placement)
+            if (
+                self.options.create_foreign_keys
+                and self.catalog is not None
+                and not self.citus_mode
+            ):
+                statements = foreign_keys(tm, table, self.mappings, schema)
+                if statements and self._fks_after_load(tm, table):
+                    self._pending_fks[tm.target] = statements
+                else:
+                    for statement in statements:
+                        tgt.execute(statement)
+            return True, None
+        if tm.if_exists == IfExists.FAIL:
+            raise TableFailed(
+                f"The table {tm.target} already exists in the target, so it was not touched. "
+                "Choose 'Add rows', 'Replace all rows' or 'Skip' for it, or give it another name.",
+                f"relation {schema}.{tm.target} exists",
+            )
+        existing = {c.name: c for c in _target_columns(tgt, tm.target, schema)}
+        missing = [cm.target for cm in tm.included_columns if cm.target not in existing]
+        if missing:
+            raise TableFailed(
+                f"The existing table {tm.target} has no column {', '.join(missing)}. Rename the "
+                "column on the Columns page, leave it out, or choose another target table.",
+                f"target columns: {', '.join(existing)}",
+            )
+        if tm.if_exists == IfExists.REPLACE:
+            # Other tables' foreign keys would forbid the TRUNCATE: set them aside for this
+            # transaction and put them back after the load, which checks every referring row
+            # against the new rows. A rollback restores them as they were.
+            self._set_aside[tm.target] = _referring_foreign_keys(tgt, schema, tm.target)
+            for fk in self._set_aside[tm.target]:
+                tgt.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.Identifier(fk.schema, fk.table), sql.Identifier(fk.name)))  # fmt: skip
+            tgt.execute(sql.SQL("TRUNCATE {}").format(target))
+        return False, existing
+
+    def _keys_after_load(self, tm: TableMapping, table: Table) -> bool:
+        """Whether a new table can get its PRIMARY KEY and UNIQUE after the load.
+
+        Only where no duplicate can reach it: rows come from a source table that enforces the
+        same keys on columns of the same types (a CSV file enforces nothing; a changed type,
+        say a rounded numeric, could make two values equal). Not on Citus, where keys are
+        part of distributing the table, nor on a table that refers to itself.
+        """
+        if (not self.options.keys_after_load or self.citus_mode or not self.reads_database
+                or tm.target in self._checks_during_load):  # fmt: skip
+            return False
+        if any(fk.ref_table == table.name for fk in table.foreign_keys):
+            return False
+        key_columns = (
+            set(table.primary_key).union(*table.unique) if table.unique else set(table.primary_key)
+        )
+        if not key_columns:
+            return False
+        for name in key_columns:
+            cm, col = tm.column(name), table.column(name)
+            if cm is None or col is None or not cm.include or cm.target_type != col.type:
+                return False
+        return True
+
+    def _add_pending_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
+        statement = self._pending_keys.pop(tm.target, None)
+        if statement is None:
+            return
+        try:
+            with tgt.transaction():
+                # room to sort the keys in memory (64 MB by default spills a 1M-row index to
+                # disk); SET LOCAL ends with the table's transaction
+                tgt.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                tgt.execute(statement)
+        except psycopg.errors.UniqueViolation as exc:
+            detail = (exc.diag.message_detail or "") if exc.diag else ""
+            raise _DeferredCheckFailed(
+                f"{tm.target} has rows with the same key ({detail.strip() or exc}).", str(exc)
+            ) from exc
+
+    def _fks_after_load(self, tm: TableMapping, table: Table) -> bool:
+        """Whether a new table's foreign keys can be checked once, after the load, instead of
+        row by row (about a third of the load time for a child table).
+
+        Only when every parent is copied in this same run without a rejected row: then the
+        source's own foreign keys guarantee each row finds its parent. Anything else keeps the
+        row-by-row check, so a missing parent is isolated to its row.
+        """
+        if (not self.options.keys_after_load or self.citus_mode or not self.reads_database
+                or tm.target in self._checks_during_load):  # fmt: skip
+            return False
+        by_source = {r.source: r for r in self.report.tables}
+        for parent in table.parents:
+            report = by_source.get(parent)
+            if report is None or report.status != Phase.DONE or report.rows_rejected:
+                return False
+        return True
+
+    def _add_pending_foreign_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
+        statements = self._pending_fks.pop(tm.target, ())
+        for statement in statements:
+            try:
+                with tgt.transaction():
+                    tgt.execute(statement)
+            except psycopg.errors.ForeignKeyViolation as exc:
+                detail = (exc.diag.message_detail or "") if exc.diag else ""
+                raise _DeferredCheckFailed(
+                    f"Some rows of {tm.target} refer to rows that are not in the target "
+                    f"({detail.strip() or exc}).",
+                    str(exc),
+                ) from exc
+
+    def _restore_foreign_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
+        """Put back the foreign keys ``_prepare_target`` set aside; they check every referring
+        row, so a replace cannot leave another table pointing at a row that is gone."""
+        for fk in self._set_aside.pop(tm.target, []):
+            try:
+                with tgt.transaction():
+                    # the definition is the server's own text for its constraint (from
+                    # pg_get_constraintdef), not anything a user typed
+                    tgt.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                        sql.Identifier(fk.schema, fk.table), sql.Identifier(fk.name),
+                        sql.SQL(fk.definition)))  # fmt: skip
+            except psycopg.errors.ForeignKeyViolation as exc:
+                detail = (exc.diag.message_detail or "") if exc.diag else ""
+                raise TableFailed(
+                    f"Replacing the rows of {tm.target} would leave rows of {fk.table} without "
+                    f"the {tm.target} they refer to ({detail.strip() or exc}). {tm.target} was "
+                    f"left as it was. Replace {fk.table} in the same migration, or choose "
+                    "'Add rows'.",
+                    str(exc),
+                ) from exc
+
+
+def _target_columns(conn: psycopg.Connection, table: str, schema: str) -> list[Column]:
+    rows = conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atttypid "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum",
+        [schema, table],
+    ).fetchall()
+    return [Column(name, typ, notnull, type_oid=oid) for name, typ, notnull, oid in rows]
+
+
+class _DeferredCheckFailed(TableFailed):
+    """A key or foreign key checked after the load found bad rows; the table is loaded again
+    with row-by-row checks."""
+
+
+@dataclass(frozen=True)
+class _ReferringKey:
+    schema: str
+    table: str
+    name: str
+    definition: str
+
+
+def _referring_foreign_keys(
+    conn: psycopg.Connection, schema: str, table: str
+) -> list[_ReferringKey]:
+    """Foreign keys of other tables that point at this one."""
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid) "
+        "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE k.contype = 'f' AND k.conrelid <> k.confrelid "
+        "AND k.confrelid = to_regclass(format('%%I.%%I', %s::text, %s::text))",
+        [schema, table],
+    ).fetchall()
+    return [_ReferringKey(*row) for row in rows]
+
+
+def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:
+    """After explicit ids were loaded, move identities and serial sequences past the largest
+    value, or the application's next INSERT would fail on a duplicate id."""
+    for column in columns:
+        row = conn.execute(
+            "SELECT pg_get_serial_sequence(format('%%I.%%I', %s::text, %s::text), %s)",
+            [schema, table, column],
+        ).fetchone()
+        if not row or not row[0]:
+            continue
+        conn.execute(
+            sql.SQL(
+                "SELECT setval({seq}::regclass, m) FROM (SELECT max({col}) AS m FROM {tbl}) s "
+                "WHERE m IS NOT NULL"
+            ).format(
+                seq=sql.Literal(row[0]),
+                col=sql.Identifier(column),
+                tbl=sql.Identifier(schema, table),
+            )  # fmt: skip
+        )
