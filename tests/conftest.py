@@ -28,6 +28,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from coursemig_gui.core.connection import Endpoint
+from coursemig_gui.core.connection_strings import parse_connection_string
 from coursemig_gui.core.localserver import LocalServer, start_local_server
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -56,6 +58,12 @@ class TestDatabase:
 
     def connect(self, **kw) -> psycopg.Connection:
         return psycopg.connect(self.url, **kw)
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The URL as the engine takes it: read once, the way a pasted string is read."""
+        parsed = parse_connection_string(self.url)
+        return Endpoint(parsed.settings, parsed.password)
 
     def rows(self, query: str | sql.Composable, params=None) -> list[tuple]:
         with self.admin_connect() as conn:

@@ -156,14 +156,15 @@ def _say(args: argparse.Namespace, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def _conninfo(text: str, role: str) -> str:
-    """A conninfo from a pasted string; a password missing from it comes from the keyring,
-    then libpq's own PGPASSWORD / ~/.pgpass."""
-    from coursemig_gui.core.connection import parse_connection_string
+def _endpoint(text: str, role: str):
+    """Settings and password from a pasted string; a password missing from it comes from the
+    keyring, then libpq's own PGPASSWORD / ~/.pgpass."""
+    from coursemig_gui.core.connection import Endpoint
+    from coursemig_gui.core.connection_strings import parse_connection_string
 
     parsed = parse_connection_string(text)
     password = parsed.password or _stored_password(parsed.settings, role)
-    return parsed.settings.conninfo(password)
+    return Endpoint(parsed.settings, password)
 
 
 # Why a connection has no password, per role: (what names it in an error, sentence), for when
@@ -291,11 +292,11 @@ def _delimiter(value: str | None) -> str:
     return value
 
 
-def _read_catalog(conninfo: str, schema: str):
+def _read_catalog(endpoint, schema: str):
     from coursemig_gui.core.catalog import read_catalog
-    from coursemig_gui.core.engine.session import connect
+    from coursemig_gui.core.engine.session import open_session
 
-    with connect(conninfo) as conn:
+    with open_session(endpoint) as conn:
         return read_catalog(conn, schema)
 
 
@@ -368,7 +369,7 @@ def _finish(args: argparse.Namespace, report) -> int:
     return report.exit_code
 
 
-def _run(args, source: str | None, target: str | None, mappings, options) -> int:
+def _run(args, source, target, mappings, options) -> int:
     from coursemig_gui.core.engine.run import run_migration
     from coursemig_gui.core.events import CancelToken
 
@@ -392,7 +393,7 @@ def _run(args, source: str | None, target: str | None, mappings, options) -> int
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    catalog = _read_catalog(_conninfo(args.source, "source"), args.source_schema)
+    catalog = _read_catalog(_endpoint(args.source, "source"), args.source_schema)
     tables = catalog.visible(args.include_system_tables)
     if args.json:
         print(json.dumps([{"table": t.name, "app": t.app, "rows": t.row_estimate,
@@ -415,7 +416,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from coursemig_gui.core.connection import parse_connection_string
+    from coursemig_gui.core.connection_strings import parse_connection_string
     from coursemig_gui.core.ddl import ddl_script
     from coursemig_gui.core.engine.routes import Route
     from coursemig_gui.core.mapping import validate
@@ -423,7 +424,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     source = parse_connection_string(args.source)
     target = parse_connection_string(args.target)
-    catalog = _read_catalog(_conninfo(args.source, "source"), args.source_schema)
+    catalog = _read_catalog(_endpoint(args.source, "source"), args.source_schema)
     mappings = _mappings(args, catalog)
     options = _options(args, Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT)
     for p in validate(mappings, catalog):
@@ -438,26 +439,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from coursemig_gui.core.connection import Endpoint
     from coursemig_gui.core.profile import Profile
 
     profile = Profile.load(Path(args.profile))
     opts = profile.options
 
-    def conninfo(settings, role: str) -> str | None:
+    def endpoint(settings, role: str):
         if settings is None:
             return None
-        return settings.conninfo(_stored_password(settings, role))
+        return Endpoint(settings, _stored_password(settings, role))
 
-    source = conninfo(profile.source, "source") if opts.route.reads_database else None
-    target = conninfo(profile.target, "target") if opts.route.writes_database else None
+    source = endpoint(profile.source, "source") if opts.route.reads_database else None
+    target = endpoint(profile.target, "target") if opts.route.writes_database else None
     return _run(args, source, target, profile.tables, opts)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from coursemig_gui.core.engine.routes import Route
 
-    source = _conninfo(args.source, "source")
-    target = _conninfo(args.target, "target")
+    source = _endpoint(args.source, "source")
+    target = _endpoint(args.target, "target")
     catalog = _read_catalog(source, args.source_schema)
     mappings = _mappings(args, catalog)
     route = Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT
@@ -467,7 +469,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from coursemig_gui.core.engine.routes import Route
 
-    source = _conninfo(args.source, "source")
+    source = _endpoint(args.source, "source")
     catalog = _read_catalog(source, args.source_schema)
     args.if_exists = "fail"
     mappings = _mappings(args, catalog)
@@ -476,7 +478,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from coursemig_gui.core.engine.routes import Route
-    from coursemig_gui.core.engine.session import connect
+    from coursemig_gui.core.engine.session import open_session
     from coursemig_gui.core.mapping import ColumnMapping, IfExists, TableMapping
 
     folder = Path(args.csv_dir)
@@ -486,10 +488,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         p.stem for p in folder.glob("*.csv"))  # fmt: skip
     if not names:
         raise FriendlyError(f"There are no .csv files in {folder}.", str(folder))
-    target = _conninfo(args.target, "target")
+    target = _endpoint(args.target, "target")
     renames = _pairs(args.rename_table, "--rename-table")
     column_renames = _pairs(args.rename_column, "--rename-column")
-    with connect(target) as conn:
+    with open_session(target) as conn:
         existing = {r[0] for r in conn.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')", [args.target_schema])}  # fmt: skip

@@ -8,12 +8,12 @@ from __future__ import annotations
 from psycopg import sql
 
 from coursemig_gui.core.catalog import read_catalog
-from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.mapping import default_mappings, select_tables
 
 
 def mappings_for(source_db, tables: list[str] | None = None, apps: list[str] | None = None):
-    with connect(source_db.url) as conn:
+    with open_session(source_db.endpoint) as conn:
         catalog = read_catalog(conn)
     return default_mappings(catalog, select_tables(catalog, tables, apps or None))
 

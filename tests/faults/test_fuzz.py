@@ -116,12 +116,12 @@ def test_random_tables_round_trip(empty_source_db, target_db, tmp_path_factory, 
             target_name = mappings[0].target
             try:
                 if route == Route.IMPORT:  # export to a file, then import that file
-                    exported = run_migration(source.url, None, mappings,
+                    exported = run_migration(source.endpoint, None, mappings,
                                              MigrationOptions(route=Route.EXPORT, csv_dir=str(folder)))  # fmt: skip
                     assert exported.exit_code == 0, exported.tables[0].message
-                reads = source.url if route != Route.IMPORT else None
+                reads = source.endpoint if route != Route.IMPORT else None
                 options = MigrationOptions(route=route, csv_dir=str(folder), batch_rows=3)
-                report = run_migration(reads, target.url, mappings, options)
+                report = run_migration(reads, target.endpoint, mappings, options)
                 t = report.tables[0] if report.tables else None
                 failure = (route, report.message, t and t.message, t and t.detail)
                 assert report.exit_code == 0, failure

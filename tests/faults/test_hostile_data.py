@@ -139,15 +139,15 @@ def test_hostile_table_round_trips_exactly(hostile, target_db, tmp_path, route):
     (tm,) = mappings
     assert tm.target == TABLE  # not a Django table: the name is kept, whatever it holds
     if route == "export-import":
-        exported = run_migration(hostile_source.url, None, mappings,
+        exported = run_migration(hostile_source.endpoint, None, mappings,
                                  MigrationOptions(route=Route.EXPORT, csv_dir=str(tmp_path)))  # fmt: skip
         assert exported.exit_code == 0, exported.tables[0].message or exported.message
-        report = run_migration(None, target_db.url, mappings,
+        report = run_migration(None, target_db.endpoint, mappings,
                                MigrationOptions(route=Route.IMPORT, csv_dir=str(tmp_path),
                                                 batch_rows=7))  # fmt: skip
     else:
         options = MigrationOptions(route=Route(route), csv_dir=str(tmp_path), batch_rows=7)
-        report = run_migration(hostile_source.url, target_db.url, mappings, options)
+        report = run_migration(hostile_source.endpoint, target_db.endpoint, mappings, options)
     table = report.tables[0]
     assert report.exit_code == 0, (table.message, table.detail, report.message)
     assert table.rows_written == len(expected)

@@ -17,7 +17,7 @@ import pytest
 from keyring.errors import KeyringLocked
 
 from coursemig_gui.cli import main
-from coursemig_gui.core.connection import parse_connection_string
+from coursemig_gui.core.connection_strings import parse_connection_string
 from coursemig_gui.core.credentials import CredentialStore
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.profile import Profile

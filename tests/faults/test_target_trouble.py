@@ -46,7 +46,7 @@ def _source_courses(source_db) -> int:
 
 def _first_run(source_db, target_db, tables=TABLES):
     report = run_migration(
-        source_db.url, target_db.url, mappings_for(source_db, tables), _options()
+        source_db.endpoint, target_db.endpoint, mappings_for(source_db, tables), _options()
     )
     assert report.exit_code == 0, report.headline()
 
@@ -79,7 +79,7 @@ def test_incompatible_existing_table(source_db, target_db, shape):
             conn.execute("ALTER TABLE course ALTER COLUMN title TYPE integer USING length(title)")
     before = target_db.rows("SELECT count(*), max(pid) FROM course")[0]
 
-    report = run_migration(source_db.url, target_db.url,
+    report = run_migration(source_db.endpoint, target_db.endpoint,
                            _again(source_db, {"course": IfExists.APPEND}), _options())  # fmt: skip
     tables = _by_target(report)
     course = tables["course"]
@@ -95,7 +95,7 @@ def test_incompatible_existing_table(source_db, target_db, shape):
     # The table is put right (here: dropped), and the same run finishes without duplicates.
     with target_db.admin_connect() as conn:
         conn.execute("DROP TABLE course")
-    again = run_migration(source_db.url, target_db.url,
+    again = run_migration(source_db.endpoint, target_db.endpoint,
                           _again(source_db, {"course": IfExists.FAIL}), _options())  # fmt: skip
     assert again.exit_code == 0, again.headline()
     _assert_complete(source_db, target_db)
@@ -107,7 +107,7 @@ def test_role_cannot_create_tables_in_the_schema(source_db, target_db):
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC, citus")
         conn.execute("GRANT USAGE ON SCHEMA public TO citus")
     report = run_migration(
-        source_db.url, target_db.url, mappings_for(source_db, TABLES), _options()
+        source_db.endpoint, target_db.endpoint, mappings_for(source_db, TABLES), _options()
     )
     assert report.exit_code == 1
     for t in report.tables:
@@ -119,7 +119,9 @@ def test_role_cannot_create_tables_in_the_schema(source_db, target_db):
 
     with target_db.admin_connect() as conn:
         conn.execute("GRANT CREATE ON SCHEMA public TO citus")
-    again = run_migration(source_db.url, target_db.url, mappings_for(source_db, TABLES), _options())
+    again = run_migration(
+        source_db.endpoint, target_db.endpoint, mappings_for(source_db, TABLES), _options()
+    )
     assert again.exit_code == 0, again.headline()
     _assert_complete(source_db, target_db)
 
@@ -134,7 +136,7 @@ def test_role_cannot_write_one_existing_table(source_db, target_db):
         tm.if_exists = IfExists.APPEND
         if tm.target == "degree":
             tm.columns = [cm for cm in tm.columns if cm.source in ("code", "name", "description")]
-    report = run_migration(source_db.url, target_db.url, mappings, _options())
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings, _options())
     tables = _by_target(report)
     assert tables["degree"].status == Phase.FAILED
     assert "no permission" in tables["degree"].message and "degree" in tables["degree"].message
@@ -157,7 +159,7 @@ def test_statement_timeout(source_db, target_db):
             f"ALTER ROLE citus IN DATABASE {target_db.dbname} SET statement_timeout = '300ms'"
         )
     tables = ["courses_program", "courses_course"]
-    report = run_migration(source_db.url, target_db.url,
+    report = run_migration(source_db.endpoint, target_db.endpoint,
                            _again(source_db, {"course": IfExists.APPEND}, tables), _options())  # fmt: skip
     course = _by_target(report)["course"]
     assert course.status == Phase.FAILED
@@ -169,7 +171,7 @@ def test_statement_timeout(source_db, target_db):
 
     with target_db.admin_connect() as conn:
         conn.execute(f"ALTER ROLE citus IN DATABASE {target_db.dbname} RESET statement_timeout")
-    again = run_migration(source_db.url, target_db.url,
+    again = run_migration(source_db.endpoint, target_db.endpoint,
                           _again(source_db, {"course": IfExists.APPEND}, tables), _options())  # fmt: skip
     assert again.exit_code == 0, again.headline()
     _assert_complete(source_db, target_db)
@@ -200,7 +202,7 @@ def test_server_restarts_mid_table(servers, source_db, target_db):
 
     on_event, done, log = _during_course(restart)
     try:
-        report = run_migration(source_db.url, target_db.url, mappings_for(source_db, TABLES),
+        report = run_migration(source_db.endpoint, target_db.endpoint, mappings_for(source_db, TABLES),
                                _options(batch_rows=200), on_event)  # fmt: skip
     finally:  # the server is shared by every test: make sure it is up again
         try:
@@ -229,7 +231,7 @@ def _kill_copy(target_db):
 
 def test_connection_killed_mid_table_is_retried(source_db, target_db):
     on_event, done, log = _during_course(_kill_copy(target_db))
-    report = run_migration(source_db.url, target_db.url, mappings_for(source_db, TABLES),
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings_for(source_db, TABLES),
                            _options(batch_rows=200), on_event)  # fmt: skip
     assert done.is_set()
     assert report.exit_code == 0, report.headline()
@@ -239,7 +241,7 @@ def test_connection_killed_mid_table_is_retried(source_db, target_db):
 
 def test_connection_killed_without_retries_leaves_table_as_before(source_db, target_db):
     on_event, done, _ = _during_course(_kill_copy(target_db))
-    report = run_migration(source_db.url, target_db.url, mappings_for(source_db, TABLES),
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings_for(source_db, TABLES),
                            _options(batch_rows=200, retries=0), on_event)  # fmt: skip
     assert done.is_set()
     tables = _by_target(report)
@@ -251,7 +253,7 @@ def test_connection_killed_without_retries_leaves_table_as_before(source_db, tar
     assert report.exit_code == 1
     assert _course_state(target_db) is None  # a new table: not there at all
 
-    again = run_migration(source_db.url, target_db.url,
+    again = run_migration(source_db.endpoint, target_db.endpoint,
                           _again(source_db, {"course": IfExists.FAIL}), _options())  # fmt: skip
     assert again.exit_code == 0, again.headline()
     _assert_complete(source_db, target_db)
@@ -266,7 +268,7 @@ def test_rows_rejected_before_a_retry_are_listed_once(source_db, target_db, tmp_
                              "CHECK (pid <> ALL ({}::text[]))").format(sql.Literal(bad)))  # fmt: skip
     on_event, done, log = _during_course(_kill_copy(target_db))
     tables = ["courses_program", "courses_course"]
-    report = run_migration(source_db.url, target_db.url,
+    report = run_migration(source_db.endpoint, target_db.endpoint,
                            _again(source_db, {"course": IfExists.APPEND}, tables),
                            _options(batch_rows=200, rejects_dir=str(tmp_path / "rejects")),
                            on_event)  # fmt: skip

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from wizard_driver import WAIT_MS, click_next, connect_both
 
-from coursemig_gui.core.connection import parse_connection_string
+from coursemig_gui.core.connection_strings import parse_connection_string
 from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.core.profile import Profile
 from coursemig_gui.gui.app import about_text, open_window, parse_args

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from coursemig_gui.core.catalog import read_catalog
 from coursemig_gui.core.engine.run import run_migration
-from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.events import CancelToken, Phase, TableProgress
 from coursemig_gui.core.mapping import IfExists, default_mappings, select_tables
 from coursemig_gui.core.options import MigrationOptions
 
 
 def _mappings(source_db):
-    with connect(source_db.url) as conn:
+    with open_session(source_db.endpoint) as conn:
         catalog = read_catalog(conn)
     return default_mappings(catalog, select_tables(catalog, apps=["courses"]))
 
@@ -27,7 +27,7 @@ def _cancel_at(target: str, rows: int, cancel: CancelToken):
 
 def test_cancel_mid_table_rolls_it_back(source_db, target_db):
     mappings = _mappings(source_db)
-    first = run_migration(source_db.url, target_db.url, mappings, MigrationOptions())
+    first = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions())
     assert first.exit_code == 0, first.headline()
     with target_db.admin_connect() as conn:
         conn.execute("DELETE FROM coursesectionlink_sections")
@@ -42,7 +42,7 @@ def test_cancel_mid_table_rolls_it_back(source_db, target_db):
     for tm in mappings:
         tm.if_exists = IfExists.APPEND
     cancel = CancelToken()
-    report = run_migration(source_db.url, target_db.url, mappings,
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings,
                            MigrationOptions(batch_rows=100, max_rejects=None),
                            _cancel_at("course", 1, cancel), cancel)  # fmt: skip
     assert report.cancelled
@@ -62,15 +62,15 @@ def test_cancel_a_new_table_leaves_no_table(source_db, target_db):
         m for m in _mappings(source_db) if m.source in ("courses_program", "courses_course")
     ]
     cancel = CancelToken()
-    report = run_migration(source_db.url, target_db.url, mappings, MigrationOptions(batch_rows=100),
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions(batch_rows=100),
                            _cancel_at("course", 1, cancel), cancel)  # fmt: skip
     assert report.cancelled
     assert target_db.rows("SELECT to_regclass('public.course')")[0][0] is None
     assert target_db.rows("SELECT count(*) FROM program")[0][0] > 0
     # nothing is left locked: the same run works at once
     again = run_migration(
-        source_db.url,
-        target_db.url,
+        source_db.endpoint,
+        target_db.endpoint,
         [m for m in mappings if m.target == "course"],
         MigrationOptions(),
     )

@@ -16,7 +16,7 @@ from coursemig_gui.core.catalog import read_catalog
 from coursemig_gui.core.citus import detect_citus
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.run import run_migration
-from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.events import CancelToken, LogMessage, Phase, TableProgress
 from coursemig_gui.core.mapping import Placement, default_mappings, select_tables
 from coursemig_gui.core.options import MigrationOptions
@@ -27,7 +27,7 @@ REFERENCE = ("courses_program", "courses_meetingtime", "courses_meetinglocation"
 
 def _mappings(source_db, placements: dict[str, str], tables=None):
     """``placements``: source name -> "reference" | "distributed:<column>" (others local)."""
-    with connect(source_db.url) as conn:
+    with open_session(source_db.endpoint) as conn:
         catalog = read_catalog(conn)
     names = tables or select_tables(catalog, apps=["courses"])
     mappings = default_mappings(catalog, names)
@@ -72,7 +72,7 @@ def _last(log, event, table):
 
 @pytest.mark.standin
 def test_standin_citus_is_detected(target_db):
-    with connect(target_db.url) as conn:
+    with open_session(target_db.endpoint) as conn:
         assert detect_citus(conn) is None
         standin_citus.install(target_db)
         info = detect_citus(conn)
@@ -85,7 +85,7 @@ def test_standin_citus_statement_order_and_every_row_lands(source_db, target_db)
     standin_citus.install(target_db)
     mappings = _acceptance(source_db)
     events = []
-    report = run_migration(source_db.url, target_db.url, mappings, MigrationOptions(batch_rows=500),
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions(batch_rows=500),
                            events.append)  # fmt: skip
     assert report.exit_code == 0, (report.headline(), [t.message for t in report.tables])
     assert all(t.verification == Verification.MATCH for t in report.tables)
@@ -132,7 +132,7 @@ def test_standin_citus_sequences_move_after_the_foreign_keys(source_db, target_d
     placements = {"courses_program": "reference", "courses_degree": "reference",
                   "courses_specialization": "distributed:id"}  # fmt: skip
     mappings = _mappings(source_db, placements, list(placements))
-    report = run_migration(source_db.url, target_db.url, mappings, MigrationOptions())
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions())
     assert report.exit_code == 0, (report.headline(), [t.message for t in report.tables])
     assert [
         e.detail for e in standin_citus.read_log(target_db) if e.event == "create_distributed_table"
@@ -156,7 +156,7 @@ def test_standin_citus_a_primary_key_without_the_column_stops_before_writing(sou
     mappings = _mappings(source_db, {"courses_program": "reference",
                                      "courses_course": "distributed:program_id"},
                          ["courses_program", "courses_course"])  # fmt: skip
-    report = run_migration(source_db.url, target_db.url, mappings, MigrationOptions())
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions())
     assert report.exit_code == 1
     assert report.message.startswith(
         "The migration cannot start: course cannot be distributed by program_id: its primary key "
@@ -182,7 +182,7 @@ def test_standin_citus_refusal_is_reported_for_that_table(source_db, target_db):
     original = engine_run.validate_placements
     engine_run.validate_placements = lambda *a, **k: []
     try:
-        report = run_migration(source_db.url, target_db.url, mappings, MigrationOptions())
+        report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions())
     finally:
         engine_run.validate_placements = original
     by_target = {t.target: t for t in report.tables}
@@ -213,7 +213,7 @@ def test_standin_citus_cancel_removes_tables_made_for_the_run(source_db, target_
         ):
             cancel.cancel()
 
-    report = run_migration(source_db.url, target_db.url, mappings, MigrationOptions(batch_rows=100),
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions(batch_rows=100),
                            on_event, cancel)  # fmt: skip
     assert report.cancelled
     assert {t.target: t.status for t in report.tables}["course"] == Phase.ROLLED_BACK
@@ -245,7 +245,7 @@ def test_standin_citus_parallel_loading_gives_the_same_rows(source_db, target_db
     results = []
     for loaders in (1, 2):
         mappings = _mappings(source_db, placements)
-        report = run_migration(source_db.url, target_db.url, mappings,
+        report = run_migration(source_db.endpoint, target_db.endpoint, mappings,
                                MigrationOptions(loaders=loaders, create_foreign_keys=False,
                                                 batch_rows=1000))  # fmt: skip
         assert report.exit_code == 0, (loaders, report.headline())
@@ -266,7 +266,9 @@ def test_standin_citus_parallel_loading_gives_the_same_rows(source_db, target_db
 
 
 def test_placements_on_a_plain_target_stop_before_writing(source_db, target_db):
-    report = run_migration(source_db.url, target_db.url, _acceptance(source_db), MigrationOptions())
+    report = run_migration(
+        source_db.endpoint, target_db.endpoint, _acceptance(source_db), MigrationOptions()
+    )
     assert report.exit_code == 1
     assert report.message == (
         "The migration cannot start: The target database is not a Citus cluster, so course, "
@@ -308,7 +310,7 @@ def test_an_export_ignores_placements(source_db, tmp_path):
     """Placements matter only where tables are written: an export runs whatever they say."""
     mappings = _acceptance(source_db)
     next(m for m in mappings if m.target == "course").distribution_column = "notes"  # nullable
-    report = run_migration(source_db.url, None, mappings,
+    report = run_migration(source_db.endpoint, None, mappings,
                            MigrationOptions(route=Route.EXPORT, csv_dir=str(tmp_path)))  # fmt: skip
     assert report.exit_code == 0, report.message
     assert (tmp_path / "courses_course.csv").exists()

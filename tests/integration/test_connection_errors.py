@@ -13,16 +13,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from coursemig_gui.core.connection import (
-    ConnectionSettings,
-    connect,
-    explain_error,
-    parse_connection_string,
-    preflight,
-)
+from coursemig_gui.core.connection import connect
+from coursemig_gui.core.connection_settings import ConnectionSettings
+from coursemig_gui.core.connection_strings import parse_connection_string
 from coursemig_gui.core.credentials import CredentialStore, resolve_password
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.explain import explain_error
 from coursemig_gui.core.localserver import free_port
+from coursemig_gui.core.preflight import preflight
 
 pytestmark = pytest.mark.faults
 

@@ -17,7 +17,7 @@ from psycopg import sql
 
 from coursemig_gui.core.catalog import read_catalog
 from coursemig_gui.core.engine.run import run_migration
-from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.events import LogMessage, Phase, TableProgress
 from coursemig_gui.core.mapping import Placement, default_mappings
 from coursemig_gui.core.options import MigrationOptions
@@ -84,7 +84,7 @@ def _kill_during(table: str, killer: Killer, events: list, phase: Phase = Phase.
 
 
 def _mappings(source_db, placements: dict[str, str] | None = None):
-    with connect(source_db.url) as conn:
+    with open_session(source_db.endpoint) as conn:
         catalog = read_catalog(conn)
     mappings = default_mappings(catalog, TABLES)
     for tm in mappings:
@@ -112,7 +112,7 @@ def test_target_connection_killed_mid_table_is_retried(source_db, target_db):
     killer = Killer(target_db, "backend_xid IS NOT NULL", target_db.user)
     events: list = []
     try:
-        report = run_migration(source_db.url, target_db.url, _mappings(source_db),
+        report = run_migration(source_db.endpoint, target_db.endpoint, _mappings(source_db),
                                MigrationOptions(batch_rows=100), _kill_during("course", killer, events))  # fmt: skip
     finally:
         killer.close()
@@ -129,7 +129,7 @@ def test_source_connection_killed_mid_table_is_retried(source_db, target_db):
     killer = Killer(source_db, "query NOT LIKE '%%pg_export_snapshot%%'", source_db.user)
     events: list = []
     try:
-        report = run_migration(source_db.url, target_db.url, _mappings(source_db),
+        report = run_migration(source_db.endpoint, target_db.endpoint, _mappings(source_db),
                                MigrationOptions(batch_rows=100),
                                _kill_during("course", killer, events, Phase.CREATING))  # fmt: skip
     finally:
@@ -147,7 +147,7 @@ def test_standin_citus_distributed_table_killed_mid_load_is_retried(source_db, t
     killer = Killer(target_db, "backend_xid IS NOT NULL", target_db.user)
     events: list = []
     try:
-        report = run_migration(source_db.url, target_db.url, mappings,
+        report = run_migration(source_db.endpoint, target_db.endpoint, mappings,
                                MigrationOptions(batch_rows=100), _kill_during("course", killer, events))  # fmt: skip
     finally:
         killer.close()
@@ -172,7 +172,7 @@ def test_a_table_that_keeps_failing_is_given_up_after_the_retries(source_db, tar
             killer.kill_now()
             killer.close()
 
-    report = run_migration(source_db.url, target_db.url, mappings,
+    report = run_migration(source_db.endpoint, target_db.endpoint, mappings,
                            MigrationOptions(batch_rows=100, retries=1), on_event)  # fmt: skip
     course = next(t for t in report.tables if t.target == "course")
     assert course.status == Phase.FAILED

@@ -11,15 +11,14 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from coursemig_gui.core.connection import (
-    ConnectionSettings,
-    apply_presets,
+from coursemig_gui.core.connection_settings import ConnectionSettings, apply_presets
+from coursemig_gui.core.connection_strings import (
     conninfo_from_url,
-    explain_error,
     is_placeholder_password,
     parse_connection_string,
 )
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.explain import explain_error
 
 COSMOS = "c-mycluster.abc123def.postgres.cosmos.azure.com"
 AWKWARD = [

@@ -12,7 +12,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 from keyring.errors import KeyringError, KeyringLocked
 
-from coursemig_gui.core.connection import ConnectionSettings
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.credentials import (
     NO_SECURE_STORE,
     SERVICE,

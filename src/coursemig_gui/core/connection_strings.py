@@ -10,7 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from coursemig_gui.core.connection import _SSLMODE_ALIASES, ConnectionSettings, apply_presets
+from coursemig_gui.core.connection_settings import (
+    SSLMODE_ALIASES,
+    ConnectionSettings,
+    apply_presets,
+)
 from coursemig_gui.core.errors import FriendlyError
 
 log = logging.getLogger(__name__)
@@ -401,7 +405,7 @@ def _build(pairs: Iterable[tuple[str, str]], kind: str) -> ParsedConnection:
     if hostaddr and not values.get("host"):
         values["host"] = hostaddr
     if ssl_flag is not None and "sslmode" not in values:
-        values["sslmode"] = _SSLMODE_ALIASES.get(ssl_flag.strip().lower(), "require")
+        values["sslmode"] = SSLMODE_ALIASES.get(ssl_flag.strip().lower(), "require")
     if "," in values.get("host", ""):
         first, _, others = values["host"].partition(",")
         values["host"] = first

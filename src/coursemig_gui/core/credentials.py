@@ -18,7 +18,7 @@ import keyring
 from keyring.backend import KeyringBackend
 from keyring.errors import KeyringLocked, PasswordDeleteError
 
-from coursemig_gui.core.connection import ConnectionSettings
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.errors import FriendlyError
 
 log = logging.getLogger(__name__)

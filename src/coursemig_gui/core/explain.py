@@ -8,7 +8,7 @@ import re
 
 import psycopg
 
-from coursemig_gui.core.connection import ConnectionSettings
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.errors import FriendlyError
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 
 from coursemig_gui.core.citus import CitusInfo, detect_citus
-from coursemig_gui.core.connection import DEFAULT_PORT, ConnectionSettings
+from coursemig_gui.core.connection_settings import DEFAULT_PORT, ConnectionSettings
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from coursemig_gui.core.connection import ConnectionSettings
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions

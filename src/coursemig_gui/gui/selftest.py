@@ -301,8 +301,10 @@ def _check_data_files() -> Check:
 
 
 def _check_database(url: str) -> Check:
-    from coursemig_gui.core.connection import connect, parse_connection_string, preflight
+    from coursemig_gui.core.connection import connect
+    from coursemig_gui.core.connection_strings import parse_connection_string
     from coursemig_gui.core.credentials import CredentialStore
+    from coursemig_gui.core.preflight import preflight
 
     parsed = parse_connection_string(url)
     settings = parsed.settings

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursemig_gui.core.catalog import Catalog
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.profile import Profile
@@ -31,9 +32,9 @@ class ConnectionCheck:
 class WizardState:
     name: str = "Untitled migration"
     profile_path: Path | None = None
-    source: object | None = None  # core.connection.ConnectionSettings
+    source: ConnectionSettings | None = None
     source_password: str | None = None
-    target: object | None = None
+    target: ConnectionSettings | None = None
     target_password: str | None = None
     source_check: ConnectionCheck | None = None
     target_check: ConnectionCheck | None = None
@@ -58,8 +59,8 @@ class WizardState:
     def to_profile(self) -> Profile:
         return Profile(
             name=self.name,
-            source=self.source,  # type: ignore[arg-type]
-            target=self.target,  # type: ignore[arg-type]
+            source=self.source,
+            target=self.target,
             tables=[m for m in self.mappings if m.include],
             options=self.options,
         )

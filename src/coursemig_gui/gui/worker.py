@@ -19,6 +19,7 @@ import psycopg
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 # Imported up front, not when Start is clicked: importing the engine took 0.2 s on the GUI thread.
+from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.engine.run import run_migration
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -41,7 +42,7 @@ def as_friendly(exc: BaseException) -> FriendlyError:
         return exc
     if isinstance(exc, psycopg.Error):
         try:
-            from coursemig_gui.core.connection import explain_error
+            from coursemig_gui.core.explain import explain_error
 
             return explain_error(exc)
         except Exception:  # noqa: BLE001 - explaining must never hide the original error
@@ -211,7 +212,9 @@ class MigrationRun(QObject):
         self.running = False
         self._old_switch_interval = sys.getswitchinterval()
 
-    def start(self, source: str | None, target: str | None, mappings: list, options: Any) -> None:
+    def start(
+        self, source: Endpoint | None, target: Endpoint | None, mappings: list, options: Any
+    ) -> None:
         batcher, cancel = self._batcher, self._cancel
 
         def call():

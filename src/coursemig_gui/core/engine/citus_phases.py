@@ -14,16 +14,16 @@ from coursemig_gui.core.citus import (
     explain_citus_error,
     placement_statement,
 )
-from coursemig_gui.core.connection import explain_error
 from coursemig_gui.core.ddl import create_table, foreign_keys
 from coursemig_gui.core.engine.routes import Route
-from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.target_tables import _move_sequences
 from coursemig_gui.core.events import (
     LogMessage,
     Phase,
     TableProgress,
 )
+from coursemig_gui.core.explain import explain_error
 from coursemig_gui.core.mapping import Placement, TableMapping
 from coursemig_gui.core.report import TableReport
 
@@ -37,7 +37,7 @@ class CitusPhases:
         """Create each new table and distribute it while empty, one transaction per table, so
         a table Citus refuses is not left half-made. Existing tables keep their placement."""
         schema = self.options.target_schema
-        with connect(self.target) as tgt:
+        with open_session(self.target) as tgt:
             for tm in creation_order(ordered):
                 if self.cancel.cancelled:
                     break
@@ -77,7 +77,7 @@ class CitusPhases:
         loaded = {tm.target for tm in ordered
                   if reports[tm.source].status in (Phase.DONE, Phase.DONE_WITH_REJECTS)}  # fmt: skip
         unloaded = [tm for tm in ordered if tm.target in self._made and tm.target not in loaded]
-        with connect(self.target) as tgt:
+        with open_session(self.target) as tgt:
             for tm in unloaded:
                 # made for this run and never filled: gone again, as on plain PostgreSQL
                 tgt.execute(

@@ -26,10 +26,10 @@ from coursemig_gui.core.citus import (
     require_citus,
     validate_placements,
 )
-from coursemig_gui.core.connection import explain_error
+from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.engine.citus_phases import CitusPhases
 from coursemig_gui.core.engine.routes import Route
-from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.table_load import TableLoad
 from coursemig_gui.core.engine.target_tables import _DeferredCheckFailed, _ReferringKey
 from coursemig_gui.core.errors import FriendlyError
@@ -42,6 +42,7 @@ from coursemig_gui.core.events import (
     TableProgress,
     ignore_events,
 )
+from coursemig_gui.core.explain import explain_error
 from coursemig_gui.core.mapping import Problem, TableMapping, validate
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.paths import new_run_dir
@@ -54,8 +55,8 @@ from coursemig_gui.core.transfer import (
 
 
 def run_migration(
-    source: str | None,
-    target: str | None,
+    source: Endpoint | None,
+    target: Endpoint | None,
     mappings: list[TableMapping],
     options: MigrationOptions,
     on_event: EventCallback = ignore_events,
@@ -82,8 +83,8 @@ def run_migration(
 class _Run(TableLoad, CitusPhases):
     def __init__(
         self,
-        source: str | None,
-        target: str | None,
+        source: Endpoint | None,
+        target: Endpoint | None,
         mappings: list[TableMapping],
         options: MigrationOptions,
         on_event: EventCallback,
@@ -132,7 +133,7 @@ class _Run(TableLoad, CitusPhases):
         if self.reads_database:
             if not self.source:
                 raise FriendlyError("Connect to the source database first.", "no source")
-            self._snapshot_conn = connect(self.source)
+            self._snapshot_conn = open_session(self.source)
             self.catalog = read_catalog(self._snapshot_conn, self.options.source_schema)
             problems = validate(self.mappings, self.catalog)
             if self.writes_database:  # an export puts nothing on a cluster: placement is moot
@@ -146,7 +147,7 @@ class _Run(TableLoad, CitusPhases):
         if self.writes_database:
             if not self.target:
                 raise FriendlyError("Connect to the target database first.", "no target")
-            with connect(self.target) as probe:  # a bad password fails before any table starts
+            with open_session(self.target) as probe:  # a bad password fails before any table starts
                 self.citus = detect_citus(probe)
             self._stop_on_errors(require_citus(self.mappings, self.citus))
             if self.citus is not None:

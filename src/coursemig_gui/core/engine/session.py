@@ -1,28 +1,28 @@
-"""Connections for the engine: autocommit, plain errors, and the session settings that make
-both sides write values the same way."""
+"""Connections for the engine: the one ``connect()`` (so a failure reads the same sentence as
+"Test connection"), autocommit because the engine's transactions are explicit, and the session
+settings that make both sides write values the same way."""
 
 from __future__ import annotations
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from typing import Any
 
-from coursemig_gui.core.connection import explain_error
+import psycopg
+
+from coursemig_gui.core.connection import Endpoint, connect
 
 # Session settings that make both sides write values the same way, so checksums compare.
-_SESSION = ("SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'postgres'",
-            "SET extra_float_digits = 3", "SET bytea_output = 'hex'")  # fmt: skip
+_SESSION = (
+    "SET TimeZone = 'UTC'",
+    "SET DateStyle = 'ISO, YMD'",
+    "SET IntervalStyle = 'postgres'",
+    "SET extra_float_digits = 3",
+    "SET bytea_output = 'hex'",
+)
 
 
-def connect(conninfo: str, **kw) -> psycopg.Connection:
-    """Connect for the engine: autocommit (transactions are explicit), plain errors."""
-    if str(conninfo_to_dict(conninfo).get("port", "")) == "6432":
-        # Azure's PgBouncer in transaction mode: a prepared statement would land on another
-        # server connection
-        kw.setdefault("prepare_threshold", None)
-    try:
-        conn = psycopg.connect(conninfo, autocommit=True, **kw)
-    except psycopg.Error as exc:
-        raise explain_error(exc) from exc
+def open_session(endpoint: Endpoint, **kw: Any) -> psycopg.Connection:
+    """An engine connection: autocommit, the session settings above, errors as sentences."""
+    conn = connect(endpoint.settings, endpoint.password, autocommit=True, **kw)
     for statement in _SESSION:
         conn.execute(statement)
     return conn

@@ -17,7 +17,7 @@ from coursemig_gui.core.catalog import (
 from coursemig_gui.core.csvfiles import csv_file_name, file_batches, pg_encoding, read_layout
 from coursemig_gui.core.engine.copy_format import csv_line
 from coursemig_gui.core.engine.routes import Route
-from coursemig_gui.core.engine.session import connect
+from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences
 from coursemig_gui.core.engine.verify import verify_copy, verify_import
 from coursemig_gui.core.events import (
@@ -44,7 +44,7 @@ class TableLoad(TargetTables):
     # -- one table -----------------------------------------------------------------------------
 
     def _open_source(self) -> psycopg.Connection:
-        conn = connect(self.source)
+        conn = open_session(self.source)
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self.snapshot)))
         return conn
@@ -61,7 +61,7 @@ class TableLoad(TargetTables):
             if src:
                 conns.append(src)
                 self.cancel.watch(src)
-            tgt = connect(self.target) if self.writes_database else None
+            tgt = open_session(self.target) if self.writes_database else None
             if tgt:
                 conns.append(tgt)
                 self.cancel.watch(tgt)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import LogMessage, Phase, TableProgress
@@ -288,12 +289,8 @@ class MigratePage(WizardStep):
             Path(options.rejects_dir) if options.rejects_dir else new_run_dir("rejects")
         )
         options.rejects_dir = str(self.rejects_dir)
-        try:
-            source = state.source.conninfo(state.source_password) if state.source else None
-            target = state.target.conninfo(state.target_password) if state.target else None
-        except FriendlyError as exc:
-            self.banner.show_error(exc)
-            return
+        source = Endpoint(state.source, state.source_password) if state.source else None
+        target = Endpoint(state.target, state.target_password) if state.target else None
         if not options.route.reads_database:
             source = None
         if not options.route.writes_database:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.gui.signals import emit
 from coursemig_gui.gui.state import ConnectionCheck
@@ -149,10 +150,8 @@ class ConnectionCard(QGroupBox):
 
     # -- reading and filling the fields -------------------------------------------------------
 
-    def settings(self) -> object:
+    def settings(self) -> ConnectionSettings:
         """The fields as ``ConnectionSettings`` (raises FriendlyError for an impossible value)."""
-        from coursemig_gui.core.connection import ConnectionSettings
-
         mode = self.security.currentData()
         return ConnectionSettings(
             host=self.host.text().strip(),
@@ -166,7 +165,9 @@ class ConnectionCard(QGroupBox):
     def password_text(self) -> str | None:
         return self.password.text() or None
 
-    def set_settings(self, settings, password: str | None = None) -> None:
+    def set_settings(
+        self, settings: ConnectionSettings | None, password: str | None = None
+    ) -> None:
         """Fill the fields (from a profile, a pasted string or the demo)."""
         self._loading = True
         try:
@@ -185,7 +186,7 @@ class ConnectionCard(QGroupBox):
 
     def apply_connection_string(self, text: str) -> bool:
         """Fill the fields from a pasted string; notes and errors show on the card."""
-        from coursemig_gui.core.connection import parse_connection_string
+        from coursemig_gui.core.connection_strings import parse_connection_string
 
         try:
             parsed = parse_connection_string(text)
@@ -336,7 +337,7 @@ class ConnectionCard(QGroupBox):
 
     def _apply_host_presets(self) -> None:
         """An Azure host name fills database, user, port and encryption, and says so."""
-        from coursemig_gui.core.connection import apply_presets
+        from coursemig_gui.core.connection_settings import apply_presets
 
         try:
             settings = self.settings()
@@ -365,10 +366,13 @@ class ConnectionCard(QGroupBox):
             self._on_edited()
 
 
-def check_connection(settings, password: str | None, role: str) -> ConnectionCheck:
+def check_connection(
+    settings: ConnectionSettings, password: str | None, role: str
+) -> ConnectionCheck:
     """Runs on the worker thread: connect, pre-flight, read the catalog. Raises FriendlyError."""
     from coursemig_gui.core.catalog import read_catalog
-    from coursemig_gui.core.connection import connect, preflight
+    from coursemig_gui.core.connection import connect
+    from coursemig_gui.core.preflight import preflight
 
     with connect(settings, password, autocommit=True) as conn:
         report = preflight(conn, role=role)
@@ -383,7 +387,7 @@ def check_connection(settings, password: str | None, role: str) -> ConnectionChe
     )
 
 
-def store_password(settings, password: str | None, remember: bool) -> None:
+def store_password(settings: ConnectionSettings, password: str | None, remember: bool) -> None:
     """Runs on the worker thread (a keyring can wait on an unlock prompt): save or forget."""
     from coursemig_gui.core.credentials import CredentialStore
 
