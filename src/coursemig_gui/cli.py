@@ -13,11 +13,14 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coursemig_gui import __version__
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.outcome import Outcome
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
+if TYPE_CHECKING:
+    from coursemig_gui.core.password_lookup import PasswordLookup
 
 
 # -- argument parsing -------------------------------------------------------------------------
@@ -167,51 +170,22 @@ def _endpoint(text: str, role: str):
     return Endpoint(parsed.settings, password)
 
 
-# Why a connection has no password, per role: (what names it in an error, sentence), for when
-# the server asks for one.
-_password_hints: dict[str, tuple[tuple[str, ...], str]] = {}
+# Per role: where the CLI looked for a password, for the hint after a failure that needs one.
+_lookups: dict[str, PasswordLookup] = {}
 
 
 def _say_password_hints(message: str, detail: str = "") -> None:
-    """After a failure that mentions a password: where the CLI looks for one, and why it found
-    none (no keyring, a locked one, nothing saved)."""
-    text = f"{message} {detail}"
-    if "password" not in text.lower():
-        return
-    # libpq names the server ('... at "host", port 5432 failed'), the explanation the user
-    hints = [hint for marks, hint in _password_hints.values() if any(m in text for m in marks)]
-    for hint in dict.fromkeys(hints or [h for _, h in _password_hints.values()]):
+    from coursemig_gui.core.password_lookup import password_hints
+
+    for hint in password_hints(message, detail, list(_lookups.values())):
         print(f"coursemig: {hint}", file=sys.stderr)
 
 
 def _stored_password(settings, role: str = "") -> str | None:
-    from coursemig_gui.core.credentials import NO_SECURE_STORE, CredentialStore, pgpass_has_entry
+    from coursemig_gui.core.password_lookup import look_up_password
 
-    _password_hints.pop(role, None)
-    store = None
-    try:
-        store = CredentialStore()
-        password = store.load(settings)
-    except Exception:  # noqa: BLE001 - no keyring: libpq may still find PGPASSWORD or .pgpass
-        password = None
-    if password or os.environ.get("PGPASSWORD") or pgpass_has_entry(settings):
-        return password
-    if store is not None and store.last_error is not None:
-        why = store.last_error.message
-    elif store is None or not store.is_secure:
-        why = NO_SECURE_STORE.split(":")[0] + "."
-    else:
-        why = f"No password is saved in {store.store_name} for {settings.display_name()}."
-    marks = (f'user "{settings.user}"', f'"{settings.host}", port {settings.port} ')
-    _password_hints[role] = (
-        marks,
-        (
-            f"{why} To run from the command line, set the PGPASSWORD environment variable, add a "
-            f"line for {settings.user}@{settings.host} to the password file (~/.pgpass), or save the "
-            "password with 'Remember password' in the CourseMig wizard."
-        ),
-    )
-    return None
+    _lookups[role] = look_up_password(settings)
+    return _lookups[role].password
 
 
 def _mappings(args: argparse.Namespace, catalog) -> list:
@@ -364,7 +338,7 @@ def _finish(args: argparse.Namespace, report) -> int:
             print(report.detail, file=sys.stderr)
         _say_password_hints(report.message, report.detail)
         if not report.tables:
-            return EXIT_USAGE
+            return Outcome.USAGE
     _say(args, report.headline() + ".")
     return report.exit_code
 
@@ -399,7 +373,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
         print(json.dumps([{"table": t.name, "app": t.app, "rows": t.row_estimate,
                            "system": t.is_system, "many_to_many": t.is_m2m,
                            "columns": [c.name for c in t.columns]} for t in tables], indent=2))  # fmt: skip
-        return EXIT_OK
+        return Outcome.DONE
     by_app: dict[str, list] = {}
     for t in tables:
         by_app.setdefault(t.app or "(no app)", []).append(t)
@@ -412,7 +386,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
     hidden = len(catalog.tables) - len(tables)
     if hidden:
         print(f"({hidden} Django system tables hidden; --include-system-tables shows them)")
-    return EXIT_OK
+    return Outcome.DONE
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -435,7 +409,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.show_sql:
         print(ddl_script(catalog, mappings, options))
     _say(args, f"Saved the migration to {path}. Run it with: coursemig run {path}")
-    return EXIT_OK
+    return Outcome.DONE
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -477,36 +451,22 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from coursemig_gui.core.csv_import import csv_table_names, import_mappings
     from coursemig_gui.core.engine.routes import Route
     from coursemig_gui.core.engine.session import open_session
-    from coursemig_gui.core.mapping import ColumnMapping, IfExists, TableMapping
+    from coursemig_gui.core.mapping import IfExists
 
     folder = Path(args.csv_dir)
-    if not folder.is_dir():
-        raise FriendlyError(f"The folder {folder} does not exist.", str(folder))
-    names = [t.strip() for t in args.tables.split(",")] if args.tables else sorted(
-        p.stem for p in folder.glob("*.csv"))  # fmt: skip
-    if not names:
-        raise FriendlyError(f"There are no .csv files in {folder}.", str(folder))
+    tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+    names = csv_table_names(folder, tables)
     target = _endpoint(args.target, "target")
     renames = _pairs(args.rename_table, "--rename-table")
     column_renames = _pairs(args.rename_column, "--rename-column")
     with open_session(target) as conn:
-        existing = {r[0] for r in conn.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')", [args.target_schema])}  # fmt: skip
-    mappings = []
-    for name in names:
-        if not (folder / f"{name}.csv").exists():
-            raise FriendlyError(f"There is no file {name}.csv in {folder}.", str(folder))
-        # courses_course.csv goes into course when the user made that table by hand (p.sql)
-        stripped = name.split("_", 1)[1] if "_" in name else name
-        table = renames.get(name) or (
-            name if name in existing or stripped not in existing else stripped
-        )
-        columns = [ColumnMapping(key.split(".", 1)[1], new, "text")
-                   for key, new in column_renames.items() if key.split(".", 1)[0] == name]  # fmt: skip
-        mappings.append(TableMapping(name, table, columns, if_exists=IfExists(args.if_exists)))
+        mappings = import_mappings(
+            conn, folder, names, args.target_schema, renames, column_renames,
+            IfExists(args.if_exists),
+        )  # fmt: skip
     return _run(args, None, target, mappings, _options(args, Route.IMPORT))
 
 
@@ -527,7 +487,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("Stopping the sample databases…", file=sys.stderr)
     finally:
         demo.stop()
-    return EXIT_OK
+    return Outcome.DONE
 
 
 COMMANDS = {"tables": cmd_tables, "plan": cmd_plan, "run": cmd_run, "migrate": cmd_migrate,
@@ -537,7 +497,7 @@ COMMANDS = {"tables": cmd_tables, "plan": cmd_plan, "run": cmd_run, "migrate": c
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _password_hints.clear()
+    _lookups.clear()
     try:
         return COMMANDS[args.command](args)
     except FriendlyError as exc:
@@ -545,15 +505,15 @@ def main(argv: list[str] | None = None) -> int:
         _say_password_hints(exc.message, exc.detail)
         if exc.detail and os.environ.get("COURSEMIG_DEBUG"):
             print(exc.detail, file=sys.stderr)
-        return EXIT_USAGE
+        return Outcome.USAGE
     except OSError as exc:  # a file or folder given on the command line cannot be used
         where = f" {exc.filename}" if exc.filename else ""
         print(f"coursemig: The file or folder{where} could not be used: "
               f"{exc.strerror or exc}. Check the name and its folder.", file=sys.stderr)  # fmt: skip
-        return EXIT_USAGE
+        return Outcome.USAGE
     except KeyboardInterrupt:
         print("coursemig: stopped.", file=sys.stderr)
-        return EXIT_FAILED
+        return Outcome.FAILED
 
 
 if __name__ == "__main__":

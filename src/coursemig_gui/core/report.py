@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from coursemig_gui.core.events import Phase
+from coursemig_gui.core.outcome import Outcome
 
 
 class Verification:
@@ -55,19 +56,19 @@ class MigrationReport:
     detail: str = ""
 
     @property
-    def exit_code(self) -> int:
-        """0 all loaded (and verified), 3 finished with rejected rows, 1 a table failed."""
+    def exit_code(self) -> Outcome:
+        """How the run ended: done, done with rejected rows, or failed."""
         if self.message and not self.tables:
-            return 1
+            return Outcome.FAILED
         if self.cancelled or any(
             t.status in (Phase.FAILED, Phase.ROLLED_BACK, Phase.WAITING)
             or t.verification == Verification.MISMATCH
             for t in self.tables
         ):
-            return 1
+            return Outcome.FAILED
         if any(t.rows_rejected for t in self.tables):
-            return 3
-        return 0
+            return Outcome.DONE_WITH_REJECTS
+        return Outcome.DONE
 
     def headline(self) -> str:
         """One sentence for the Summary page and the CLI's last line."""
@@ -97,7 +98,7 @@ class MigrationReport:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data["exit_code"] = self.exit_code
+        data["exit_code"] = int(self.exit_code)
         data["headline"] = self.headline()
         for t in data["tables"]:
             t["status"] = str(t["status"])

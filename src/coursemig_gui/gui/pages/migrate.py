@@ -34,8 +34,9 @@ from PySide6.QtWidgets import (
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.errors import FriendlyError
-from coursemig_gui.core.events import LogMessage, Phase, TableProgress
+from coursemig_gui.core.events import FINAL_PHASES, LogMessage, TableProgress
 from coursemig_gui.core.options import OnError
+from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.paths import new_run_dir, user_data_dir
 from coursemig_gui.core.report import MigrationReport
 from coursemig_gui.gui.models.error_log import ErrorLogModel
@@ -376,12 +377,7 @@ class MigratePage(WizardStep):
     def _update_overall(self) -> None:
         done, total = self.progress_model.totals()
         rows = self.progress_model.all_progress()
-        finished = sum(
-            1
-            for p in rows
-            if p.phase
-            in (Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.FAILED, Phase.ROLLED_BACK)
-        )
+        finished = sum(1 for p in rows if p.phase in FINAL_PHASES)
         self.overall_bar.setValue(int(1000 * done / total) if total else 0)
         elapsed = time.monotonic() - self._started
         text = f"{finished} of {len(rows)} tables finished · {done:,} of {total:,} rows"
@@ -402,13 +398,16 @@ class MigratePage(WizardStep):
                     t.source, t.target, t.status, t.rows_read, max(t.rows_read, progress.rows_total),
                     rejected=t.rows_rejected, seconds=t.seconds, message=t.message,
                 ))  # fmt: skip
-        self.overall_bar.setValue(1000 if report.exit_code != 1 else self.overall_bar.value())
+        failed = report.exit_code == Outcome.FAILED
+        self.overall_bar.setValue(self.overall_bar.value() if failed else 1000)
         self._update_overall()
         self.cancel_button.hide()
         self.again_button.show()
         self.setSubTitle("Finished. Next shows the summary.")
         headline = report.headline()
-        level = {0: Level.SUCCESS, 3: Level.WARNING}.get(report.exit_code, Level.ERROR)
+        level = {Outcome.DONE: Level.SUCCESS, Outcome.DONE_WITH_REJECTS: Level.WARNING}.get(
+            report.exit_code, Level.ERROR
+        )
         detail = report.detail
         if report.cancelled:
             headline = "Stopped. " + headline

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from coursemig_gui.core.events import Phase
+from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.core.profile import stamp_run
 from coursemig_gui.core.report import MigrationReport
@@ -113,7 +114,7 @@ class SummaryPage(WizardStep):
 
     def _next_steps_text(self) -> str:
         target = self.state.target
-        if target is None or (self.report and self.report.exit_code == 1):
+        if target is None or (self.report and self.report.exit_code == Outcome.FAILED):
             return ""
         return (
             "<b>What's next:</b> point the Django app at the new database in its settings "
