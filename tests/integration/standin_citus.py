@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from coursemig_gui.core.citus import CITUS_MESSAGES, STANDIN_COMMENT
+from coursemig_gui.core.citus.detection import STANDIN_COMMENT
+from coursemig_gui.core.citus.messages import CITUS_MESSAGES
 
 _SETUP = """
 CREATE SCHEMA standin;

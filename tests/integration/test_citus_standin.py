@@ -13,7 +13,7 @@ import standin_citus
 from psycopg import sql
 
 from coursemig_gui.core.catalog import read_catalog
-from coursemig_gui.core.citus import detect_citus
+from coursemig_gui.core.citus.detection import detect_citus
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.run import run_migration
 from coursemig_gui.core.engine.session import open_session

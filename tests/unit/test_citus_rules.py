@@ -9,21 +9,16 @@ from __future__ import annotations
 import pytest
 
 from coursemig_gui.core.catalog import Catalog, Column, ForeignKey, Table
-from coursemig_gui.core.citus import (
-    CITUS_MESSAGES,
-    CitusInfo,
-    Suggestion,
-    apply_suggestions,
-    citus_error_kind,
+from coursemig_gui.core.citus.detection import CitusInfo
+from coursemig_gui.core.citus.messages import CITUS_MESSAGES, citus_error_kind, explain_citus_error
+from coursemig_gui.core.citus.placement import (
     creation_order,
     distribution_candidates,
-    explain_citus_error,
     load_stages,
     placement_statement,
-    require_citus,
-    suggest_placements,
-    validate_placements,
 )
+from coursemig_gui.core.citus.rules import require_citus, validate_placements
+from coursemig_gui.core.citus.suggestions import Suggestion, apply_suggestions, suggest_placements
 from coursemig_gui.core.ddl import create_table, ddl_script
 from coursemig_gui.core.mapping import Placement, default_mappings
 from coursemig_gui.core.options import MigrationOptions

@@ -8,21 +8,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-# Django's own apps and the contrib apps most projects install: hidden unless asked for.
-SYSTEM_APPS = frozenset(
-    {
-        "auth",
-        "admin",
-        "contenttypes",
-        "sessions",
-        "sites",
-        "messages",
-        "staticfiles",
-        "django",
-        "flatpages",
-        "redirects",
-    }  # fmt: skip
-)
+from coursemig_gui.core.django import DJANGO_APPS, detect_django
+
 SYSTEM_PREFIXES = ("auth_", "django_")
 
 
@@ -164,23 +151,8 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
             uniques.setdefault(rel, []).append(tuple(cols))
     estimates = dict(conn.execute(_ESTIMATES, [schema]).fetchall())
 
-    is_django = bool(
-        conn.execute(
-            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relname = 'django_migrations'",
-            [schema],
-        ).fetchone()
-    )
-    app_labels: list[str] = []
-    if is_django and "django_content_type" in columns:
-        app_labels = [
-            r[0]
-            for r in conn.execute(
-                sql.SQL("SELECT DISTINCT app_label FROM {}.django_content_type ORDER BY 1").format(
-                    sql.Identifier(schema)
-                )
-            )
-        ]
+    is_django, apps = detect_django(conn, schema)
+    app_labels = list(apps)
     tables = []
     for rel, cols in columns.items():
         app = _app_of(rel, app_labels) if is_django else None
@@ -220,7 +192,7 @@ def _app_of(table: str, app_labels: list[str]) -> str | None:
 
 
 def _is_system(table: str, app: str | None) -> bool:
-    return table.startswith(SYSTEM_PREFIXES) or (app in SYSTEM_APPS)
+    return table.startswith(SYSTEM_PREFIXES) or (app in DJANGO_APPS)
 
 
 def _looks_like_m2m(cols: list[Column], fks: tuple[ForeignKey, ...], pk: tuple[str, ...]) -> bool:

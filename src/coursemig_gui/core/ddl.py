@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from coursemig_gui.core.catalog import Catalog, Table
-from coursemig_gui.core.citus import placement_statement, unenforceable_uniques
+from coursemig_gui.core.citus.placement import placement_statement, unenforceable_uniques
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 

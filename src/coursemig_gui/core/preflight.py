@@ -7,17 +7,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 import psycopg
-from psycopg import sql
 
-from coursemig_gui.core.citus import CitusInfo, detect_citus
+from coursemig_gui.core.citus.detection import CitusInfo, detect_citus
 from coursemig_gui.core.connection_settings import DEFAULT_PORT, ConnectionSettings
+from coursemig_gui.core.django import DJANGO_APPS, detect_django
 
 log = logging.getLogger(__name__)
 
 # -- pre-flight check -------------------------------------------------------------------------
-
-_DJANGO_CONTRIB_APPS = ("admin", "auth", "contenttypes", "sessions", "messages", "sites",
-                        "staticfiles", "flatpages", "redirects")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -193,38 +190,12 @@ def _version_text(num: int) -> str:
     return f"PostgreSQL {num // 10000}.{num // 100 % 100}.{num % 100}"
 
 
-def _optional(conn: psycopg.Connection, query: str | sql.Composable) -> list[tuple] | None:
-    """Run a probe that may fail (missing catalog, no permission) without spoiling the rest."""
-    try:
-        with conn.transaction():  # a savepoint: a failure rolls back only this probe
-            return conn.execute(query).fetchall()
-    except psycopg.Error as exc:
-        log.debug("pre-flight probe failed: %s", exc)
-        return None
-
-
 def _django_apps(conn: psycopg.Connection, schema: str) -> tuple[bool, tuple[str, ...]]:
-    row = conn.execute(
-        "SELECT to_regclass(format('%%I.%%I', %s::text, 'django_migrations')) IS NOT NULL,"
-        " to_regclass(format('%%I.%%I', %s::text, 'django_content_type')) IS NOT NULL",
-        [schema, schema],
-    ).fetchone()
-    if not row or not row[0]:
-        return False, ()
-    if row[1]:
-        query = sql.SQL("SELECT DISTINCT app_label FROM {}.django_content_type").format(
-            sql.Identifier(schema)
-        )
-    else:
-        query = sql.SQL("SELECT DISTINCT app FROM {}.django_migrations").format(
-            sql.Identifier(schema)
-        )
-    found = _optional(conn, query) or []
-    labels = sorted(str(r[0]) for r in found)
+    is_django, labels = detect_django(conn, schema)
     # the project's own apps first: they hold the tables a person came to move
-    own = [a for a in labels if a not in _DJANGO_CONTRIB_APPS]
-    contrib = [a for a in labels if a in _DJANGO_CONTRIB_APPS]
-    return True, tuple(own + contrib)
+    own = [a for a in labels if a not in DJANGO_APPS]
+    contrib = [a for a in labels if a in DJANGO_APPS]
+    return is_django, tuple(own + contrib)
 
 
 def _count(items: list[str], noun: str) -> str:

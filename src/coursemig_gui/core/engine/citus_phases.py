@@ -9,11 +9,8 @@ from psycopg import sql
 from coursemig_gui.core.catalog import (
     table_exists,
 )
-from coursemig_gui.core.citus import (
-    creation_order,
-    explain_citus_error,
-    placement_statement,
-)
+from coursemig_gui.core.citus.messages import explain_citus_error
+from coursemig_gui.core.citus.placement import creation_order, placement_statement
 from coursemig_gui.core.ddl import create_table, foreign_keys
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session

@@ -19,13 +19,9 @@ from coursemig_gui.core.catalog import (
     Catalog,
     read_catalog,
 )
-from coursemig_gui.core.citus import (
-    CitusInfo,
-    detect_citus,
-    load_stages,
-    require_citus,
-    validate_placements,
-)
+from coursemig_gui.core.citus.detection import CitusInfo, detect_citus
+from coursemig_gui.core.citus.placement import load_stages
+from coursemig_gui.core.citus.rules import require_citus, validate_placements
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.engine.citus_phases import CitusPhases
 from coursemig_gui.core.engine.routes import Route

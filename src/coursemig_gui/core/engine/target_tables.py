@@ -14,9 +14,7 @@ from coursemig_gui.core.catalog import (
     Table,
     table_exists,
 )
-from coursemig_gui.core.citus import (
-    placement_statement,
-)
+from coursemig_gui.core.citus.placement import placement_statement
 from coursemig_gui.core.ddl import add_keys, create_table, foreign_keys
 from coursemig_gui.core.events import (
     Phase,

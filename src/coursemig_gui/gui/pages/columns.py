@@ -202,7 +202,7 @@ class ColumnsPage(WizardStep):
             self._placement_label.setVisible(citus)
         self.suggestions = {}
         if citus and self.state.catalog:
-            from coursemig_gui.core.citus import suggest_placements
+            from coursemig_gui.core.citus.suggestions import suggest_placements
 
             self.suggestions = suggest_placements(self.state.catalog, self.state.mappings)
         self.revalidate()
@@ -244,7 +244,7 @@ class ColumnsPage(WizardStep):
             )
 
     def use_suggested_placements(self) -> None:
-        from coursemig_gui.core.citus import apply_suggestions
+        from coursemig_gui.core.citus.suggestions import apply_suggestions
 
         apply_suggestions(self.state.mappings, self.suggestions)
         self._show_table(self.tables_model.row_of(self._current.source) if self._current else 0)
@@ -268,7 +268,7 @@ class ColumnsPage(WizardStep):
         catalog = self.state.catalog
         self.problems = validate(self.state.mappings, catalog) if catalog else []
         if catalog and self.state.target_has_citus:
-            from coursemig_gui.core.citus import validate_placements
+            from coursemig_gui.core.citus.rules import validate_placements
 
             self.problems += validate_placements(
                 self.state.mappings, catalog, foreign_keys=self.state.options.create_foreign_keys

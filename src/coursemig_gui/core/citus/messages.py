@@ -1,0 +1,137 @@
+"""Citus's own error texts (as its source writes them, so a run against a real cluster can
+check them) and the plain sentence for each."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import psycopg
+
+from coursemig_gui.core.citus.placement import (
+    distribution_target_column,
+)
+from coursemig_gui.core.mapping import TableMapping
+
+# -- Citus's own error texts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CitusMessage:
+    """An error Citus raises, as its source writes it; ``{name}`` marks a substituted part."""
+
+    sqlstate: str
+    message: str
+    detail: str = ""
+
+    def pattern(self) -> re.Pattern[str]:
+        parts = re.split(r"\{\w+\}", self.message)
+        return re.compile(".+?".join(re.escape(p) for p in parts), re.S)
+
+
+# Taken from Citus's source (create_distributed_table.c, foreign_constraint.c, multi_copy.c,
+# colocation_utils.c) and DESIGN.md's measurements on Citus 13.2. Matched on the words of the
+# primary message: Citus's messages are not translated, and its SQLSTATEs are not always specific.
+CITUS_MESSAGES: dict[str, CitusMessage] = {
+    # create_distributed_table on a table whose PRIMARY KEY / UNIQUE lacks the column
+    "constraint_without_distribution_column": CitusMessage(
+        "42P16",
+        'cannot create constraint on "{table}"',
+        "Distributed relations cannot have UNIQUE, EXCLUDE, or PRIMARY KEY constraints that do "
+        "not include the partition column (with an equality operator if EXCLUDE).",
+    ),
+    "fk_from_reference_or_local_to_distributed": CitusMessage(
+        "0A000",
+        "cannot create foreign key constraint since foreign keys from reference tables and "
+        "local tables to distributed tables are not supported",
+        "Reference tables and local tables can only have foreign keys to reference tables and "
+        "local tables",
+    ),
+    "fk_not_colocated": CitusMessage(
+        "0A000",
+        "cannot create foreign key constraint since relations are not colocated or not "
+        "referencing a reference table",
+        "A distributed table can only have foreign keys if it is referencing another colocated "
+        "hash distributed table or a reference table",
+    ),
+    "fk_without_distribution_column": CitusMessage(
+        "0A000",
+        "cannot create foreign key constraint",
+        "Foreign keys are supported in two cases, either in between two colocated tables "
+        "including partition column in the same ordinal in the both tables or from distributed "
+        "to reference tables",
+    ),
+    # COPY of a row with NULL in the distribution column (multi_copy.c)
+    "null_distribution_column": CitusMessage(
+        "22004", "the partition column of table {table} cannot be NULL"
+    ),
+    "colocate_type_mismatch": CitusMessage(
+        "XX000",
+        "cannot colocate tables {table} and {other}",
+        "Distribution column types don't match for {table} and {other}.",
+    ),
+    # measured (DESIGN.md): unique violations from a worker come back as XX000 with the shard's
+    # constraint name ("dt_pkey_102012") and no COPY context line; rejects.is_row_error and
+    # rejects.strip_shard_suffix rely on this shape.
+    "unique_violation_on_worker": CitusMessage(
+        "XX000", 'duplicate key value violates unique constraint "{constraint}"'
+    ),
+}
+
+# Most specific first: "cannot create foreign key constraint" alone is a prefix of the others.
+_MATCH_ORDER = (
+    "fk_from_reference_or_local_to_distributed",
+    "fk_not_colocated",
+    "constraint_without_distribution_column",
+    "null_distribution_column",
+    "colocate_type_mismatch",
+    "unique_violation_on_worker",
+    "fk_without_distribution_column",
+)
+
+
+def citus_error_kind(exc: BaseException | str) -> str | None:
+    """Which ``CITUS_MESSAGES`` entry an error is, or None."""
+    if isinstance(exc, psycopg.Error) and exc.diag and exc.diag.message_primary:
+        text = exc.diag.message_primary
+    else:
+        text = str(exc)
+    for key in _MATCH_ORDER:
+        if CITUS_MESSAGES[key].pattern().fullmatch(text.strip()):
+            return key
+    return None
+
+
+def explain_citus_error(exc: BaseException, tm: TableMapping | None = None) -> str | None:
+    """A plain sentence for an error Citus raised (None when it is not one of Citus's)."""
+    kind = citus_error_kind(exc)
+    t = tm.target if tm else "the table"
+    column = distribution_target_column(tm) if tm else None
+    by = f" ({column})" if column else ""
+    sentences = {
+        "constraint_without_distribution_column": (
+            f"Citus refused to distribute {t}: every primary key and unique constraint of a "
+            f"distributed table must include its distribution column{by}."
+        ),
+        "fk_from_reference_or_local_to_distributed": (
+            "Citus refused a foreign key: a reference or local table cannot refer to a "
+            "distributed table."
+        ),
+        "fk_not_colocated": (
+            "Citus refused a foreign key: a distributed table can refer only to reference tables "
+            "and to distributed tables co-located with it."
+        ),
+        "fk_without_distribution_column": (
+            "Citus refused a foreign key: between distributed tables it must join their "
+            "distribution columns."
+        ),
+        "null_distribution_column": (
+            f"A row has no value in the distribution column{by} of {t}; Citus needs one in every row."
+        ),
+        "colocate_type_mismatch": (
+            f"Citus cannot co-locate {t} with the chosen table: their distribution columns have "
+            "different types."
+        ),
+        "unique_violation_on_worker": "A row repeats a key that is already in the table.",
+    }
+    return sentences.get(kind) if kind else None

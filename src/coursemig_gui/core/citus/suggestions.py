@@ -1,0 +1,147 @@
+"""Placement suggestions: reference for small lookup tables, distributed by a shared key for
+large ones."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from coursemig_gui.core.catalog import Catalog, Table
+from coursemig_gui.core.citus.placement import (
+    distribution_candidates,
+)
+from coursemig_gui.core.citus.rules import _cols
+from coursemig_gui.core.mapping import Placement, TableMapping
+
+# -- suggestions ----------------------------------------------------------------------------------
+
+# Small enough to copy to every node; large enough that spreading it pays off. Row counts are
+# the catalog's estimates.
+REFERENCE_MAX_ROWS = 100_000
+DISTRIBUTE_MIN_ROWS = 100_000
+
+
+class Suggestion(NamedTuple):
+    placement: Placement
+    column: str | None  # the target column to distribute by (distributed only)
+    reason: str
+
+
+def _rows(n: int) -> str:
+    return f"about {n:,} rows"
+
+
+def _pick_column(tm: TableMapping, table: Table) -> str | None:
+    candidates = distribution_candidates(tm, table)
+    return candidates[0] if candidates else None
+
+
+def suggest_placements(
+    catalog: Catalog,
+    mappings: list[TableMapping],
+    *,
+    reference_max_rows: int = REFERENCE_MAX_ROWS,
+    distribute_min_rows: int = DISTRIBUTE_MIN_ROWS,
+) -> dict[str, Suggestion]:
+    """A placement for each included table (by source name), with the reason in a sentence.
+
+    Small lookup tables that others refer to -> reference; large tables -> distributed by a
+    column of their key; the rest stays local. Then the foreign keys are made to fit: a local
+    table a distributed one refers to becomes a reference table when it is small enough.
+    """
+    included = {m.source: m for m in mappings if m.include and catalog.table(m.source)}
+    tables = {s: catalog.table(s) for s in included}
+    parents = {s: sorted(p for p in tables[s].parents if p in included) for s in included}
+    children = {s: sorted(c for c in included if s in parents[c]) for s in included}
+    result: dict[str, Suggestion] = {}
+
+    for s, tm in included.items():
+        table, t, n = tables[s], tm.target, tables[s].row_estimate
+        only_id = table.primary_key == ("id",)
+        if n >= distribute_min_rows:
+            column = _pick_column(tm, table)
+            if column is None:
+                result[s] = Suggestion(
+                    Placement.LOCAL, None,
+                    f"{t} is large ({_rows(n)}) but has no NOT NULL key column to distribute it "
+                    "by, so it stays local; choose a NOT NULL column to distribute it.",
+                )  # fmt: skip
+            elif only_id:
+                result[s] = Suggestion(
+                    Placement.DISTRIBUTED, column,
+                    f"{t} is large ({_rows(n)}): distribute it to spread its rows over the "
+                    f"worker nodes. Its only key is id, so it can be distributed only by id.",
+                )  # fmt: skip
+            else:
+                key = _cols(tm.target_column(c) or c for c in table.primary_key)
+                result[s] = Suggestion(
+                    Placement.DISTRIBUTED, column,
+                    f"{t} is large ({_rows(n)}): distribute it by {column}, a column of its key "
+                    f"({key}), to spread its rows over the worker nodes.",
+                )  # fmt: skip
+        elif children[s] and not parents[s] and n <= reference_max_rows:
+            k = len(children[s])
+            result[s] = Suggestion(
+                Placement.REFERENCE, None,
+                f"{t} is a small lookup table ({_rows(n)}) that {k} other "
+                f"table{'s' if k != 1 else ''} refer{'' if k != 1 else 's'} to: a copy on "
+                "every node keeps joins with it on one node.",
+            )  # fmt: skip
+        else:
+            extra = (
+                " If you distribute it, its only key is id, so it can be distributed only by id."
+                if only_id
+                else ""
+            )
+            result[s] = Suggestion(
+                Placement.LOCAL, None,
+                f"{t} is small ({_rows(n)}) and can stay a local table on the coordinator.{extra}",
+            )  # fmt: skip
+
+    # Make the foreign keys fit. A table a distributed table refers to must be a reference
+    # table (or a co-located distributed one); a reference table may refer only to reference
+    # tables. Repeat until nothing changes (each pass only turns local tables into reference).
+    changed = True
+    while changed:
+        changed = False
+        for s in included:
+            placement = result[s].placement
+            for p in parents[s]:
+                if result[p].placement != Placement.LOCAL:
+                    continue
+                if placement == Placement.LOCAL:
+                    continue
+                if tables[p].row_estimate > reference_max_rows:
+                    continue  # too large to copy everywhere: validation will explain
+                who = "distributed" if placement == Placement.DISTRIBUTED else "reference"
+                result[p] = Suggestion(
+                    Placement.REFERENCE, None,
+                    f"{included[p].target} is small ({_rows(tables[p].row_estimate)}) and "
+                    f"{included[s].target}, a {who} table, refers to it, so it must be a "
+                    "reference table (a copy on every node).",
+                )  # fmt: skip
+                changed = True
+    # A local table that refers to a distributed one cannot stay local: say so.
+    for s in included:
+        if result[s].placement != Placement.LOCAL:
+            continue
+        dist_parents = [included[p].target for p in parents[s]
+                        if result[p].placement == Placement.DISTRIBUTED]  # fmt: skip
+        if dist_parents:
+            result[s] = result[s]._replace(
+                reason=result[s].reason + f" It refers to {_cols(dist_parents)}, which is "
+                "distributed, so it cannot keep that foreign key as a local table: distribute "
+                f"{included[s].target} too, or load it without foreign keys."
+            )
+    return result
+
+
+def apply_suggestions(mappings: list[TableMapping], suggestions: dict[str, Suggestion]) -> None:
+    """Set each mapping's placement from ``suggest_placements`` (the "Use suggestions" button)."""
+    for tm in mappings:
+        s = suggestions.get(tm.source)
+        if s is None:
+            continue
+        tm.placement = s.placement
+        tm.distribution_column = s.column if s.placement == Placement.DISTRIBUTED else None
+        if s.placement != Placement.DISTRIBUTED:
+            tm.colocate_with = None
