@@ -26,8 +26,8 @@ def main() -> int:
     os.environ["COURSEMIG_HOME"] = tempfile.mkdtemp(prefix="coursemig-shots-")
     from PySide6.QtWidgets import QApplication
 
-    from coursemig_gui.core.demo import start_demo
     from coursemig_gui.core.profile import Profile
+    from coursemig_gui.demo.demo import start_demo
     from coursemig_gui.gui.app import make_application
     from coursemig_gui.gui.wizard import MigrationWizard
 

@@ -30,7 +30,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.connection_strings import parse_connection_string
-from coursemig_gui.core.localserver import LocalServer, start_local_server
+from coursemig_gui.demo.localserver import LocalServer, start_local_server
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -174,7 +174,7 @@ def _run_django_migrate(server: LocalServer, dbname: str) -> None:
 
 
 def _make_source_templates(server: LocalServer) -> None:
-    from coursemig_gui.core.sample_data import fill_sample_data
+    from coursemig_gui.demo.sample_data import fill_sample_data
 
     with _admin(server) as conn:
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [SOURCE_USER]).fetchone():

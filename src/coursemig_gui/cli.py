@@ -471,7 +471,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from coursemig_gui.core.demo import start_demo
+    from coursemig_gui.demo.demo import start_demo
 
     print(f"Starting two sample databases ({args.courses:,} courses)…", file=sys.stderr)
     demo = start_demo(courses=args.courses)

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QComboBox, QMessageBox, QWizard
 from test_end_to_end import summary_rows, to_columns_page
 from wizard_driver import WAIT_MS, click_next
 
-from coursemig_gui.core.sample_data import LONG_DESCRIPTION
+from coursemig_gui.demo.sample_data import LONG_DESCRIPTION
 from coursemig_gui.gui.models.error_log import ErrorLogModel
 from coursemig_gui.gui.models.report import ReportModel
 
@@ -86,7 +86,7 @@ def test_cancel_mid_table_rolls_it_back_and_the_summary_says_what_finished(
     qtbot, wizard, empty_source_db, target_db, monkeypatch
 ):
     from coursemig_gui.core.events import Phase
-    from coursemig_gui.core.sample_data import fill_sample_data
+    from coursemig_gui.demo.sample_data import fill_sample_data
 
     fill_sample_data(empty_source_db.url, courses=100_000, seed=3)
     to_columns_page(qtbot, wizard, empty_source_db, target_db)

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer
 from test_end_to_end import to_columns_page
 from wizard_driver import click_next
 
-from coursemig_gui.core.sample_data import fill_sample_data
+from coursemig_gui.demo.sample_data import fill_sample_data
 
 BIG = 200_000
 LIMIT_MS = 100

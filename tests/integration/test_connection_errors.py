@@ -19,8 +19,8 @@ from coursemig_gui.core.connection_strings import parse_connection_string
 from coursemig_gui.core.credentials import CredentialStore, resolve_password
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.explain import explain_error
-from coursemig_gui.core.localserver import free_port
 from coursemig_gui.core.preflight import preflight
+from coursemig_gui.demo.localserver import free_port
 
 pytestmark = pytest.mark.faults
 

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from coursemig_gui.core import demo, localserver
-from coursemig_gui.core.sample_data import (
+from coursemig_gui.demo import demo, localserver
+from coursemig_gui.demo.sample_data import (
     NASTY_CASES,
     SampleSummary,
     create_django_schema,

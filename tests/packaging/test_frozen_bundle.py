@@ -188,7 +188,7 @@ def test_bundle_size_and_contents(bundle):
     platforms = INTERNAL / "PySide6" / "Qt" / "plugins" / "platforms"
     for plugin in ("libqoffscreen.so", "libqxcb.so", "libqminimal.so", "libqwayland.so"):
         assert (platforms / plugin).is_file(), plugin
-    assert (INTERNAL / "coursemig_gui" / "core" / "django_schema.sql").is_file()
+    assert (INTERNAL / "coursemig_gui" / "demo" / "django_schema.sql").is_file()
     assert (INTERNAL / "coursemig_gui" / "resources" / "coursemig.svg").is_file()
     assert (INTERNAL / f"coursemig_gui-{__version__}.dist-info").is_dir()
     assert list(INTERNAL.glob("keyring-*.dist-info/entry_points.txt"))

@@ -10,7 +10,7 @@ import pytest
 from psycopg import sql
 
 from coursemig_gui.core import sample_data
-from coursemig_gui.core.sample_data import (
+from coursemig_gui.demo.sample_data import (
     NASTY_CASES,
     NASTY_MIN_COURSES,
     NASTY_VALUES,

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from coursemig_gui.core import localserver
-from coursemig_gui.core.localserver import LocalServer, ServerSetupError
-from coursemig_gui.core.sample_data import DEFAULT_COURSES, SampleSummary, fill_sample_data
+from coursemig_gui.demo import localserver
+from coursemig_gui.demo.localserver import LocalServer, ServerSetupError
+from coursemig_gui.demo.sample_data import DEFAULT_COURSES, SampleSummary, fill_sample_data
 
 SOURCE_ROLE = "django"
 SOURCE_DB = "course_api"

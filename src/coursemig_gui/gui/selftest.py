@@ -285,7 +285,7 @@ def _check_keyring() -> Check:
 
 def _check_data_files() -> Check:
     from coursemig_gui import __version__
-    from coursemig_gui.core.sample_data import django_schema_sql
+    from coursemig_gui.demo.sample_data import django_schema_sql
 
     schema = django_schema_sql()
     if "CREATE TABLE" not in schema:

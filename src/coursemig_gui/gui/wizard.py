@@ -91,7 +91,7 @@ class MigrationWizard(QWizard):
     def start_demo(self, done: Callable[[FriendlyError | None], None]) -> None:
         """Start the practice databases on a worker thread; ``done(None)`` once filled in."""
         from coursemig_gui.core.connection_strings import parse_connection_string
-        from coursemig_gui.core.demo import start_demo
+        from coursemig_gui.demo.demo import start_demo
 
         if self._demo_worker is None:
             self._demo_worker = Worker("demo", self)

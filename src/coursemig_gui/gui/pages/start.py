@@ -85,7 +85,7 @@ class StartPage(WizardStep):
                 self.recent_view.selectRow(row)
         self.recent_view.setVisible(has_recent)
         self.recent_label.setVisible(has_recent)
-        from coursemig_gui.core.localserver import find_server_bindir
+        from coursemig_gui.demo.localserver import find_server_bindir
 
         # The demo runs two local PostgreSQL servers: only offered when their programs exist.
         self.demo_button.setVisible(find_server_bindir() is not None)
