@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from psycopg import sql
 
-from coursemig_gui.core import sample_data
+from coursemig_gui.demo import sample_data
 from coursemig_gui.demo.sample_data import (
     NASTY_CASES,
     NASTY_MIN_COURSES,
