@@ -21,6 +21,8 @@ SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 PGBOUNCER_PORT = 6432
 DEFAULT_PORT = 5432
 
+# The sslmodes the wizard's Security control offers, in its order.
+SECURITY_OFFERED = ("prefer", "require", "verify-full", "disable")
 # What the wizard calls each sslmode, so error sentences name the control a person sees.
 SECURITY_LABELS = {
     "disable": "No encryption",

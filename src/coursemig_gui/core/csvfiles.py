@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.file_names import safe_file_stem
 from coursemig_gui.core.transfer import RowBatch
 
 UTF8_BOM = codecs.BOM_UTF8
@@ -40,27 +40,9 @@ class CsvLayout:
     header_lines: int = 1  # physical lines the header takes (a quoted name may hold a newline)
 
 
-_UNSAFE_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
-_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                    *(f"lpt{i}" for i in range(10))}  # fmt: skip
-
-
 def csv_file_name(table: str) -> str:
-    """The CSV file for a table: ``<table>.csv``, unless the name cannot be a file name.
-
-    A table may be called ``../x``, ``/`` or ``a:b``; such a name must never reach outside the
-    chosen folder or fail on Windows. Unsafe characters become ``_`` and a short hash of the
-    real name keeps two such tables apart. Names that are already safe are kept as they are, so
-    importing ``courses_course.csv`` finds the same file again.
-    """
-    safe = _UNSAFE_IN_FILE_NAMES.sub("_", table).rstrip(". ")
-    if safe.startswith("."):
-        safe = "_" + safe[1:]  # no hidden files
-    if not safe or safe.split(".")[0].lower() in _WINDOWS_DEVICES:
-        safe += "_"
-    if safe != table:
-        safe += "-" + hashlib.sha1(table.encode("utf-8")).hexdigest()[:8]
-    return f"{safe}.csv"
+    """The CSV file for a table: ``<table>.csv``, the name made safe by ``safe_file_stem``."""
+    return f"{safe_file_stem(table)}.csv"
 
 
 def pg_encoding(encoding: str) -> str:

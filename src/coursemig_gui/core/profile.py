@@ -10,6 +10,7 @@ from pathlib import Path
 
 from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.file_names import safe_file_stem
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.paths import profiles_dir
@@ -118,8 +119,7 @@ def _upgrade(data: dict) -> dict:
 
 
 def _safe_file_name(name: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() or ch in "-_ " else "_" for ch in name).strip()
-    return cleaned or "migration"
+    return safe_file_stem(name.strip() or "migration")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 
 from coursemig_gui.core.events import RejectedRow
+from coursemig_gui.core.file_names import safe_file_stem
 
 # Citus names a shard's constraint "<name>_<shardid>": a person knows it without the suffix.
 _SHARD_SUFFIX = re.compile(r"_\d{4,}$")
@@ -82,6 +83,27 @@ def explain_row_error(exc: psycopg.Error, column: str | None, target: str) -> st
     return f"The row could not be copied: {message}."
 
 
+# The one layout of a list of rejected rows: errors.csv here, and the wizard's "Export…".
+ERROR_LOG_COLUMNS = (
+    "table", "row", "column", "sqlstate", "problem", "value", "server message", "row text",
+)  # fmt: skip
+
+
+def error_log_row(row: RejectedRow) -> list[object]:
+    """One rejected row in the ``ERROR_LOG_COLUMNS`` layout (a long value is cut at 500
+    characters; the whole row is in ``row text``)."""
+    return [
+        row.target,
+        row.row_number,
+        row.column or "",
+        row.sqlstate or "",
+        row.reason,
+        (row.value or "")[:500],
+        row.detail,
+        row.text,
+    ]
+
+
 class RejectLog:
     """Writes bad rows as they are found: ``<target>.rejected.csv`` holds each row's original
     text (the header first), and ``errors.csv`` one line per row with its reason."""
@@ -95,8 +117,7 @@ class RejectLog:
         self.count = 0
 
     def reject_file(self, target: str) -> Path:
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in target)
-        return self.folder / f"{safe}.rejected.csv"
+        return self.folder / f"{safe_file_stem(target)}.rejected.csv"
 
     @property
     def errors_file(self) -> Path:
@@ -117,20 +138,8 @@ class RejectLog:
             if self._errors is None:
                 self._errors = open(self.errors_file, "w", newline="", encoding="utf-8")  # noqa: SIM115
                 self._errors_writer = csv.writer(self._errors)
-                self._errors_writer.writerow(
-                    ["table", "row", "column", "sqlstate", "problem", "value", "server message"]
-                )
-            self._errors_writer.writerow(
-                [
-                    row.target,
-                    row.row_number,
-                    row.column or "",
-                    row.sqlstate or "",
-                    row.reason,
-                    (row.value or "")[:500],
-                    row.detail,
-                ]  # fmt: skip
-            )
+                self._errors_writer.writerow(ERROR_LOG_COLUMNS)
+            self._errors_writer.writerow(error_log_row(row))
             self._errors.flush()
             self.count += 1
 

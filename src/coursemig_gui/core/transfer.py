@@ -23,14 +23,13 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from psycopg.adapt import Transformer
-from psycopg.generators import _fetch_many
-from psycopg.pq import ExecStatus, Format
-from psycopg.waiting import Wait
+from psycopg.pq import Format
 
 from coursemig_gui.core.engine.copy_format import BINARY_HEADER, BINARY_TRAILER, csv_line
 from coursemig_gui.core.engine.verify import CHECKSUM_MASK, rows_checksum
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import Cancelled, CancelToken, RejectedRow
+from coursemig_gui.core.psycopg_private import copy_out_rows
 from coursemig_gui.core.rejects import (
     RejectLog,
     copy_error_position,
@@ -122,7 +121,7 @@ class DatabaseRows:
                 # already holds per wait, which halves the client's CPU per row (measured).
                 ended = False
                 while not ended:
-                    rows, ended = self.conn.wait(_copy_out_rows(self.conn.pgconn, self.batch_rows))
+                    rows, ended = copy_out_rows(self.conn, self.batch_rows)
                     if binary:
                         if first and rows and rows[0].startswith(BINARY_HEADER):
                             rows[0] = rows[0][
@@ -192,32 +191,6 @@ class DatabaseRows:
                 except queue.Empty:
                     pass
             self._thread = None
-
-
-def _copy_out_rows(pgconn, most: int):
-    """A psycopg wait-generator: ``(rows, ended)`` with the COPY OUT rows libpq can give
-    without blocking (at most ``most``). Raises the COPY's error when it ends with one."""
-    rows: list[bytes] = []
-    while True:
-        nbytes, data = pgconn.get_copy_data(1)
-        if nbytes > 0:
-            rows.append(bytes(data))
-            if len(rows) >= most:
-                return rows, False
-            continue
-        if nbytes == 0:
-            if rows:
-                return rows, False
-            while not (yield Wait.R):
-                continue
-            pgconn.consume_input()
-            continue
-        # -1: the data has ended; the statement's result follows
-        results = yield from _fetch_many(pgconn)
-        bad = [r for r in results if r.status != ExecStatus.COMMAND_OK]
-        if bad:
-            raise psycopg.errors.error_from_result(bad[0], encoding=pgconn._encoding)
-        return rows, True
 
 
 @dataclass

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from coursemig_gui.core.events import RejectedRow
+from coursemig_gui.core.rejects import ERROR_LOG_COLUMNS, error_log_row
 from coursemig_gui.gui.models.base import NO_INDEX, ListTableModel
 
 
@@ -40,31 +41,9 @@ class ErrorLogModel(ListTableModel):
         """Save the log (or the filtered ``rows``) as CSV, with the server's message and row text."""
         with Path(path).open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(
-                [
-                    "table",
-                    "row",
-                    "column",
-                    "problem",
-                    "value",
-                    "sqlstate",
-                    "server message",
-                    "row text",
-                ]
-            )
+            writer.writerow(ERROR_LOG_COLUMNS)
             for r in self._items if rows is None else rows:
-                writer.writerow(
-                    [
-                        r.target,
-                        r.row_number,
-                        r.column or "",
-                        r.reason,
-                        r.value or "",
-                        r.sqlstate or "",
-                        r.detail,
-                        r.text,
-                    ]  # fmt: skip
-                )
+                writer.writerow(error_log_row(r))
 
     def row(self, number: int) -> RejectedRow:
         return self._items[number]

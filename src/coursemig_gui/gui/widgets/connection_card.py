@@ -22,7 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coursemig_gui.core.connection_settings import ConnectionSettings
+from coursemig_gui.core.connection_settings import (
+    SECURITY_LABELS,
+    SECURITY_OFFERED,
+    ConnectionSettings,
+)
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.gui.signals import emit
 from coursemig_gui.gui.state import ConnectionCheck
@@ -30,12 +34,7 @@ from coursemig_gui.gui.widgets.banner import Level, MessageBanner
 from coursemig_gui.gui.worker import Worker
 
 # The Security combo: what a person reads, and the sslmode it means.
-SECURITY_CHOICES = [
-    ("Encryption if available", "prefer"),
-    ("Require encryption", "require"),
-    ("Verify server certificate", "verify-full"),
-    ("No encryption", "disable"),
-]
+SECURITY_CHOICES = [(SECURITY_LABELS[mode], mode) for mode in SECURITY_OFFERED]
 _SSLMODE_TO_CHOICE = {"allow": "disable", "verify-ca": "verify-full"}
 
 
