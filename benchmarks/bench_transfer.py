@@ -86,8 +86,12 @@ def psql_pipe(src_url: str, tgt_url: str, table: str, target: str, columns: list
     into = f"\\copy {target} ({cols}) FROM STDIN CSV"
     start = time.perf_counter()
     reader = subprocess.Popen(["psql", src_url, "-X", "-q", "-c", out], stdout=subprocess.PIPE)
-    writer = subprocess.run(["psql", tgt_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", into],
-                            stdin=reader.stdout, capture_output=True, text=True)  # fmt: skip
+    writer = subprocess.run(
+        ["psql", tgt_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", into],
+        stdin=reader.stdout,
+        capture_output=True,
+        text=True,
+    )
     reader.stdout.close()
     reader.wait()
     if writer.returncode != 0 or reader.returncode != 0:
@@ -131,8 +135,11 @@ def chart(results: list[Result], baseline: float, path: Path) -> None:
     image.fill(QColor("white"))
     p = QPainter(image)
     p.setFont(QFont("DejaVu Sans", 10))
-    p.drawText(QRectF(10, 8, width - 20, 24), Qt.AlignmentFlag.AlignLeft,
-               "Rows per second, relative to psql \\copy | psql \\copy (= 1.00)")  # fmt: skip
+    p.drawText(
+        QRectF(10, 8, width - 20, 24),
+        Qt.AlignmentFlag.AlignLeft,
+        "Rows per second, relative to psql \\copy | psql \\copy (= 1.00)",
+    )
     top = max(r.rows_per_second / baseline for r in rows) or 1
     for i, r in enumerate(rows):
         y = 40 + i * bar_h
@@ -158,8 +165,12 @@ def main() -> int:
     parser.add_argument("--courses", type=int, default=1_000_000)
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--skip-pgloader", action="store_true")
-    parser.add_argument("--pgloader-limit", type=float, default=240,
-                        help="seconds before pgloader's bad-rows run is stopped (it retries row by row)")  # fmt: skip
+    parser.add_argument(
+        "--pgloader-limit",
+        type=float,
+        default=240,
+        help="seconds before pgloader's bad-rows run is stopped (it retries row by row)",
+    )
     parser.add_argument("--skip-whole", action="store_true", help="skip the whole-database runs")
     args = parser.parse_args()
     out = Path(args.out)
@@ -177,8 +188,11 @@ def main() -> int:
             conn.execute("CREATE ROLE django LOGIN")
             conn.execute("CREATE DATABASE course_api OWNER django")
         with psycopg.connect(target.admin_conninfo(), autocommit=True) as conn:
-            conn.execute(psycopg.sql.SQL("CREATE ROLE citus LOGIN PASSWORD {}").format(
-                psycopg.sql.Literal(TARGET_PASSWORD)))  # fmt: skip
+            conn.execute(
+                psycopg.sql.SQL("CREATE ROLE citus LOGIN PASSWORD {}").format(
+                    psycopg.sql.Literal(TARGET_PASSWORD)
+                )
+            )
             conn.execute("CREATE DATABASE citus OWNER citus")
         src_url = source.url("django", "course_api")
         tgt_url = target.url("citus", "citus", TARGET_PASSWORD, sslmode="require")
@@ -187,9 +201,13 @@ def main() -> int:
         fill_sample_data(src_url, courses=args.courses, seed=7)
         print(f"  filled in {time.perf_counter() - t0:.1f}s", flush=True)
         with psycopg.connect(src_url) as conn:
-            columns = [r[0] for r in conn.execute(
-                "SELECT attname FROM pg_attribute WHERE attrelid = 'courses_course'::regclass "
-                "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")]  # fmt: skip
+            columns = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = 'courses_course'::regclass "
+                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+                )
+            ]
             n = conn.execute("SELECT count(*) FROM courses_course").fetchone()[0]
             size = conn.execute(
                 "SELECT pg_size_pretty(pg_table_size('courses_course'))"
@@ -206,23 +224,49 @@ def main() -> int:
         baseline = n / psql_seconds
 
         def tool(name: str, *extra: str, drop: list[str] | None = None, note: str = "") -> Result:
-            seconds, rss, code, err = run_measured(coursemig(
-                "migrate", "--source", src_url, "--target", tgt_url, "--no-verify", "-q",
-                "--rejects-dir", str(work / "rejects"), *extra), env)  # fmt: skip
+            seconds, rss, code, err = run_measured(
+                coursemig(
+                    "migrate",
+                    "--source",
+                    src_url,
+                    "--target",
+                    tgt_url,
+                    "--no-verify",
+                    "-q",
+                    "--rejects-dir",
+                    str(work / "rejects"),
+                    *extra,
+                ),
+                env,
+            )
             if code not in (0, 3):
                 raise RuntimeError(f"{name} failed ({code}): {err}")
             result = Result(name, n, seconds, rss, note=note)
             results.append(result)
-            print(f"  {name}: {seconds:.1f}s ({result.rows_per_second / baseline:.2f}×), "
-                  f"peak RSS {rss:.0f} MB", flush=True)  # fmt: skip
+            print(
+                f"  {name}: {seconds:.1f}s ({result.rows_per_second / baseline:.2f}×), "
+                f"peak RSS {rss:.0f} MB",
+                flush=True,
+            )
             drop_tables(tgt_admin, drop or [])
             return result
 
         course_only = ["--tables", "courses_course", "--no-foreign-keys"]
-        tool("CourseMig direct (binary, new table)", *course_only, "--rename-table", "courses_course=course_b",
-             drop=["course_b"])  # fmt: skip
-        tool("CourseMig direct (CSV stream, new table)", *course_only, "--no-binary", "--rename-table",
-             "courses_course=course_c", drop=["course_c"])  # fmt: skip
+        tool(
+            "CourseMig direct (binary, new table)",
+            *course_only,
+            "--rename-table",
+            "courses_course=course_b",
+            drop=["course_b"],
+        )
+        tool(
+            "CourseMig direct (CSV stream, new table)",
+            *course_only,
+            "--no-binary",
+            "--rename-table",
+            "courses_course=course_c",
+            drop=["course_c"],
+        )
 
         # 100 bad rows spread over the table: their keys are already in the target
         with psycopg.connect(src_url) as s:
@@ -247,12 +291,28 @@ def main() -> int:
 
         # into an existing table whose keys are in place: the fair baseline for bad rows
         make_target_table(tgt_admin, "course_keys")
-        tool("CourseMig direct, existing table", *course_only, "--rename-table", "courses_course=course_keys",
-             "--if-exists", "append", drop=["course_keys"])  # fmt: skip
+        tool(
+            "CourseMig direct, existing table",
+            *course_only,
+            "--rename-table",
+            "courses_course=course_keys",
+            "--if-exists",
+            "append",
+            drop=["course_keys"],
+        )
 
         table_with_bad_rows("course_bad")
-        r = tool("CourseMig direct, existing table, 100 bad rows", *course_only, "--rename-table", "courses_course=course_bad",
-                 "--if-exists", "append", "--max-rejects", "1000", drop=[])  # fmt: skip
+        r = tool(
+            "CourseMig direct, existing table, 100 bad rows",
+            *course_only,
+            "--rename-table",
+            "courses_course=course_bad",
+            "--if-exists",
+            "append",
+            "--max-rejects",
+            "1000",
+            drop=[],
+        )
         r.rejected = n - loaded("course_bad")
         r.note = f"{r.rejected} rows rejected"
         drop_tables(tgt_admin, ["course_bad"])
@@ -267,27 +327,82 @@ def main() -> int:
 
         # via CSV files: export, then import (the two timed together)
         csv_dir = work / "csv"
-        s1, rss1, c1, e1 = run_measured(coursemig("export", "--source", src_url, "--tables",
-                                                  "courses_course", "--to", str(csv_dir), "-q"), env)  # fmt: skip
-        s2, rss2, c2, e2 = run_measured(coursemig(
-            "import", str(csv_dir), "--target", tgt_url, "--tables", "courses_course",
-            "--rename-table", "courses_course=course_csv", "--no-verify", "-q"), env)  # fmt: skip
+        s1, rss1, c1, e1 = run_measured(
+            coursemig(
+                "export",
+                "--source",
+                src_url,
+                "--tables",
+                "courses_course",
+                "--to",
+                str(csv_dir),
+                "-q",
+            ),
+            env,
+        )
+        s2, rss2, c2, e2 = run_measured(
+            coursemig(
+                "import",
+                str(csv_dir),
+                "--target",
+                tgt_url,
+                "--tables",
+                "courses_course",
+                "--rename-table",
+                "courses_course=course_csv",
+                "--no-verify",
+                "-q",
+            ),
+            env,
+        )
         if c1 or c2:
             raise RuntimeError(f"CSV route failed: {e1} {e2}")
-        results.append(Result("CourseMig via CSV files", n, s1 + s2, max(rss1, rss2),
-                              note=f"export {s1:.1f}s + import {s2:.1f}s"))  # fmt: skip
+        results.append(
+            Result(
+                "CourseMig via CSV files",
+                n,
+                s1 + s2,
+                max(rss1, rss2),
+                note=f"export {s1:.1f}s + import {s2:.1f}s",
+            )
+        )
         print(f"  via CSV: {s1 + s2:.1f}s ({(n / (s1 + s2)) / baseline:.2f}×)", flush=True)
         drop_tables(tgt_admin, ["course_csv"])
 
         # the CSV file alone into a table holding the 100 bad keys: CourseMig import vs pgloader
         table_with_bad_rows("course_csvbad")
-        seconds, rss, code, err = run_measured(coursemig(
-            "import", str(csv_dir), "--target", tgt_url, "--tables", "courses_course",
-            "--rename-table", "courses_course=course_csvbad", "--if-exists", "append",
-            "--max-rejects", "1000", "--no-verify", "-q", "--rejects-dir", str(work / "rejects2")), env)  # fmt: skip
+        seconds, rss, code, err = run_measured(
+            coursemig(
+                "import",
+                str(csv_dir),
+                "--target",
+                tgt_url,
+                "--tables",
+                "courses_course",
+                "--rename-table",
+                "courses_course=course_csvbad",
+                "--if-exists",
+                "append",
+                "--max-rejects",
+                "1000",
+                "--no-verify",
+                "-q",
+                "--rejects-dir",
+                str(work / "rejects2"),
+            ),
+            env,
+        )
         rejected = n - loaded("course_csvbad")
-        results.append(Result("CourseMig import of the CSV, 100 bad rows", n, seconds, rss, rejected,
-                              note=f"{rejected} rows rejected"))  # fmt: skip
+        results.append(
+            Result(
+                "CourseMig import of the CSV, 100 bad rows",
+                n,
+                seconds,
+                rss,
+                rejected,
+                note=f"{rejected} rows rejected",
+            )
+        )
         print(f"  import with bad rows: {seconds:.1f}s, {rejected} rejected", flush=True)
         drop_tables(tgt_admin, ["course_csvbad"])
 
@@ -360,18 +475,47 @@ def main() -> int:
                 for (t,) in conn.execute(
                     "SELECT tablename FROM pg_tables WHERE tablename LIKE 'courses%'"
                 ):
-                    total += conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(
-                        psycopg.sql.Identifier(t))).fetchone()[0]  # fmt: skip
-            tables = ["program", "meetingtime", "meetinglocation", "course", "degree", "section",
-                      "specialization", "coursesectionlink", "coursesectionlink_sections"]  # fmt: skip
+                    total += conn.execute(
+                        psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(t))
+                    ).fetchone()[0]
+            tables = [
+                "program",
+                "meetingtime",
+                "meetinglocation",
+                "course",
+                "degree",
+                "section",
+                "specialization",
+                "coursesectionlink",
+                "coursesectionlink_sections",
+            ]
             for loaders in (1, 2):
-                seconds, rss, code, err = run_measured(coursemig(
-                    "migrate", "--source", src_url, "--target", tgt_url, "--app", "courses",
-                    "--no-verify", "--loaders", str(loaders), "-q"), env)  # fmt: skip
+                seconds, rss, code, err = run_measured(
+                    coursemig(
+                        "migrate",
+                        "--source",
+                        src_url,
+                        "--target",
+                        tgt_url,
+                        "--app",
+                        "courses",
+                        "--no-verify",
+                        "--loaders",
+                        str(loaders),
+                        "-q",
+                    ),
+                    env,
+                )
                 if code:
                     raise RuntimeError(f"whole database failed: {err}")
-                results.append(Result(f"Whole sample database, {loaders} loader{'s' if loaders > 1 else ''}",
-                                      total, seconds, rss))  # fmt: skip
+                results.append(
+                    Result(
+                        f"Whole sample database, {loaders} loader{'s' if loaders > 1 else ''}",
+                        total,
+                        seconds,
+                        rss,
+                    )
+                )
                 print(
                     f"  whole database, {loaders} loaders: {seconds:.1f}s, {total:,} rows",
                     flush=True,
@@ -387,10 +531,24 @@ def main() -> int:
                 conn.execute("SELECT max(length(credit)) FROM courses_course").fetchone()[0] or 1
             )
         profile_file = work / "narrow.json"
-        code = subprocess.run(coursemig(
-            "plan", "--source", src_url, "--target", tgt_url, "--tables", "courses_course",
-            "--rename-table", "courses_course=course_narrow", "--no-foreign-keys", "-o",
-            str(profile_file)), env=env, capture_output=True).returncode  # fmt: skip
+        code = subprocess.run(
+            coursemig(
+                "plan",
+                "--source",
+                src_url,
+                "--target",
+                tgt_url,
+                "--tables",
+                "courses_course",
+                "--rename-table",
+                "courses_course=course_narrow",
+                "--no-foreign-keys",
+                "-o",
+                str(profile_file),
+            ),
+            env=env,
+            capture_output=True,
+        ).returncode
         data = json.loads(profile_file.read_text())
         for column in data["tables"][0]["columns"]:
             if column["source"] == "credit":
@@ -430,16 +588,27 @@ def main() -> int:
     print(f"{'run':<58} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'vs psql':>8} {'peak RSS':>9}")
     for r in results:
         rss = f"{r.peak_rss_mb:.0f} MB" if r.peak_rss_mb else "-"
-        print(f"{r.name:<58} {r.rows:>10,} {r.seconds:>8.1f} {r.rows_per_second:>10,.0f} "
-              f"{r.rows_per_second / baseline:>7.2f}× {rss:>9}  {r.note}")  # fmt: skip
+        print(
+            f"{r.name:<58} {r.rows:>10,} {r.seconds:>8.1f} {r.rows_per_second:>10,.0f} "
+            f"{r.rows_per_second / baseline:>7.2f}× {rss:>9}  {r.note}"
+        )
     with (out / "results.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(
             ["run", "rows", "seconds", "rows_per_second", "ratio_to_psql", "peak_rss_mb", "note"]
         )
         for r in results:
-            w.writerow([r.name, r.rows, f"{r.seconds:.2f}", f"{r.rows_per_second:.0f}",
-                        f"{r.rows_per_second / baseline:.3f}", f"{r.peak_rss_mb or 0:.0f}", r.note])  # fmt: skip
+            w.writerow(
+                [
+                    r.name,
+                    r.rows,
+                    f"{r.seconds:.2f}",
+                    f"{r.rows_per_second:.0f}",
+                    f"{r.rows_per_second / baseline:.3f}",
+                    f"{r.peak_rss_mb or 0:.0f}",
+                    r.note,
+                ]
+            )
     chart(results, baseline, out / "results.png")
     print(f"\nWrote {out / 'results.csv'} and {out / 'results.png'}")
     return 0

@@ -144,8 +144,10 @@ def _start_servers() -> Servers:
         servers.source.destroy()  # templates left by an earlier run
         servers.target.destroy()
         return servers
-    return Servers(start_local_server("test-source"),
-                   start_local_server("test-target", tls=True, require_password=True))  # fmt: skip
+    return Servers(
+        start_local_server("test-source"),
+        start_local_server("test-target", tls=True, require_password=True),
+    )
 
 
 def _admin(server: LocalServer, dbname: str = "postgres") -> psycopg.Connection:
@@ -178,10 +180,14 @@ def _make_source_templates(server: LocalServer) -> None:
 
     with _admin(server) as conn:
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [SOURCE_USER]).fetchone():
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER CREATEDB").format(
-                sql.Identifier(SOURCE_USER)))  # fmt: skip
-        conn.execute(sql.SQL("CREATE DATABASE django_empty OWNER {}").format(
-            sql.Identifier(SOURCE_USER)))  # fmt: skip
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER CREATEDB").format(
+                    sql.Identifier(SOURCE_USER)
+                )
+            )
+        conn.execute(
+            sql.SQL("CREATE DATABASE django_empty OWNER {}").format(sql.Identifier(SOURCE_USER))
+        )
     _run_django_migrate(server, "django_empty")
     with _admin(server) as conn:
         conn.execute("CREATE DATABASE django_sample TEMPLATE django_empty OWNER django")

@@ -39,35 +39,57 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
 
 
 def _add_source(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument("--source", required=required, metavar="URL",
-                   help="the Django database: a postgresql:// URL or any connection string")  # fmt: skip
+    p.add_argument(
+        "--source",
+        required=required,
+        metavar="URL",
+        help="the Django database: a postgresql:// URL or any connection string",
+    )
     p.add_argument("--source-schema", default="public", metavar="SCHEMA")
 
 
 def _add_target(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--target", required=True, metavar="URL",
-                   help="the target database (Azure: the portal's connection string)")  # fmt: skip
+    p.add_argument(
+        "--target",
+        required=True,
+        metavar="URL",
+        help="the target database (Azure: the portal's connection string)",
+    )
     p.add_argument("--target-schema", default="public", metavar="SCHEMA")
 
 
 def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tables", metavar="T,...", help="source tables, comma-separated")
     p.add_argument("--app", action="append", metavar="LABEL", help="every table of a Django app")
-    p.add_argument("--include-system-tables", action="store_true",
-                   help="also Django's own tables (auth_*, django_*)")  # fmt: skip
-    p.add_argument("--keep-names", action="store_true",
-                   help="keep table names as they are (default: strip the app prefix)")  # fmt: skip
+    p.add_argument(
+        "--include-system-tables",
+        action="store_true",
+        help="also Django's own tables (auth_*, django_*)",
+    )
+    p.add_argument(
+        "--keep-names",
+        action="store_true",
+        help="keep table names as they are (default: strip the app prefix)",
+    )
     p.add_argument("--rename-table", action="append", metavar="SRC=DST")
     p.add_argument("--rename-column", action="append", metavar="SRC_TABLE.COL=NEW")
-    p.add_argument("--rename-reserved", action="store_true",
-                   help="rename columns named with reserved words (end -> end_time)")  # fmt: skip
+    p.add_argument(
+        "--rename-reserved",
+        action="store_true",
+        help="rename columns named with reserved words (end -> end_time)",
+    )
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--if-exists", choices=["fail", "append", "replace", "skip"], default="fail")
     p.add_argument("--on-error", choices=["stop", "skip"], default="skip")
-    p.add_argument("--max-rejects", type=int, default=100, metavar="N",
-                   help="per table; past it the table fails (default 100)")  # fmt: skip
+    p.add_argument(
+        "--max-rejects",
+        type=int,
+        default=100,
+        metavar="N",
+        help="per table; past it the table fails (default 100)",
+    )
     p.add_argument("--max-reject-percent", type=float, metavar="P")
     p.add_argument("--rejects-dir", metavar="DIR")
     p.add_argument("--no-verify", action="store_true")
@@ -75,10 +97,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loaders", type=int, default=1, metavar="N", help="tables loaded at once")
     p.add_argument("--batch-rows", type=int, default=5000, metavar="N")
     p.add_argument("--no-binary", action="store_true", help="always stream CSV, never binary")
-    p.add_argument("--keys-during-load", action="store_true",
-                   help="build a new table's keys while loading rather than after (slower)")  # fmt: skip
-    p.add_argument("--distribute", action="append", metavar="TABLE=COLUMN",
-                   help="Citus: distribute TABLE by COLUMN")  # fmt: skip
+    p.add_argument(
+        "--keys-during-load",
+        action="store_true",
+        help="build a new table's keys while loading rather than after (slower)",
+    )
+    p.add_argument(
+        "--distribute",
+        action="append",
+        metavar="TABLE=COLUMN",
+        help="Citus: distribute TABLE by COLUMN",
+    )
     p.add_argument("--reference", action="append", metavar="TABLE", help="Citus: a reference table")
     p.add_argument("--json-report", metavar="FILE")
     p.add_argument("--quiet", "-q", action="store_true")
@@ -207,8 +236,11 @@ def _mappings(args: argparse.Namespace, catalog) -> list:
     for key, new in _pairs(args.rename_column, "--rename-column").items():
         table, _, column = key.rpartition(".")
         if not table:
-            raise FriendlyError("--rename-column takes SRC_TABLE.COL=NEW, for example "
-                                "courses_meetingtime.end=end_time.", key)  # fmt: skip
+            raise FriendlyError(
+                "--rename-column takes SRC_TABLE.COL=NEW, for example "
+                "courses_meetingtime.end=end_time.",
+                key,
+            )
         columns[(table, column)] = new
     apply_renames(mappings, _pairs(args.rename_table, "--rename-table"), columns)
     if getattr(args, "rename_reserved", False):
@@ -309,8 +341,10 @@ class _Printer:
             self._clear()
             where = f", column {event.column}" if event.column else ""
             line = f" (line {event.line})" if event.line else ""  # CSV files: the line to look at
-            print(f"  row {event.row_number}{line} of {event.table}{where}: {event.reason}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"  row {event.row_number}{line} of {event.table}{where}: {event.reason}",
+                file=sys.stderr,
+            )
         elif isinstance(event, LogMessage) and event.level != "error":
             self._clear()
             print(f"{event.level}: {event.text}", file=sys.stderr)
@@ -328,9 +362,11 @@ def _finish(args: argparse.Namespace, report) -> int:
         Path(args.json_report).write_text(report.to_json(), encoding="utf-8")
     if not getattr(args, "quiet", False):
         for t in report.tables:
-            line = (f"  {t.target:<28} {str(t.status):<18} read {t.rows_read:>9,}  written "
-                    f"{t.rows_written:>9,}  rejected {t.rows_rejected:>5,}  {t.seconds:6.1f}s  "
-                    f"{t.verification}")  # fmt: skip
+            line = (
+                f"  {t.target:<28} {str(t.status):<18} read {t.rows_read:>9,}  written "
+                f"{t.rows_written:>9,}  rejected {t.rows_rejected:>5,}  {t.seconds:6.1f}s  "
+                f"{t.verification}"
+            )
             print(line, file=sys.stderr)
     if report.message:
         print(f"coursemig: {report.message}", file=sys.stderr)
@@ -370,9 +406,22 @@ def cmd_tables(args: argparse.Namespace) -> int:
     catalog = _read_catalog(_endpoint(args.source, "source"), args.source_schema)
     tables = catalog.visible(args.include_system_tables)
     if args.json:
-        print(json.dumps([{"table": t.name, "app": t.app, "rows": t.row_estimate,
-                           "system": t.is_system, "many_to_many": t.is_m2m,
-                           "columns": [c.name for c in t.columns]} for t in tables], indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                [
+                    {
+                        "table": t.name,
+                        "app": t.app,
+                        "rows": t.row_estimate,
+                        "system": t.is_system,
+                        "many_to_many": t.is_m2m,
+                        "columns": [c.name for c in t.columns],
+                    }
+                    for t in tables
+                ],
+                indent=2,
+            )
+        )
         return Outcome.DONE
     by_app: dict[str, list] = {}
     for t in tables:
@@ -403,8 +452,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     options = _options(args, Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT)
     for p in validate(mappings, catalog):
         print(f"{p.severity}: {p.message}", file=sys.stderr)
-    profile = Profile(name=args.name, source=source.settings, target=target.settings,
-                      tables=mappings, options=options)  # fmt: skip
+    profile = Profile(
+        name=args.name,
+        source=source.settings,
+        target=target.settings,
+        tables=mappings,
+        options=options,
+    )
     path = profile.save(Path(args.output))
     if args.show_sql:
         print(ddl_script(catalog, mappings, options))
@@ -464,9 +518,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     column_renames = _pairs(args.rename_column, "--rename-column")
     with open_session(target) as conn:
         mappings = import_mappings(
-            conn, folder, names, args.target_schema, renames, column_renames,
+            conn,
+            folder,
+            names,
+            args.target_schema,
+            renames,
+            column_renames,
             IfExists(args.if_exists),
-        )  # fmt: skip
+        )
     return _run(args, None, target, mappings, _options(args, Route.IMPORT))
 
 
@@ -490,8 +549,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return Outcome.DONE
 
 
-COMMANDS = {"tables": cmd_tables, "plan": cmd_plan, "run": cmd_run, "migrate": cmd_migrate,
-            "export": cmd_export, "import": cmd_import, "demo": cmd_demo}  # fmt: skip
+COMMANDS = {
+    "tables": cmd_tables,
+    "plan": cmd_plan,
+    "run": cmd_run,
+    "migrate": cmd_migrate,
+    "export": cmd_export,
+    "import": cmd_import,
+    "demo": cmd_demo,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -508,8 +574,11 @@ def main(argv: list[str] | None = None) -> int:
         return Outcome.USAGE
     except OSError as exc:  # a file or folder given on the command line cannot be used
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"coursemig: The file or folder{where} could not be used: "
-              f"{exc.strerror or exc}. Check the name and its folder.", file=sys.stderr)  # fmt: skip
+        print(
+            f"coursemig: The file or folder{where} could not be used: "
+            f"{exc.strerror or exc}. Check the name and its folder.",
+            file=sys.stderr,
+        )
         return Outcome.USAGE
     except KeyboardInterrupt:
         print("coursemig: stopped.", file=sys.stderr)

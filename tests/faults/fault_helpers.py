@@ -20,13 +20,22 @@ def mappings_for(source_db, tables: list[str] | None = None, apps: list[str] | N
 
 def table_text(db, table: str, schema: str = "public") -> list[tuple]:
     """Every row of a table as text, sorted: compares values across servers exactly."""
-    cols = [r[0] for r in db.rows(
-        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-        "AND NOT attisdropped ORDER BY attnum",
-        [sql.Identifier(schema, table).as_string(None)])]  # fmt: skip
+    cols = [
+        r[0]
+        for r in db.rows(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            [sql.Identifier(schema, table).as_string(None)],
+        )
+    ]
     with db.admin_connect() as conn:
-        for setting in ("TimeZone = 'UTC'", "DateStyle = 'ISO, YMD'", "IntervalStyle = 'postgres'",
-                        "extra_float_digits = 3", "bytea_output = 'hex'"):  # fmt: skip
+        for setting in (
+            "TimeZone = 'UTC'",
+            "DateStyle = 'ISO, YMD'",
+            "IntervalStyle = 'postgres'",
+            "extra_float_digits = 3",
+            "bytea_output = 'hex'",
+        ):
             conn.execute(f"SET {setting}")
         query = sql.SQL("SELECT {} FROM {}").format(
             sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in cols),

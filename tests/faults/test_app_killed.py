@@ -23,30 +23,51 @@ ROWS = 50_000
 def big_source(source_db):
     with source_db.connect(autocommit=True) as conn:
         conn.execute("CREATE TABLE big (id integer PRIMARY KEY, t text NOT NULL, pad text)")
-        conn.execute("INSERT INTO big SELECT g, md5(g::text), repeat(chr(65 + g % 26), 100) "
-                     f"FROM generate_series(1, {ROWS}) g")  # fmt: skip
+        conn.execute(
+            "INSERT INTO big SELECT g, md5(g::text), repeat(chr(65 + g % 26), 100) "
+            f"FROM generate_series(1, {ROWS}) g"
+        )
     return source_db
 
 
 def _cli(source_db, target_db, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "coursemig_gui.cli", "migrate", "--source", source_db.url,
-            "--target", target_db.url, "--tables", "big", "--batch-rows", "200", "-q", *extra]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "coursemig_gui.cli",
+        "migrate",
+        "--source",
+        source_db.url,
+        "--target",
+        target_db.url,
+        "--tables",
+        "big",
+        "--batch-rows",
+        "200",
+        "-q",
+        *extra,
+    ]
 
 
 def _active_copy(target_db) -> bool:
-    return bool(target_db.rows(
-        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND usename = 'citus' "
-        "AND state = 'active' AND query LIKE 'COPY%FROM STDIN%'"))  # fmt: skip
+    return bool(
+        target_db.rows(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND usename = 'citus' "
+            "AND state = 'active' AND query LIKE 'COPY%FROM STDIN%'"
+        )
+    )
 
 
 def _leftovers(target_db) -> tuple[int, int]:
     """(backends of the role citus, locks held by any other backend) in the test database."""
     backends = target_db.rows(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND usename = 'citus'")[0][0]  # fmt: skip
+        "AND usename = 'citus'"
+    )[0][0]
     locks = target_db.rows(
         "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-        "WHERE d.datname = current_database() AND l.pid <> pg_backend_pid()")[0][0]  # fmt: skip
+        "WHERE d.datname = current_database() AND l.pid <> pg_backend_pid()"
+    )[0][0]
     return backends, locks
 
 
@@ -66,8 +87,9 @@ def test_sigkill_mid_table(big_source, target_db, existing):
         extra = ("--if-exists", "append")
     before = _state(target_db)
 
-    proc = subprocess.Popen(_cli(big_source, target_db, *extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        _cli(big_source, target_db, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 30
         while not _active_copy(target_db):
@@ -91,8 +113,9 @@ def test_sigkill_mid_table(big_source, target_db, existing):
     assert _leftovers(target_db) == (0, 0)
     assert _state(target_db) == before  # absent, or exactly the ten rows it had
 
-    again = subprocess.run(_cli(big_source, target_db, *extra), capture_output=True, text=True,
-                           timeout=120)  # fmt: skip
+    again = subprocess.run(
+        _cli(big_source, target_db, *extra), capture_output=True, text=True, timeout=120
+    )
     assert again.returncode == 0, again.stderr
     assert "Traceback" not in again.stderr
     count, distinct, low, high = _state(target_db)

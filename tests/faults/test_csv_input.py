@@ -17,8 +17,17 @@ pytestmark = pytest.mark.bad_input
 
 def _import(folder: Path, target_db, capsys, *extra: str) -> tuple[int, str]:
     capsys.readouterr()
-    code = main(["import", str(folder), "--target", target_db.url, "--rejects-dir",
-                 str(folder.parent / "rejects"), *extra])  # fmt: skip
+    code = main(
+        [
+            "import",
+            str(folder),
+            "--target",
+            target_db.url,
+            "--rejects-dir",
+            str(folder.parent / "rejects"),
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return code, err
@@ -38,9 +47,14 @@ def _table(target_db, name: str) -> list[tuple] | None:
 
 
 def _columns(target_db, name: str) -> list[str]:
-    return [r[0] for r in target_db.rows(
-        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-        "AND NOT attisdropped ORDER BY attnum", [f'public."{name}"'])]  # fmt: skip
+    return [
+        r[0]
+        for r in target_db.rows(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            [f'public."{name}"'],
+        )
+    ]
 
 
 def _people(target_db) -> None:
@@ -91,10 +105,9 @@ def test_unterminated_quote_fails_the_table_with_file_and_line(tmp_path, target_
 
 @pytest.mark.parametrize(
     "bad, problem",
-    [("7,seven,extra", "extra data after last expected column"),
-     ("7", "missing data for column")],
+    [("7,seven,extra", "extra data after last expected column"), ("7", "missing data for column")],
     ids=["too-many-fields", "too-few-fields"],
-)  # fmt: skip
+)
 def test_wrong_field_count(tmp_path, target_db, capsys, bad, problem):
     _people(target_db)
     good = [f"{i},name {i}" for i in range(1, 13) if i != 7]
@@ -103,8 +116,17 @@ def test_wrong_field_count(tmp_path, target_db, capsys, bad, problem):
 
     # Stop at the first bad row: a sentence with the file, the line and the problem; the
     # table is exactly as it was although earlier batches had been sent.
-    code, err = _import(folder, target_db, capsys, "--if-exists", "append", "--batch-rows", "3",
-                        "--on-error", "stop")  # fmt: skip
+    code, err = _import(
+        folder,
+        target_db,
+        capsys,
+        "--if-exists",
+        "append",
+        "--batch-rows",
+        "3",
+        "--on-error",
+        "stop",
+    )
     assert code == 1
     assert "people.csv" in err and "line 8" in err and problem in err, err
     assert _table(target_db, "people") == [(100, "already here")]
@@ -162,8 +184,12 @@ def test_crlf_line_ends(tmp_path, target_db, capsys, final_newline):
         folder, target_db, capsys, "--if-exists", "append", "--batch-rows", "2", "-q"
     )
     assert code == 0, err
-    assert _table(target_db, "people") == [(1, "Ann"), (2, "two\r\nlines"), (3, "quoted, comma"),
-                                           (100, "already here")]  # fmt: skip
+    assert _table(target_db, "people") == [
+        (1, "Ann"),
+        (2, "two\r\nlines"),
+        (3, "quoted, comma"),
+        (100, "already here"),
+    ]
 
 
 @pytest.mark.parametrize("chosen", [None, ";"], ids=["detected", "chosen"])
@@ -230,8 +256,9 @@ def test_latin1_byte_beyond_the_first_megabyte(tmp_path, target_db, capsys):
     assert _table(target_db, "people") is None
     code, err = _import(folder, target_db, capsys, "--encoding", "latin-1", "-q")
     assert code == 0, err
-    assert target_db.rows("SELECT count(*), max(name) FILTER (WHERE id = '12001') FROM people")[0] == (
-        12_001, "Noël")  # fmt: skip
+    assert target_db.rows("SELECT count(*), max(name) FILTER (WHERE id = '12001') FROM people")[
+        0
+    ] == (12_001, "Noël")
 
 
 def test_blank_lines(tmp_path, target_db, capsys):

@@ -48,33 +48,142 @@ COLUMNS = [
 ]
 
 NASTY_TEXT = [
-    "\\0", "\\\\x00", "\\x00", "\\N", "NULL", "", " ", '"', '""', "'", ",", ";", "\t", "\r",
-    "\n", "\r\n", "a\nb", "line one\r\nline two", '"quoted, with comma"', "back\\slash",
-    "ünïcödé ñ 漢字 🦆 \u200b zero-width", "\u2028\u2029", "\x7f\x01\x1f", "end\\.", "\\.",
+    "\\0",
+    "\\\\x00",
+    "\\x00",
+    "\\N",
+    "NULL",
+    "",
+    " ",
+    '"',
+    '""',
+    "'",
+    ",",
+    ";",
+    "\t",
+    "\r",
+    "\n",
+    "\r\n",
+    "a\nb",
+    "line one\r\nline two",
+    '"quoted, with comma"',
+    "back\\slash",
+    "ünïcödé ñ 漢字 🦆 \u200b zero-width",
+    "\u2028\u2029",
+    "\x7f\x01\x1f",
+    "end\\.",
+    "\\.",
     "x" * 200_000,
-]  # fmt: skip
+]
 
 ROWS = [
     # "Select", quoted col, order, end, j, jb, u, n, nn, ts, tsl, d, tm, iv, b, ints, texts, ip,
     # net, flag, big, small, f, r
-    ("plain", "plain", 1, "end", '{"a": 1}', '{"a": 1}', "00000000-0000-0000-0000-000000000000",
-     "0", "0", "2024-02-29 23:59:59.999999+00", "2024-02-29 23:59:59.999999", "2024-02-29",
-     "23:59:59.999999", "1 year 2 mons -3 days 04:05:06.789", b"", "{}", "{}", "::1",
-     "10.0.0.0/8", True, 9223372036854775807, 32767, 1.5, 2.5),
-    (None, None, None, None, None, None, None, None, None, None, None, None, None, None, None,
-     None, None, None, None, None, None, None, None, None),
-    ("", "", -2147483648, "", '{"nul": "\\u0000", "q": "\\"", "u": "ü"}',
-     '{"nested": {"list": [1, "two", null, true]}, "ü": "\\"\\n"}',
-     "ffffffff-ffff-ffff-ffff-ffffffffffff", "-99999999999999999999.9999999999",
-     "123456789012345678901234567890.123456789012345678901234567890", "infinity", "-infinity",
-     "0044-03-15 BC", "00:00:00", "-178000000 years", bytes(range(256)), "{1,NULL,-3}",
-     '{"a,b","c\\"d","",NULL,"NULL","\\\\0"," e "}', "192.168.0.1/24",
-     "2001:db8::/32", False, -9223372036854775808, -32768, float("nan"), float("inf")),
-    ("\\0", "\\\\x00", 0, "\\N", "[]", "[]", "12345678-1234-5678-1234-567812345678", "NaN",
-     "1e-30", "1970-01-01 00:00:00+14", "infinity", "infinity", "24:00:00", "0", b"\x00\\x00\x00",
-     "{{1,2},{3,4}}", '{"\\n","\\t"}', "0.0.0.0", "0.0.0.0/0", True, 0, 0, -0.0,
-     1.17549435e-38),
-]  # fmt: skip
+    (
+        "plain",
+        "plain",
+        1,
+        "end",
+        '{"a": 1}',
+        '{"a": 1}',
+        "00000000-0000-0000-0000-000000000000",
+        "0",
+        "0",
+        "2024-02-29 23:59:59.999999+00",
+        "2024-02-29 23:59:59.999999",
+        "2024-02-29",
+        "23:59:59.999999",
+        "1 year 2 mons -3 days 04:05:06.789",
+        b"",
+        "{}",
+        "{}",
+        "::1",
+        "10.0.0.0/8",
+        True,
+        9223372036854775807,
+        32767,
+        1.5,
+        2.5,
+    ),
+    (
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+    (
+        "",
+        "",
+        -2147483648,
+        "",
+        '{"nul": "\\u0000", "q": "\\"", "u": "ü"}',
+        '{"nested": {"list": [1, "two", null, true]}, "ü": "\\"\\n"}',
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        "-99999999999999999999.9999999999",
+        "123456789012345678901234567890.123456789012345678901234567890",
+        "infinity",
+        "-infinity",
+        "0044-03-15 BC",
+        "00:00:00",
+        "-178000000 years",
+        bytes(range(256)),
+        "{1,NULL,-3}",
+        '{"a,b","c\\"d","",NULL,"NULL","\\\\0"," e "}',
+        "192.168.0.1/24",
+        "2001:db8::/32",
+        False,
+        -9223372036854775808,
+        -32768,
+        float("nan"),
+        float("inf"),
+    ),
+    (
+        "\\0",
+        "\\\\x00",
+        0,
+        "\\N",
+        "[]",
+        "[]",
+        "12345678-1234-5678-1234-567812345678",
+        "NaN",
+        "1e-30",
+        "1970-01-01 00:00:00+14",
+        "infinity",
+        "infinity",
+        "24:00:00",
+        "0",
+        b"\x00\\x00\x00",
+        "{{1,2},{3,4}}",
+        '{"\\n","\\t"}',
+        "0.0.0.0",
+        "0.0.0.0/0",
+        True,
+        0,
+        0,
+        -0.0,
+        1.17549435e-38,
+    ),
+]
 
 
 @pytest.fixture(params=NAMES, ids=["unicode-quotes-reserved", "path-and-percent"])
@@ -101,7 +210,7 @@ def hostile(source_db, request):
                 None,
                 text.encode("utf-8"),
                 None,
-                [text, None, text],  # fmt: skip
+                [text, None, text],
                 None,
                 None,
                 None,
@@ -114,8 +223,11 @@ def hostile(source_db, request):
     names = [c for c, _ in COLUMNS]
     with source_db.connect(autocommit=True) as conn:  # as django, the app's own role
         # filled under a plain name: a "%" in a name would read as a placeholder in the INSERT
-        conn.execute(sql.SQL("CREATE TABLE hostile_tmp ({})").format(
-            sql.SQL(", ").join(sql.SQL("{} " + t).format(sql.Identifier(c)) for c, t in COLUMNS)))  # fmt: skip
+        conn.execute(
+            sql.SQL("CREATE TABLE hostile_tmp ({})").format(
+                sql.SQL(", ").join(sql.SQL("{} " + t).format(sql.Identifier(c)) for c, t in COLUMNS)
+            )
+        )
         conn.execute("SET TimeZone = 'Pacific/Chatham'")  # a session zone far from UTC
         with conn.cursor() as cur:
             cur.executemany(
@@ -139,12 +251,19 @@ def test_hostile_table_round_trips_exactly(hostile, target_db, tmp_path, route):
     (tm,) = mappings
     assert tm.target == TABLE  # not a Django table: the name is kept, whatever it holds
     if route == "export-import":
-        exported = run_migration(hostile_source.endpoint, None, mappings,
-                                 MigrationOptions(route=Route.EXPORT, csv_dir=str(tmp_path)))  # fmt: skip
+        exported = run_migration(
+            hostile_source.endpoint,
+            None,
+            mappings,
+            MigrationOptions(route=Route.EXPORT, csv_dir=str(tmp_path)),
+        )
         assert exported.exit_code == 0, exported.tables[0].message or exported.message
-        report = run_migration(None, target_db.endpoint, mappings,
-                               MigrationOptions(route=Route.IMPORT, csv_dir=str(tmp_path),
-                                                batch_rows=7))  # fmt: skip
+        report = run_migration(
+            None,
+            target_db.endpoint,
+            mappings,
+            MigrationOptions(route=Route.IMPORT, csv_dir=str(tmp_path), batch_rows=7),
+        )
     else:
         options = MigrationOptions(route=Route(route), csv_dir=str(tmp_path), batch_rows=7)
         report = run_migration(hostile_source.endpoint, target_db.endpoint, mappings, options)
@@ -159,16 +278,23 @@ def test_hostile_table_round_trips_exactly(hostile, target_db, tmp_path, route):
     actual = table_text(target_db, TABLE)
     assert actual == expected
     # the same types, not text that happens to read the same
-    types = target_db.rows("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-                           "WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",
-                           [sql.Identifier(TABLE).as_string(None)])  # fmt: skip
-    assert [t for _, t in types] == [t for _, t in hostile_source.rows(
+    types = target_db.rows(
         "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
         "WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",
-        [sql.Identifier(TABLE).as_string(None)])]  # fmt: skip
+        [sql.Identifier(TABLE).as_string(None)],
+    )
+    assert [t for _, t in types] == [
+        t
+        for _, t in hostile_source.rows(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",
+            [sql.Identifier(TABLE).as_string(None)],
+        )
+    ]
     if route != "export-import":  # a CSV file alone does not say which column is the identity
         # the identity moved past the loaded ids, so the app's next INSERT works
         with target_db.admin_connect() as conn:
-            new_id = conn.execute(sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING id").format(
-                sql.Identifier(TABLE))).fetchone()[0]  # fmt: skip
+            new_id = conn.execute(
+                sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING id").format(sql.Identifier(TABLE))
+            ).fetchone()[0]
         assert new_id == len(expected) + 1

@@ -38,8 +38,20 @@ def saved(source_db, target_db, tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
     path = tmp_path / "profiles" / "courses.json"
-    code = main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
-                 "courses_program", "--output", str(path), "-q"])  # fmt: skip
+    code = main(
+        [
+            "plan",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_program",
+            "--output",
+            str(path),
+            "-q",
+        ]
+    )
     assert code == 0
     return path
 
@@ -51,22 +63,36 @@ DAMAGED = {
     "not-json": ("\x00\x01 binary junk", "damaged"),
     "a-list": ("[1, 2, 3]", "is not a CourseMig saved migration"),
     "other-format": ('{"format": "something-else"}', "is not a CourseMig saved migration"),
-    "bad-tables": ('{"format": "coursemig-profile", "version": 1, "tables": "oops"}',
-                   "has a setting CourseMig does not understand"),
-    "bad-options": ('{"format": "coursemig-profile", "version": 1, "options": []}',
-                    "has a setting CourseMig does not understand"),
-    "bad-route": ('{"format": "coursemig-profile", "version": 1, "options": {"route": "teleport"}}',
-                  "has a setting CourseMig does not understand"),
-    "bad-source": ('{"format": "coursemig-profile", "version": 1, "source": "localhost"}',
-                   "has a setting CourseMig does not understand"),
-    "bad-column": ('{"format": "coursemig-profile", "version": 1, "tables": [{"source": "a", '
-                   '"target": "a", "columns": [{"name": "x"}]}]}',
-                   "has a setting CourseMig does not understand"),
-    "newer": ('{"format": "coursemig-profile", "version": 99, "name": "from the future"}',
-              "was saved by a newer CourseMig (format 99). Update CourseMig to open it."),
-    "bad-version": ('{"format": "coursemig-profile", "version": "two"}',
-                    "has a setting CourseMig does not understand"),
-}  # fmt: skip
+    "bad-tables": (
+        '{"format": "coursemig-profile", "version": 1, "tables": "oops"}',
+        "has a setting CourseMig does not understand",
+    ),
+    "bad-options": (
+        '{"format": "coursemig-profile", "version": 1, "options": []}',
+        "has a setting CourseMig does not understand",
+    ),
+    "bad-route": (
+        '{"format": "coursemig-profile", "version": 1, "options": {"route": "teleport"}}',
+        "has a setting CourseMig does not understand",
+    ),
+    "bad-source": (
+        '{"format": "coursemig-profile", "version": 1, "source": "localhost"}',
+        "has a setting CourseMig does not understand",
+    ),
+    "bad-column": (
+        '{"format": "coursemig-profile", "version": 1, "tables": [{"source": "a", '
+        '"target": "a", "columns": [{"name": "x"}]}]}',
+        "has a setting CourseMig does not understand",
+    ),
+    "newer": (
+        '{"format": "coursemig-profile", "version": 99, "name": "from the future"}',
+        "was saved by a newer CourseMig (format 99). Update CourseMig to open it.",
+    ),
+    "bad-version": (
+        '{"format": "coursemig-profile", "version": "two"}',
+        "has a setting CourseMig does not understand",
+    ),
+}
 
 
 @pytest.mark.parametrize("name", list(DAMAGED))
@@ -103,8 +129,20 @@ def test_saving_over_a_profile_keeps_a_backup(tmp_path):
 
 def test_plan_over_an_existing_profile_keeps_a_backup(saved, source_db, target_db):
     before = saved.read_text()
-    code = main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
-                 "courses_degree", "--output", str(saved), "-q"])  # fmt: skip
+    code = main(
+        [
+            "plan",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_degree",
+            "--output",
+            str(saved),
+            "-q",
+        ]
+    )
     assert code == 0
     assert saved.with_suffix(".json.bak").read_text() == before
 
@@ -123,21 +161,45 @@ def test_no_saved_file_holds_a_password(saved, source_db, target_db, tmp_path, m
     assert parsed.password == target_db.password  # it was in what the user pasted
     # the wizard's way: the password goes to the keyring, the profile is saved without it
     assert CredentialStore().save(parsed.settings, target_db.password)
-    Profile(name="gui-like", source=parse_connection_string(source_db.url).settings,
-            target=parsed.settings, tables=Profile.load(saved).tables).save(
-        tmp_path / "profiles" / "gui.json")  # fmt: skip
+    Profile(
+        name="gui-like",
+        source=parse_connection_string(source_db.url).settings,
+        target=parsed.settings,
+        tables=Profile.load(saved).tables,
+    ).save(tmp_path / "profiles" / "gui.json")
     Profile(name="gui-like again").save(tmp_path / "profiles" / "gui.json")  # leaves a .bak
     code = main(["run", str(saved), "--json-report", str(tmp_path / "report.json"), "-q"])
     assert code == 0
-    code = main(["migrate", "--source", source_db.url, "--target", target_db.url, "--tables",
-                 "courses_degree", "--via-csv", str(tmp_path / "csv"), "--rejects-dir",
-                 str(tmp_path / "rejects"), "--json-report", str(tmp_path / "report2.json"), "-q"])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_degree",
+            "--via-csv",
+            str(tmp_path / "csv"),
+            "--rejects-dir",
+            str(tmp_path / "rejects"),
+            "--json-report",
+            str(tmp_path / "report2.json"),
+            "-q",
+        ]
+    )
     assert code == 0
     home = Path(os.environ["COURSEMIG_HOME"])
     files = [p for folder in (tmp_path, home) for p in folder.rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert {"courses.json", "gui.json", "gui.json.bak", "report.json", "report2.json",
-            "courses_degree.csv"} <= names, names  # fmt: skip
+    assert {
+        "courses.json",
+        "gui.json",
+        "gui.json.bak",
+        "report.json",
+        "report2.json",
+        "courses_degree.csv",
+    } <= names, names
     for path in files:
         data = path.read_bytes().decode("utf-8", "replace")
         for form in _password_forms(target_db.password):
@@ -222,16 +284,32 @@ def test_missing_keyring_is_explained(saved, target_db, capsys, no_keyring):
 
 
 def _target_tables(target_db) -> list[str]:
-    return [r[0] for r in target_db.rows(
-        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")]  # fmt: skip
+    return [
+        r[0]
+        for r in target_db.rows(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+        )
+    ]
 
 
 def test_profile_that_cannot_be_written(source_db, target_db, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     capsys.readouterr()
-    code = main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
-                 "courses_program", "--output", str(blocker / "p.json"), "-q"])  # fmt: skip
+    code = main(
+        [
+            "plan",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_program",
+            "--output",
+            str(blocker / "p.json"),
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "Traceback" not in err and "could not be used" in err and "a-file" in err, err

@@ -19,8 +19,20 @@ TABLES = "courses_program,courses_course"
 def profile(source_db, target_db, tmp_path, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", target_db.password)  # the profile itself has no password
     path = tmp_path / "saved.json"
-    code = main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables", TABLES,
-                 "--output", str(path), "-q"])  # fmt: skip
+    code = main(
+        [
+            "plan",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            TABLES,
+            "--output",
+            str(path),
+            "-q",
+        ]
+    )
     assert code == 0
     return path
 
@@ -34,25 +46,37 @@ def _run(profile, capsys) -> tuple[int, str]:
 
 
 def _target_tables(target_db) -> list[str]:
-    return [r[0] for r in target_db.rows(
-        "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE nspname = 'public' AND relkind = 'r'")]  # fmt: skip
+    return [
+        r[0]
+        for r in target_db.rows(
+            "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE nspname = 'public' AND relkind = 'r'"
+        )
+    ]
 
 
 @pytest.mark.parametrize(
     "change, expected",
     [
-        ("ALTER TABLE courses_course DROP COLUMN title",
-         "The column title is no longer in courses_course"),
-        ("ALTER TABLE courses_course RENAME COLUMN title TO course_title",
-         "The column title is no longer in courses_course"),
-        ("DROP TABLE courses_course CASCADE",
-         "The table courses_course is no longer in the source database"),
-        ("ALTER TABLE courses_program ALTER COLUMN subject_code TYPE text",
-         "courses_program.subject_code changed type from character varying"),
+        (
+            "ALTER TABLE courses_course DROP COLUMN title",
+            "The column title is no longer in courses_course",
+        ),
+        (
+            "ALTER TABLE courses_course RENAME COLUMN title TO course_title",
+            "The column title is no longer in courses_course",
+        ),
+        (
+            "DROP TABLE courses_course CASCADE",
+            "The table courses_course is no longer in the source database",
+        ),
+        (
+            "ALTER TABLE courses_program ALTER COLUMN subject_code TYPE text",
+            "courses_program.subject_code changed type from character varying",
+        ),
     ],
     ids=["column-dropped", "column-renamed", "table-gone", "type-changed"],
-)  # fmt: skip
+)
 def test_run_stops_before_writing(profile, source_db, target_db, capsys, change, expected):
     with source_db.admin_connect() as conn:
         conn.execute(change)
@@ -75,8 +99,12 @@ def test_new_column_in_the_source_is_left_out_with_the_rest_copied(
         conn.execute("ALTER TABLE courses_program ADD COLUMN added_later text DEFAULT 'x'")
     code, err = _run(profile, capsys)
     assert code == 0, err
-    assert "added_later" not in [r[0] for r in target_db.rows(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'program'")]  # fmt: skip
+    assert "added_later" not in [
+        r[0]
+        for r in target_db.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'program'"
+        )
+    ]
 
 
 def test_old_profile_without_source_types_still_loads(profile, capsys):

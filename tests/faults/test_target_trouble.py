@@ -36,8 +36,9 @@ def _by_target(report) -> dict:
 def _course_state(target_db) -> tuple | None:
     if target_db.rows("SELECT to_regclass('public.course')")[0][0] is None:
         return None
-    return target_db.rows("SELECT count(*), count(DISTINCT pid), max(pid), sum(length(title)) "
-                          "FROM course")[0]  # fmt: skip
+    return target_db.rows(
+        "SELECT count(*), count(DISTINCT pid), max(pid), sum(length(title)) FROM course"
+    )[0]
 
 
 def _source_courses(source_db) -> int:
@@ -62,8 +63,10 @@ def _assert_complete(source_db, target_db) -> None:
     n = _source_courses(source_db)
     count, distinct, *_ = _course_state(target_db)
     assert count == distinct == n  # every row once
-    assert target_db.rows("SELECT count(*) FROM program")[0][0] == source_db.rows(
-        "SELECT count(*) FROM courses_program")[0][0]  # fmt: skip
+    assert (
+        target_db.rows("SELECT count(*) FROM program")[0][0]
+        == source_db.rows("SELECT count(*) FROM courses_program")[0][0]
+    )
 
 
 @pytest.mark.parametrize("shape", ["missing-column", "wrong-type"])
@@ -79,8 +82,12 @@ def test_incompatible_existing_table(source_db, target_db, shape):
             conn.execute("ALTER TABLE course ALTER COLUMN title TYPE integer USING length(title)")
     before = target_db.rows("SELECT count(*), max(pid) FROM course")[0]
 
-    report = run_migration(source_db.endpoint, target_db.endpoint,
-                           _again(source_db, {"course": IfExists.APPEND}), _options())  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        _again(source_db, {"course": IfExists.APPEND}),
+        _options(),
+    )
     tables = _by_target(report)
     course = tables["course"]
     assert course.status == Phase.FAILED and course.rows_written == 0
@@ -95,8 +102,12 @@ def test_incompatible_existing_table(source_db, target_db, shape):
     # The table is put right (here: dropped), and the same run finishes without duplicates.
     with target_db.admin_connect() as conn:
         conn.execute("DROP TABLE course")
-    again = run_migration(source_db.endpoint, target_db.endpoint,
-                          _again(source_db, {"course": IfExists.FAIL}), _options())  # fmt: skip
+    again = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        _again(source_db, {"course": IfExists.FAIL}),
+        _options(),
+    )
     assert again.exit_code == 0, again.headline()
     _assert_complete(source_db, target_db)
 
@@ -114,8 +125,13 @@ def test_role_cannot_create_tables_in_the_schema(source_db, target_db):
         assert t.status == Phase.FAILED
         assert 'no permission to use or create tables in schema "public"' in t.message, t.message
         assert "Traceback" not in t.message
-    assert target_db.rows("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
-                          "AND relkind = 'r'")[0][0] == 0  # fmt: skip
+    assert (
+        target_db.rows(
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+            "AND relkind = 'r'"
+        )[0][0]
+        == 0
+    )
 
     with target_db.admin_connect() as conn:
         conn.execute("GRANT CREATE ON SCHEMA public TO citus")
@@ -128,8 +144,10 @@ def test_role_cannot_create_tables_in_the_schema(source_db, target_db):
 
 def test_role_cannot_write_one_existing_table(source_db, target_db):
     with target_db.admin_connect() as conn:
-        conn.execute("CREATE TABLE degree (code varchar(10) PRIMARY KEY, name varchar(100), "
-                     "description text)")  # fmt: skip
+        conn.execute(
+            "CREATE TABLE degree (code varchar(10) PRIMARY KEY, name varchar(100), "
+            "description text)"
+        )
         conn.execute("GRANT SELECT ON degree TO citus")
     mappings = mappings_for(source_db, TABLES)
     for tm in mappings:
@@ -151,16 +169,23 @@ def test_statement_timeout(source_db, target_db):
     with target_db.admin_connect() as conn:
         conn.execute("DELETE FROM course")
         # every COPY into course now takes a second, and the role may run for 0.3 s
-        conn.execute("CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS "
-                     "$$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$")  # fmt: skip
-        conn.execute("CREATE TRIGGER slow BEFORE INSERT ON course FOR EACH STATEMENT "
-                     "EXECUTE FUNCTION slow()")  # fmt: skip
+        conn.execute(
+            "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER slow BEFORE INSERT ON course FOR EACH STATEMENT EXECUTE FUNCTION slow()"
+        )
         conn.execute(
             f"ALTER ROLE citus IN DATABASE {target_db.dbname} SET statement_timeout = '300ms'"
         )
     tables = ["courses_program", "courses_course"]
-    report = run_migration(source_db.endpoint, target_db.endpoint,
-                           _again(source_db, {"course": IfExists.APPEND}, tables), _options())  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        _again(source_db, {"course": IfExists.APPEND}, tables),
+        _options(),
+    )
     course = _by_target(report)["course"]
     assert course.status == Phase.FAILED
     assert "statement_timeout" in course.message and "as it was before" in course.message, (
@@ -171,8 +196,12 @@ def test_statement_timeout(source_db, target_db):
 
     with target_db.admin_connect() as conn:
         conn.execute(f"ALTER ROLE citus IN DATABASE {target_db.dbname} RESET statement_timeout")
-    again = run_migration(source_db.endpoint, target_db.endpoint,
-                          _again(source_db, {"course": IfExists.APPEND}, tables), _options())  # fmt: skip
+    again = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        _again(source_db, {"course": IfExists.APPEND}, tables),
+        _options(),
+    )
     assert again.exit_code == 0, again.headline()
     _assert_complete(source_db, target_db)
 
@@ -186,8 +215,13 @@ def _during_course(action):
     def on_event(event) -> None:
         if isinstance(event, LogMessage):
             log.append(event)
-        if (isinstance(event, TableProgress) and event.target == "course"
-                and event.phase == Phase.COPYING and event.rows_done > 0 and not done.is_set()):  # fmt: skip
+        if (
+            isinstance(event, TableProgress)
+            and event.target == "course"
+            and event.phase == Phase.COPYING
+            and event.rows_done > 0
+            and not done.is_set()
+        ):
             done.set()
             worker = threading.Thread(target=action)
             worker.start()
@@ -202,8 +236,13 @@ def test_server_restarts_mid_table(servers, source_db, target_db):
 
     on_event, done, log = _during_course(restart)
     try:
-        report = run_migration(source_db.endpoint, target_db.endpoint, mappings_for(source_db, TABLES),
-                               _options(batch_rows=200), on_event)  # fmt: skip
+        report = run_migration(
+            source_db.endpoint,
+            target_db.endpoint,
+            mappings_for(source_db, TABLES),
+            _options(batch_rows=200),
+            on_event,
+        )
     finally:  # the server is shared by every test: make sure it is up again
         try:
             target_db.rows("SELECT 1")
@@ -231,8 +270,13 @@ def _kill_copy(target_db):
 
 def test_connection_killed_mid_table_is_retried(source_db, target_db):
     on_event, done, log = _during_course(_kill_copy(target_db))
-    report = run_migration(source_db.endpoint, target_db.endpoint, mappings_for(source_db, TABLES),
-                           _options(batch_rows=200), on_event)  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        mappings_for(source_db, TABLES),
+        _options(batch_rows=200),
+        on_event,
+    )
     assert done.is_set()
     assert report.exit_code == 0, report.headline()
     assert any("copied on try 2" in m.text for m in log)
@@ -241,8 +285,13 @@ def test_connection_killed_mid_table_is_retried(source_db, target_db):
 
 def test_connection_killed_without_retries_leaves_table_as_before(source_db, target_db):
     on_event, done, _ = _during_course(_kill_copy(target_db))
-    report = run_migration(source_db.endpoint, target_db.endpoint, mappings_for(source_db, TABLES),
-                           _options(batch_rows=200, retries=0), on_event)  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        mappings_for(source_db, TABLES),
+        _options(batch_rows=200, retries=0),
+        on_event,
+    )
     assert done.is_set()
     tables = _by_target(report)
     course = tables["course"]
@@ -253,8 +302,12 @@ def test_connection_killed_without_retries_leaves_table_as_before(source_db, tar
     assert report.exit_code == 1
     assert _course_state(target_db) is None  # a new table: not there at all
 
-    again = run_migration(source_db.endpoint, target_db.endpoint,
-                          _again(source_db, {"course": IfExists.FAIL}), _options())  # fmt: skip
+    again = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        _again(source_db, {"course": IfExists.FAIL}),
+        _options(),
+    )
     assert again.exit_code == 0, again.headline()
     _assert_complete(source_db, target_db)
 
@@ -264,14 +317,20 @@ def test_rows_rejected_before_a_retry_are_listed_once(source_db, target_db, tmp_
     bad = [r[0] for r in source_db.rows("SELECT pid FROM courses_course LIMIT 3")]
     with target_db.admin_connect() as conn:
         conn.execute("DELETE FROM course")
-        conn.execute(sql.SQL("ALTER TABLE course ADD CONSTRAINT not_these "
-                             "CHECK (pid <> ALL ({}::text[]))").format(sql.Literal(bad)))  # fmt: skip
+        conn.execute(
+            sql.SQL(
+                "ALTER TABLE course ADD CONSTRAINT not_these CHECK (pid <> ALL ({}::text[]))"
+            ).format(sql.Literal(bad))
+        )
     on_event, done, log = _during_course(_kill_copy(target_db))
     tables = ["courses_program", "courses_course"]
-    report = run_migration(source_db.endpoint, target_db.endpoint,
-                           _again(source_db, {"course": IfExists.APPEND}, tables),
-                           _options(batch_rows=200, rejects_dir=str(tmp_path / "rejects")),
-                           on_event)  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        _again(source_db, {"course": IfExists.APPEND}, tables),
+        _options(batch_rows=200, rejects_dir=str(tmp_path / "rejects")),
+        on_event,
+    )
     assert done.is_set()
     assert any("copied on try 2" in m.text for m in log)
     course = _by_target(report)["course"]

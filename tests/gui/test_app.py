@@ -146,8 +146,10 @@ def test_a_saved_migration_brings_back_its_tables_names_and_choices(
             "NOT NULL, wednesday bool NOT NULL, thursday bool NOT NULL, friday bool NOT NULL, "
             "saturday bool NOT NULL, sunday bool NOT NULL)"
         )
-        conn.execute("INSERT INTO meetingtime VALUES ('left over', '2020', NULL, NULL, "
-                     "false, false, false, false, false, false, false)")  # fmt: skip
+        conn.execute(
+            "INSERT INTO meetingtime VALUES ('left over', '2020', NULL, NULL, "
+            "false, false, false, false, false, false, false)"
+        )
     profile = Profile(
         name="Meeting times",
         source=parse_connection_string(source_db.url).settings,

@@ -37,8 +37,11 @@ def test_placement_suggestions_rules_and_a_run_on_stand_in_citus(
     assert page.placement_box.isVisibleTo(page)
     assert page.suggestions  # one per table
     page.select_table("courses_program")
-    suggested = [page.placement.itemText(i) for i in range(page.placement.count())
-                 if page.placement.itemText(i).endswith("— suggested")]  # fmt: skip
+    suggested = [
+        page.placement.itemText(i)
+        for i in range(page.placement.count())
+        if page.placement.itemText(i).endswith("— suggested")
+    ]
     assert len(suggested) == 1
     assert page.suggestion_note.text()
 

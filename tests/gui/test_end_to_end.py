@@ -72,8 +72,12 @@ def test_whole_wizard_copies_the_courses_app(qtbot, wizard, source_db, target_db
     assert report.exit_code == 0, report.to_json()
 
     # the target holds every row, under the new names
-    for source, target in [("courses_course", "course"), ("courses_meetingtime", "meetingtime"),
-                           ("courses_section", "section"), ("courses_program", "program")]:  # fmt: skip
+    for source, target in [
+        ("courses_course", "course"),
+        ("courses_meetingtime", "meetingtime"),
+        ("courses_section", "section"),
+        ("courses_program", "program"),
+    ]:
         expected = source_db.rows(f"SELECT count(*) FROM {source}")[0][0]
         assert target_db.rows(f"SELECT count(*) FROM {target}")[0][0] == expected
     assert target_db.rows("SELECT count(*) FROM course")[0][0] == 3547
@@ -83,8 +87,10 @@ def test_whole_wizard_copies_the_courses_app(qtbot, wizard, source_db, target_db
     )
 
     # the progress view ended with every table done
-    states = [wizard.migrate_page.progress_model.text(r, 4)
-              for r in range(wizard.migrate_page.progress_model.rowCount())]  # fmt: skip
+    states = [
+        wizard.migrate_page.progress_model.text(r, 4)
+        for r in range(wizard.migrate_page.progress_model.rowCount())
+    ]
     assert states and all(s == "done ✓" for s in states), states
 
     click_next(qtbot, wizard)
@@ -112,6 +118,8 @@ def test_whole_wizard_copies_the_courses_app(qtbot, wizard, source_db, target_db
     assert "end_time" in text and target_db.password not in text  # never the password
     qtbot.mouseClick(summary.start_over_button, Qt.MouseButton.LeftButton)
     assert wizard.currentPage() is wizard.start_page
-    names = [wizard.start_page.recent_model.index(r, 0).data()
-             for r in range(wizard.start_page.recent_model.rowCount())]  # fmt: skip
+    names = [
+        wizard.start_page.recent_model.index(r, 0).data()
+        for r in range(wizard.start_page.recent_model.rowCount())
+    ]
     assert names == ["Courses to Azure"]

@@ -121,8 +121,10 @@ def install(target_db) -> None:
     with target_db.admin_connect() as conn:
         conn.execute(_SETUP)
         conn.execute(distribute)
-        for signature in ("create_distributed_table(regclass, text, text)",
-                          "create_reference_table(regclass)"):  # fmt: skip
+        for signature in (
+            "create_distributed_table(regclass, text, text)",
+            "create_reference_table(regclass)",
+        ):
             conn.execute(
                 sql.SQL("COMMENT ON FUNCTION public.{} IS {}").format(
                     sql.SQL(signature), sql.Literal(STANDIN_COMMENT)
@@ -140,8 +142,10 @@ class Entry:
 
 def read_log(target_db) -> list[Entry]:
     rows = target_db.rows("SELECT seq, event, object, detail FROM standin.log ORDER BY seq")
-    return [Entry(seq, event, (obj or "").removeprefix("public."), detail)
-            for seq, event, obj, detail in rows]  # fmt: skip
+    return [
+        Entry(seq, event, (obj or "").removeprefix("public."), detail)
+        for seq, event, obj, detail in rows
+    ]
 
 
 def clear_log(target_db) -> None:

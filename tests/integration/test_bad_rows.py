@@ -23,18 +23,25 @@ def _arrange(source_db, target_db) -> dict:
             "SELECT subject_code FROM courses_program ORDER BY ctid LIMIT 1"
         ).fetchone()[0]
         long_rooms = [
-            (n, slug) for n, (slug, room) in enumerate(conn.execute(
-                "SELECT slug, room FROM courses_meetinglocation ORDER BY ctid").fetchall(), start=1)
+            (n, slug)
+            for n, (slug, room) in enumerate(
+                conn.execute(
+                    "SELECT slug, room FROM courses_meetinglocation ORDER BY ctid"
+                ).fetchall(),
+                start=1,
+            )
             if room is not None and len(room) > 5
-        ]  # fmt: skip
+        ]
         courses = conn.execute("SELECT count(*) FROM courses_course").fetchone()[0]
     with target_db.connect(autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE program (subject_code varchar(10) PRIMARY KEY, subject varchar(100))"
         )
         conn.execute("INSERT INTO program VALUES (%s, 'Already here')", [first_program])
-        conn.execute("CREATE TABLE meetinglocation (slug varchar(200) PRIMARY KEY, "
-                     "building varchar(100), room varchar(5))")  # fmt: skip
+        conn.execute(
+            "CREATE TABLE meetinglocation (slug varchar(200) PRIMARY KEY, "
+            "building varchar(100), room varchar(5))"
+        )
     return {"program": first_program, "long_rooms": long_rooms, "courses": courses}
 
 
@@ -43,12 +50,26 @@ def test_bad_rows_go_to_reject_files(source_db, target_db, tmp_path):
     assert facts["long_rooms"], "sample data should have rooms longer than 5 characters"
     rejects = tmp_path / "rejects"
     report_file = tmp_path / "report.json"
-    code = main([
-        "migrate", "--source", source_db.url, "--target", target_db.url,
-        "--tables", "courses_program,courses_meetinglocation,courses_course",
-        "--if-exists", "append", "--rejects-dir", str(rejects), "--max-rejects", "1000",
-        "--json-report", str(report_file), "-q",
-    ])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_program,courses_meetinglocation,courses_course",
+            "--if-exists",
+            "append",
+            "--rejects-dir",
+            str(rejects),
+            "--max-rejects",
+            "1000",
+            "--json-report",
+            str(report_file),
+            "-q",
+        ]
+    )
     report = json.loads(report_file.read_text())
     assert code == 3, report
     by_target = {t["target"]: t for t in report["tables"]}
@@ -82,17 +103,34 @@ def test_bad_rows_go_to_reject_files(source_db, target_db, tmp_path):
     assert "ORPHAN1" in (rejects / "course.rejected.csv").read_text(encoding="utf-8")
     # everything else loaded
     assert target_db.rows("SELECT count(*) FROM course")[0][0] == facts["courses"] - 1
-    assert target_db.rows("SELECT subject FROM program WHERE subject_code = %s",
-                          [facts["program"]])[0][0] == "Already here"  # fmt: skip
+    assert (
+        target_db.rows("SELECT subject FROM program WHERE subject_code = %s", [facts["program"]])[
+            0
+        ][0]
+        == "Already here"
+    )
 
 
 def test_stop_on_first_error_leaves_table_as_it_was(source_db, target_db, tmp_path):
     facts = _arrange(source_db, target_db)
-    code = main([
-        "migrate", "--source", source_db.url, "--target", target_db.url,
-        "--tables", "courses_meetinglocation", "--if-exists", "append", "--on-error", "stop",
-        "--rejects-dir", str(tmp_path), "-q",
-    ])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_meetinglocation",
+            "--if-exists",
+            "append",
+            "--on-error",
+            "stop",
+            "--rejects-dir",
+            str(tmp_path),
+            "-q",
+        ]
+    )
     assert code == 1
     assert target_db.rows("SELECT count(*) FROM meetinglocation")[0][0] == 0
     assert facts["long_rooms"]
@@ -103,13 +141,28 @@ def test_orphan_found_after_the_load_is_isolated_by_a_second_pass(source_db, tar
     table is loaded again with row-by-row checks, so the orphan still lands in the error log."""
     with source_db.admin_connect() as conn:
         conn.execute("ALTER TABLE courses_course DISABLE TRIGGER ALL")
-        conn.execute("INSERT INTO courses_course (pid, slug, program_id, course_number, title) "
-                     "VALUES ('ORPHAN2', 'orphan-2', 'NOPE', '999', 'Orphan course')")  # fmt: skip
+        conn.execute(
+            "INSERT INTO courses_course (pid, slug, program_id, course_number, title) "
+            "VALUES ('ORPHAN2', 'orphan-2', 'NOPE', '999', 'Orphan course')"
+        )
         conn.execute("ALTER TABLE courses_course ENABLE TRIGGER ALL")
     report_file = tmp_path / "report.json"
-    code = main(["migrate", "--source", source_db.url, "--target", target_db.url, "--tables",
-                 "courses_program,courses_course", "--rejects-dir", str(tmp_path / "r"),
-                 "--json-report", str(report_file), "-q"])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_program,courses_course",
+            "--rejects-dir",
+            str(tmp_path / "r"),
+            "--json-report",
+            str(report_file),
+            "-q",
+        ]
+    )
     report = json.loads(report_file.read_text())
     assert code == 3, report
     course = next(t for t in report["tables"] if t["target"] == "course")

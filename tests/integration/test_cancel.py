@@ -18,8 +18,12 @@ def _mappings(source_db):
 
 def _cancel_at(target: str, rows: int, cancel: CancelToken):
     def on_event(event) -> None:
-        if (isinstance(event, TableProgress) and event.target == target
-                and event.phase == Phase.COPYING and event.rows_done >= rows):  # fmt: skip
+        if (
+            isinstance(event, TableProgress)
+            and event.target == target
+            and event.phase == Phase.COPYING
+            and event.rows_done >= rows
+        ):
             cancel.cancel()
 
     return on_event
@@ -42,9 +46,14 @@ def test_cancel_mid_table_rolls_it_back(source_db, target_db):
     for tm in mappings:
         tm.if_exists = IfExists.APPEND
     cancel = CancelToken()
-    report = run_migration(source_db.endpoint, target_db.endpoint, mappings,
-                           MigrationOptions(batch_rows=100, max_rejects=None),
-                           _cancel_at("course", 1, cancel), cancel)  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        mappings,
+        MigrationOptions(batch_rows=100, max_rejects=None),
+        _cancel_at("course", 1, cancel),
+        cancel,
+    )
     assert report.cancelled
     course = next(t for t in report.tables if t.target == "course")
     assert course.status == Phase.ROLLED_BACK
@@ -62,8 +71,14 @@ def test_cancel_a_new_table_leaves_no_table(source_db, target_db):
         m for m in _mappings(source_db) if m.source in ("courses_program", "courses_course")
     ]
     cancel = CancelToken()
-    report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions(batch_rows=100),
-                           _cancel_at("course", 1, cancel), cancel)  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        mappings,
+        MigrationOptions(batch_rows=100),
+        _cancel_at("course", 1, cancel),
+        cancel,
+    )
     assert report.cancelled
     assert target_db.rows("SELECT to_regclass('public.course')")[0][0] is None
     assert target_db.rows("SELECT count(*) FROM program")[0][0] > 0

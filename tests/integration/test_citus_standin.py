@@ -85,8 +85,13 @@ def test_standin_citus_statement_order_and_every_row_lands(source_db, target_db)
     standin_citus.install(target_db)
     mappings = _acceptance(source_db)
     events = []
-    report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions(batch_rows=500),
-                           events.append)  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        mappings,
+        MigrationOptions(batch_rows=500),
+        events.append,
+    )
     assert report.exit_code == 0, (report.headline(), [t.message for t in report.tables])
     assert all(t.verification == Verification.MATCH for t in report.tables)
     assert _target_counts(target_db, mappings) == _source_counts(source_db, mappings)
@@ -105,8 +110,11 @@ def test_standin_citus_statement_order_and_every_row_lands(source_db, target_db)
     assert [e.detail for e in log if e.event == "create_distributed_table"] == [
         "column=pid colocate_with=default rows=0"
     ]
-    distributing = [e.seq for e in log if e.event in ("CREATE TABLE", "create_reference_table",
-                                                       "create_distributed_table")]  # fmt: skip
+    distributing = [
+        e.seq
+        for e in log
+        if e.event in ("CREATE TABLE", "create_reference_table", "create_distributed_table")
+    ]
     # ... -> load reference tables -> load distributed tables -> add foreign keys
     assert max(distributing) < min(_first(log, "COPY", t) for t in every)
     assert max(_last(log, "COPY", t) for t in reference) < _first(log, "COPY", "course")
@@ -115,8 +123,10 @@ def test_standin_citus_statement_order_and_every_row_lands(source_db, target_db)
     assert alters[0].seq > max(_last(log, "COPY", t) for t in every)
 
     # the key and the foreign key are there; UNIQUE (slug) was left out, with a warning first
-    constraints = target_db.rows("SELECT contype, pg_get_constraintdef(oid) FROM pg_constraint "
-                                 "WHERE conrelid = 'public.course'::regclass ORDER BY contype")  # fmt: skip
+    constraints = target_db.rows(
+        "SELECT contype, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'public.course'::regclass ORDER BY contype"
+    )
     assert [c[0] for c in constraints] == ["f", "p"]
     warnings = [e.text for e in events if isinstance(e, LogMessage) and e.level == "warning"]
     assert any("unique constraint on (slug) cannot be kept" in w for w in warnings)
@@ -129,8 +139,11 @@ def test_standin_citus_statement_order_and_every_row_lands(source_db, target_db)
 @pytest.mark.standin
 def test_standin_citus_sequences_move_after_the_foreign_keys(source_db, target_db):
     standin_citus.install(target_db)
-    placements = {"courses_program": "reference", "courses_degree": "reference",
-                  "courses_specialization": "distributed:id"}  # fmt: skip
+    placements = {
+        "courses_program": "reference",
+        "courses_degree": "reference",
+        "courses_specialization": "distributed:id",
+    }
     mappings = _mappings(source_db, placements, list(placements))
     report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions())
     assert report.exit_code == 0, (report.headline(), [t.message for t in report.tables])
@@ -145,17 +158,21 @@ def test_standin_citus_sequences_move_after_the_foreign_keys(source_db, target_d
     top = target_db.rows("SELECT max(id) FROM specialization")[0][0]
     assert target_db.rows("SELECT last_value FROM specialization_id_seq")[0][0] == top
     with target_db.connect() as conn:
-        new_id = conn.execute("INSERT INTO specialization (title, degree_id) SELECT 'x', code "
-                              "FROM degree LIMIT 1 RETURNING id").fetchone()[0]  # fmt: skip
+        new_id = conn.execute(
+            "INSERT INTO specialization (title, degree_id) SELECT 'x', code "
+            "FROM degree LIMIT 1 RETURNING id"
+        ).fetchone()[0]
     assert new_id == top + 1
 
 
 @pytest.mark.standin
 def test_standin_citus_a_primary_key_without_the_column_stops_before_writing(source_db, target_db):
     standin_citus.install(target_db)
-    mappings = _mappings(source_db, {"courses_program": "reference",
-                                     "courses_course": "distributed:program_id"},
-                         ["courses_program", "courses_course"])  # fmt: skip
+    mappings = _mappings(
+        source_db,
+        {"courses_program": "reference", "courses_course": "distributed:program_id"},
+        ["courses_program", "courses_course"],
+    )
     report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions())
     assert report.exit_code == 1
     assert report.message.startswith(
@@ -213,8 +230,14 @@ def test_standin_citus_cancel_removes_tables_made_for_the_run(source_db, target_
         ):
             cancel.cancel()
 
-    report = run_migration(source_db.endpoint, target_db.endpoint, mappings, MigrationOptions(batch_rows=100),
-                           on_event, cancel)  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        mappings,
+        MigrationOptions(batch_rows=100),
+        on_event,
+        cancel,
+    )
     assert report.cancelled
     assert {t.target: t.status for t in report.tables}["course"] == Phase.ROLLED_BACK
     assert target_db.rows("SELECT to_regclass('public.course')") == [(None,)]
@@ -227,10 +250,15 @@ def test_standin_citus_parallel_loading_gives_the_same_rows(source_db, target_db
     with 2 loaders; foreign keys are off, so any layout is allowed."""
     standin_citus.install(target_db)
     placements = {name: "reference" for name in (*REFERENCE, "courses_degree")}
-    placements.update({"courses_course": "distributed:pid", "courses_section": "distributed:crn",
-                       "courses_coursesectionlink": "distributed:id",
-                       "courses_coursesectionlink_sections": "distributed:id",
-                       "courses_specialization": "distributed:id"})  # fmt: skip
+    placements.update(
+        {
+            "courses_course": "distributed:pid",
+            "courses_section": "distributed:crn",
+            "courses_coursesectionlink": "distributed:id",
+            "courses_coursesectionlink_sections": "distributed:id",
+            "courses_specialization": "distributed:id",
+        }
+    )
 
     def fingerprint(mappings):
         return {
@@ -245,9 +273,12 @@ def test_standin_citus_parallel_loading_gives_the_same_rows(source_db, target_db
     results = []
     for loaders in (1, 2):
         mappings = _mappings(source_db, placements)
-        report = run_migration(source_db.endpoint, target_db.endpoint, mappings,
-                               MigrationOptions(loaders=loaders, create_foreign_keys=False,
-                                                batch_rows=1000))  # fmt: skip
+        report = run_migration(
+            source_db.endpoint,
+            target_db.endpoint,
+            mappings,
+            MigrationOptions(loaders=loaders, create_foreign_keys=False, batch_rows=1000),
+        )
         assert report.exit_code == 0, (loaders, report.headline())
         results.append(fingerprint(mappings))
         log = standin_citus.read_log(target_db)
@@ -289,15 +320,32 @@ def test_standin_citus_cli_distribute_and_reference(source_db, target_db, tmp_pa
     from coursemig_gui.cli import main
 
     standin_citus.install(target_db)
-    code = main([
-        "migrate", "--source", source_db.url, "--target", target_db.url, "-q",
-        "--tables", "courses_program,courses_meetingtime,courses_meetinglocation,courses_course",
-        "--reference", "courses_program", "--reference", "meetingtime",
-        "--reference", "meetinglocation", "--distribute", "course=pid",
-    ])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "-q",
+            "--tables",
+            "courses_program,courses_meetingtime,courses_meetinglocation,courses_course",
+            "--reference",
+            "courses_program",
+            "--reference",
+            "meetingtime",
+            "--reference",
+            "meetinglocation",
+            "--distribute",
+            "course=pid",
+        ]
+    )
     assert code == 0
-    calls = [(e.event, e.table, e.detail) for e in standin_citus.read_log(target_db)
-             if e.event.startswith("create_")]  # fmt: skip
+    calls = [
+        (e.event, e.table, e.detail)
+        for e in standin_citus.read_log(target_db)
+        if e.event.startswith("create_")
+    ]
     assert sorted(calls) == [
         ("create_distributed_table", "course", "column=pid colocate_with=default rows=0"),
         ("create_reference_table", "meetinglocation", "rows=0"),
@@ -310,7 +358,11 @@ def test_an_export_ignores_placements(source_db, tmp_path):
     """Placements matter only where tables are written: an export runs whatever they say."""
     mappings = _acceptance(source_db)
     next(m for m in mappings if m.target == "course").distribution_column = "notes"  # nullable
-    report = run_migration(source_db.endpoint, None, mappings,
-                           MigrationOptions(route=Route.EXPORT, csv_dir=str(tmp_path)))  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        None,
+        mappings,
+        MigrationOptions(route=Route.EXPORT, csv_dir=str(tmp_path)),
+    )
     assert report.exit_code == 0, report.message
     assert (tmp_path / "courses_course.csv").exists()

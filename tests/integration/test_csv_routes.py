@@ -14,12 +14,21 @@ from psycopg import sql
 from coursemig_gui.cli import main
 
 P_SQL = Path(__file__).resolve().parents[1] / "fixtures" / "p.sql"
-SEED_TABLES = {"courses_course": "course", "courses_degree": "degree",
-               "courses_meetinglocation": "meetinglocation", "courses_meetingtime": "meetingtime",
-               "courses_program": "program"}  # fmt: skip
+SEED_TABLES = {
+    "courses_course": "course",
+    "courses_degree": "degree",
+    "courses_meetinglocation": "meetinglocation",
+    "courses_meetingtime": "meetingtime",
+    "courses_program": "program",
+}
 RENAMED = {"start": "start_time", "end": "end_time"}
-KEYS = {"course": "pid", "degree": "code", "meetinglocation": "slug", "meetingtime": "slug",
-        "program": "subject_code"}  # fmt: skip
+KEYS = {
+    "course": "pid",
+    "degree": "code",
+    "meetinglocation": "slug",
+    "meetingtime": "slug",
+    "program": "subject_code",
+}
 
 
 def _make_seed_tables(target_db) -> None:
@@ -28,16 +37,31 @@ def _make_seed_tables(target_db) -> None:
 
 
 def _export(source_db, folder: Path) -> None:
-    code = main(["export", "--source", source_db.url, "--to", str(folder), "--tables",
-                 ",".join(SEED_TABLES), "-q"])  # fmt: skip
+    code = main(
+        [
+            "export",
+            "--source",
+            source_db.url,
+            "--to",
+            str(folder),
+            "--tables",
+            ",".join(SEED_TABLES),
+            "-q",
+        ]
+    )
     assert code == 0
 
 
 def _assert_same(source_db, target_db) -> None:
     for src, dst in SEED_TABLES.items():
-        header = [r[0] for r in source_db.rows(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-            "ORDER BY ordinal_position", [src])]  # fmt: skip
+        header = [
+            r[0]
+            for r in source_db.rows(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "ORDER BY ordinal_position",
+                [src],
+            )
+        ]
         target_cols = [RENAMED.get(c, c) if dst == "meetingtime" else c for c in header]
         key = KEYS[dst]
         a = source_db.rows(
@@ -47,8 +71,13 @@ def _assert_same(source_db, target_db) -> None:
                 sql.Identifier(key),
             )
         )
-        b = target_db.rows(sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
-            sql.SQL(", ").join(map(sql.Identifier, target_cols)), sql.Identifier(dst), sql.Identifier(key)))  # fmt: skip
+        b = target_db.rows(
+            sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, target_cols)),
+                sql.Identifier(dst),
+                sql.Identifier(key),
+            )
+        )
         assert a == b, dst
 
 
@@ -72,8 +101,11 @@ def test_psql_copy_loads_the_export_into_seed_tables(source_db, target_db, tmp_p
             header = next(csv.reader(f))
         cols = ", ".join(f'"{RENAMED.get(c, c) if dst == "meetingtime" else c}"' for c in header)
         command = f"\\copy {dst} ({cols}) FROM '{tmp_path / (src + '.csv')}' CSV HEADER"
-        result = subprocess.run(["psql", target_db.url, "-v", "ON_ERROR_STOP=1", "-c", command],
-                                capture_output=True, text=True)  # fmt: skip
+        result = subprocess.run(
+            ["psql", target_db.url, "-v", "ON_ERROR_STOP=1", "-c", command],
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stderr
     _assert_same(source_db, target_db)
 
@@ -81,18 +113,40 @@ def test_psql_copy_loads_the_export_into_seed_tables(source_db, target_db, tmp_p
 def test_import_matches_columns_by_name_into_hand_made_tables(source_db, target_db, tmp_path):
     _export(source_db, tmp_path)
     _make_seed_tables(target_db)
-    code = main([
-        "import", str(tmp_path), "--target", target_db.url, "--if-exists", "append",
-        "--rename-column", "courses_meetingtime.start=start_time",
-        "--rename-column", "courses_meetingtime.end=end_time", "-q",
-    ])  # fmt: skip
+    code = main(
+        [
+            "import",
+            str(tmp_path),
+            "--target",
+            target_db.url,
+            "--if-exists",
+            "append",
+            "--rename-column",
+            "courses_meetingtime.start=start_time",
+            "--rename-column",
+            "courses_meetingtime.end=end_time",
+            "-q",
+        ]
+    )
     assert code == 0
     _assert_same(source_db, target_db)
 
 
 def test_direct_and_keep_csv_in_one_run(source_db, target_db, tmp_path):
-    code = main(["migrate", "--source", source_db.url, "--target", target_db.url, "--app",
-                 "courses", "--via-csv", str(tmp_path), "-q"])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--app",
+            "courses",
+            "--via-csv",
+            str(tmp_path),
+            "-q",
+        ]
+    )
     assert code == 0
     assert (tmp_path / "courses_course.csv").exists()
     assert not list(tmp_path.glob("*.part"))

@@ -213,8 +213,11 @@ def test_filling_leaves_the_schema_as_django_made_it(source_db, empty_source_db)
     # fill_sample_data sets keys and indexes aside while it loads: they must all come back
     filled = _schema_snapshot(source_db.admin)
     empty = _schema_snapshot(empty_source_db.admin)
-    moved = {"courses_coursesectionlink_id_seq", "courses_coursesectionlink_sections_id_seq",
-             "courses_specialization_id_seq"}  # fmt: skip
+    moved = {
+        "courses_coursesectionlink_id_seq",
+        "courses_coursesectionlink_sections_id_seq",
+        "courses_specialization_id_seq",
+    }
     for part in empty:
         if part == "sequences":  # same sequences; only the loaded identities moved on
             assert [r[:-1] for r in filled[part]] == [r[:-1] for r in empty[part]]
@@ -253,8 +256,11 @@ def _psql(url: str, query: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     result = subprocess.run(
         [PSQL, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", query],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -267,10 +273,13 @@ def test_demo_gives_two_urls_psql_can_use():
         assert servers.target_password and servers.target_password in servers.target_url
         assert "sslmode=verify-full" in servers.target_url
         assert _psql(servers.source_url, "SELECT count(*) FROM courses_course") == "60"
-        assert _psql(
-            servers.source_url, "SELECT current_user || ' ' || rolsuper FROM pg_roles"
-            " WHERE rolname = current_user"
-        ) == "django false"  # fmt: skip
+        assert (
+            _psql(
+                servers.source_url,
+                "SELECT current_user || ' ' || rolsuper FROM pg_roles WHERE rolname = current_user",
+            )
+            == "django false"
+        )
         assert (
             _psql(
                 servers.target_url,

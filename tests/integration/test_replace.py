@@ -10,8 +10,19 @@ from coursemig_gui.cli import main
 
 def _migrate(source_db, target_db, tmp_path, *extra: str) -> dict:
     report = tmp_path / "report.json"
-    code = main(["migrate", "--source", source_db.url, "--target", target_db.url, "-q",
-                 "--json-report", str(report), *extra])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "-q",
+            "--json-report",
+            str(report),
+            *extra,
+        ]
+    )
     data = json.loads(report.read_text())
     data["code"] = code
     return data
@@ -39,8 +50,10 @@ def test_replace_that_would_orphan_rows_is_refused(source_db, target_db, tmp_pat
     assert _migrate(source_db, target_db, tmp_path, "--app", "courses")["code"] == 0
     with target_db.admin_connect() as conn:
         conn.execute("INSERT INTO program VALUES ('ZZZ', 'Only in the target')")
-        conn.execute("INSERT INTO course (pid, slug, program_id, course_number, title) "
-                     "VALUES ('T1', 't-1', 'ZZZ', '1', 'Refers to ZZZ')")  # fmt: skip
+        conn.execute(
+            "INSERT INTO course (pid, slug, program_id, course_number, title) "
+            "VALUES ('T1', 't-1', 'ZZZ', '1', 'Refers to ZZZ')"
+        )
     before = target_db.rows("SELECT count(*) FROM program")[0][0]
     result = _migrate(
         source_db, target_db, tmp_path, "--tables", "courses_program", "--if-exists", "replace"

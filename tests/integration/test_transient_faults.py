@@ -76,8 +76,12 @@ class Killer:
 def _kill_during(table: str, killer: Killer, events: list, phase: Phase = Phase.COPYING):
     def on_event(event) -> None:
         events.append(event)
-        if (isinstance(event, TableProgress) and event.target == table and event.phase == phase
-                and (event.rows_done > 0 or phase != Phase.COPYING)):  # fmt: skip
+        if (
+            isinstance(event, TableProgress)
+            and event.target == table
+            and event.phase == phase
+            and (event.rows_done > 0 or phase != Phase.COPYING)
+        ):
             killer.kill_now()
 
     return on_event
@@ -112,14 +116,24 @@ def test_target_connection_killed_mid_table_is_retried(source_db, target_db):
     killer = Killer(target_db, "backend_xid IS NOT NULL", target_db.user)
     events: list = []
     try:
-        report = run_migration(source_db.endpoint, target_db.endpoint, _mappings(source_db),
-                               MigrationOptions(batch_rows=100), _kill_during("course", killer, events))  # fmt: skip
+        report = run_migration(
+            source_db.endpoint,
+            target_db.endpoint,
+            _mappings(source_db),
+            MigrationOptions(batch_rows=100),
+            _kill_during("course", killer, events),
+        )
     finally:
         killer.close()
     _check_course_once(source_db, target_db, report, events, killer)
     # the foreign key to program is there, as on any plain run
-    assert target_db.rows("SELECT count(*) FROM pg_constraint WHERE conrelid = 'course'::regclass "
-                          "AND contype = 'f'")[0][0] == 1  # fmt: skip
+    assert (
+        target_db.rows(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'course'::regclass "
+            "AND contype = 'f'"
+        )[0][0]
+        == 1
+    )
 
 
 def test_source_connection_killed_mid_table_is_retried(source_db, target_db):
@@ -129,9 +143,13 @@ def test_source_connection_killed_mid_table_is_retried(source_db, target_db):
     killer = Killer(source_db, "query NOT LIKE '%%pg_export_snapshot%%'", source_db.user)
     events: list = []
     try:
-        report = run_migration(source_db.endpoint, target_db.endpoint, _mappings(source_db),
-                               MigrationOptions(batch_rows=100),
-                               _kill_during("course", killer, events, Phase.CREATING))  # fmt: skip
+        report = run_migration(
+            source_db.endpoint,
+            target_db.endpoint,
+            _mappings(source_db),
+            MigrationOptions(batch_rows=100),
+            _kill_during("course", killer, events, Phase.CREATING),
+        )
     finally:
         killer.close()
     _check_course_once(source_db, target_db, report, events, killer)
@@ -142,13 +160,19 @@ def test_standin_citus_distributed_table_killed_mid_load_is_retried(source_db, t
     """On Citus the table was created and distributed before the loads: the retry loads the
     same (still empty) table again, and the foreign key still comes after."""
     standin_citus.install(target_db)
-    mappings = _mappings(source_db, {"courses_program": "reference",
-                                     "courses_course": "distributed:pid"})  # fmt: skip
+    mappings = _mappings(
+        source_db, {"courses_program": "reference", "courses_course": "distributed:pid"}
+    )
     killer = Killer(target_db, "backend_xid IS NOT NULL", target_db.user)
     events: list = []
     try:
-        report = run_migration(source_db.endpoint, target_db.endpoint, mappings,
-                               MigrationOptions(batch_rows=100), _kill_during("course", killer, events))  # fmt: skip
+        report = run_migration(
+            source_db.endpoint,
+            target_db.endpoint,
+            mappings,
+            MigrationOptions(batch_rows=100),
+            _kill_during("course", killer, events),
+        )
     finally:
         killer.close()
     _check_course_once(source_db, target_db, report, events, killer)
@@ -166,14 +190,23 @@ def test_a_table_that_keeps_failing_is_given_up_after_the_retries(source_db, tar
 
     def on_event(event) -> None:
         events.append(event)
-        if (isinstance(event, TableProgress) and event.target == "course"
-                and event.phase == Phase.COPYING and event.rows_done > 0):  # fmt: skip
+        if (
+            isinstance(event, TableProgress)
+            and event.target == "course"
+            and event.phase == Phase.COPYING
+            and event.rows_done > 0
+        ):
             killer = Killer(target_db, "backend_xid IS NOT NULL", target_db.user)
             killer.kill_now()
             killer.close()
 
-    report = run_migration(source_db.endpoint, target_db.endpoint, mappings,
-                           MigrationOptions(batch_rows=100, retries=1), on_event)  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        mappings,
+        MigrationOptions(batch_rows=100, retries=1),
+        on_event,
+    )
     course = next(t for t in report.tables if t.target == "course")
     assert course.status == Phase.FAILED
     assert course.message.startswith("course could not be finished: ")

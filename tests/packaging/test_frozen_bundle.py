@@ -203,8 +203,13 @@ def test_bundle_size_and_contents(bundle):
 def test_tarball_installs_and_the_installed_copy_runs(bundle, tmp_path):
     with tarfile.open(TARBALL) as tar:
         names = set(tar.getnames())
-        for member in ("coursemig/coursemig", "coursemig.desktop", "coursemig.png", "install.sh",
-                       "VERSION"):  # fmt: skip
+        for member in (
+            "coursemig/coursemig",
+            "coursemig.desktop",
+            "coursemig.png",
+            "install.sh",
+            "VERSION",
+        ):
             assert f"{TARBALL_NAME}/{member}" in names, member
         tar.extractall(tmp_path, filter="tar")
     unpacked = tmp_path / TARBALL_NAME

@@ -38,40 +38,81 @@ def course_catalog(rows: dict[str, int] | None = None, extra: tuple[Table, ...] 
     rows = rows or {}
     ident = {"identity": "by default"}
     tables = [
-        Table("courses_program", (_col("subject_code", f"{V}(10)"), _col("subject")),
-              primary_key=("subject_code",)),
-        Table("courses_meetingtime", (_col("slug", f"{V}(200)"), _col("term", f"{V}(6)"),
-                                      _col("end", f"{V}(6)", False)), primary_key=("slug",)),
-        Table("courses_meetinglocation", (_col("slug", f"{V}(200)"), _col("room", f"{V}(10)", False)),
-              primary_key=("slug",)),
-        Table("courses_course",
-              (_col("pid", f"{V}(30)"), _col("slug", f"{V}(200)"), _col("title", f"{V}(200)"),
-               _col("notes", f"{V}(10000)", False), _col("program_id", f"{V}(10)")),
-              primary_key=("pid",), unique=(("slug",),),
-              foreign_keys=(_fk("program_id", "courses_program", "subject_code"),)),
-        Table("courses_section",
-              (_col("crn", f"{V}(10)"), _col("course_id", f"{V}(30)"),
-               _col("meeting_time_id", f"{V}(200)", False),
-               _col("meeting_location_id", f"{V}(200)", False)),
-              primary_key=("crn",),
-              foreign_keys=(_fk("course_id", "courses_course", "pid"),
-                            _fk("meeting_time_id", "courses_meetingtime", "slug"),
-                            _fk("meeting_location_id", "courses_meetinglocation", "slug"))),
-        Table("courses_degree", (_col("code"), _col("program_id", f"{V}(10)", False)),
-              primary_key=("code",),
-              foreign_keys=(_fk("program_id", "courses_program", "subject_code"),)),
-        Table("courses_specialization", (_col("id", "bigint", **ident), _col("title"),
-                                         _col("degree_id")),
-              primary_key=("id",), foreign_keys=(_fk("degree_id", "courses_degree", "code"),)),
-        Table("courses_coursesectionlink", (_col("id", "bigint", **ident), _col("course_id", f"{V}(30)")),
-              primary_key=("id",), foreign_keys=(_fk("course_id", "courses_course", "pid"),)),
+        Table(
+            "courses_program",
+            (_col("subject_code", f"{V}(10)"), _col("subject")),
+            primary_key=("subject_code",),
+        ),
+        Table(
+            "courses_meetingtime",
+            (_col("slug", f"{V}(200)"), _col("term", f"{V}(6)"), _col("end", f"{V}(6)", False)),
+            primary_key=("slug",),
+        ),
+        Table(
+            "courses_meetinglocation",
+            (_col("slug", f"{V}(200)"), _col("room", f"{V}(10)", False)),
+            primary_key=("slug",),
+        ),
+        Table(
+            "courses_course",
+            (
+                _col("pid", f"{V}(30)"),
+                _col("slug", f"{V}(200)"),
+                _col("title", f"{V}(200)"),
+                _col("notes", f"{V}(10000)", False),
+                _col("program_id", f"{V}(10)"),
+            ),
+            primary_key=("pid",),
+            unique=(("slug",),),
+            foreign_keys=(_fk("program_id", "courses_program", "subject_code"),),
+        ),
+        Table(
+            "courses_section",
+            (
+                _col("crn", f"{V}(10)"),
+                _col("course_id", f"{V}(30)"),
+                _col("meeting_time_id", f"{V}(200)", False),
+                _col("meeting_location_id", f"{V}(200)", False),
+            ),
+            primary_key=("crn",),
+            foreign_keys=(
+                _fk("course_id", "courses_course", "pid"),
+                _fk("meeting_time_id", "courses_meetingtime", "slug"),
+                _fk("meeting_location_id", "courses_meetinglocation", "slug"),
+            ),
+        ),
+        Table(
+            "courses_degree",
+            (_col("code"), _col("program_id", f"{V}(10)", False)),
+            primary_key=("code",),
+            foreign_keys=(_fk("program_id", "courses_program", "subject_code"),),
+        ),
+        Table(
+            "courses_specialization",
+            (_col("id", "bigint", **ident), _col("title"), _col("degree_id")),
+            primary_key=("id",),
+            foreign_keys=(_fk("degree_id", "courses_degree", "code"),),
+        ),
+        Table(
+            "courses_coursesectionlink",
+            (_col("id", "bigint", **ident), _col("course_id", f"{V}(30)")),
+            primary_key=("id",),
+            foreign_keys=(_fk("course_id", "courses_course", "pid"),),
+        ),
         *extra,
-    ]  # fmt: skip
+    ]
     tables = [
-        Table(t.name, t.columns, primary_key=t.primary_key, unique=t.unique,
-              foreign_keys=t.foreign_keys, row_estimate=rows.get(t.name, 100), app="courses")
+        Table(
+            t.name,
+            t.columns,
+            primary_key=t.primary_key,
+            unique=t.unique,
+            foreign_keys=t.foreign_keys,
+            row_estimate=rows.get(t.name, 100),
+            app="courses",
+        )
         for t in tables
-    ]  # fmt: skip
+    ]
     return Catalog("public", tuple(tables), is_django=True, apps=("courses",))
 
 
@@ -97,8 +138,12 @@ def messages(problems, severity: str | None = None) -> list[str]:
     return [p.message for p in problems if severity is None or p.severity == severity]
 
 
-ACCEPTANCE = {"program": "reference", "meetingtime": "reference",
-              "meetinglocation": "reference", "course": "distributed:pid"}  # fmt: skip
+ACCEPTANCE = {
+    "program": "reference",
+    "meetingtime": "reference",
+    "meetinglocation": "reference",
+    "course": "distributed:pid",
+}
 
 
 def acceptance_mappings(catalog: Catalog):
@@ -165,9 +210,14 @@ def test_a_unique_that_includes_the_distribution_column_is_kept():
 
 def test_foreign_key_between_distributed_tables_must_include_the_distribution_column():
     catalog = course_catalog()
-    mappings = mappings_for(catalog, program="reference", meetingtime="reference",
-                            meetinglocation="reference", course="distributed:pid",
-                            section="distributed:crn")  # fmt: skip
+    mappings = mappings_for(
+        catalog,
+        program="reference",
+        meetingtime="reference",
+        meetinglocation="reference",
+        course="distributed:pid",
+        section="distributed:crn",
+    )
     problems = validate_placements(mappings, catalog)
     assert (
         "section refers to course through (course_id), which does not include crn, the column "
@@ -179,13 +229,19 @@ def test_foreign_key_between_distributed_tables_must_include_the_distribution_co
 
 def test_foreign_key_between_distributed_tables_must_join_colocated_tables():
     enrollment = Table(
-        "courses_enrollment", (_col("course_id", f"{V}(30)"), _col("student")),
+        "courses_enrollment",
+        (_col("course_id", f"{V}(30)"), _col("student")),
         primary_key=("course_id", "student"),
         foreign_keys=(_fk("course_id", "courses_course", "pid"),),
-    )  # fmt: skip
+    )
     catalog = course_catalog(extra=(enrollment,))
-    mappings = mappings_for(catalog, "degree", program="reference", course="distributed:pid",
-                            enrollment="distributed:course_id@none")  # fmt: skip
+    mappings = mappings_for(
+        catalog,
+        "degree",
+        program="reference",
+        course="distributed:pid",
+        enrollment="distributed:course_id@none",
+    )
     problems = validate_placements(mappings, catalog)
     assert messages(problems, "error") == [
         "enrollment refers to course, so the two must be co-located (stored on the same nodes "
@@ -199,9 +255,15 @@ def test_foreign_key_between_distributed_tables_must_join_colocated_tables():
 
 def test_foreign_key_from_a_reference_table_to_a_distributed_one_is_not_allowed():
     catalog = course_catalog()
-    mappings = mappings_for(catalog, "degree", program="reference", meetingtime="reference",
-                            meetinglocation="reference", course="distributed:pid",
-                            section="reference")  # fmt: skip
+    mappings = mappings_for(
+        catalog,
+        "degree",
+        program="reference",
+        meetingtime="reference",
+        meetinglocation="reference",
+        course="distributed:pid",
+        section="reference",
+    )
     assert messages(validate_placements(mappings, catalog), "error") == [
         "section is a reference table and refers to course, which is distributed. Citus does "
         "not allow a foreign key from a reference or local table to a distributed table: make "
@@ -270,10 +332,15 @@ def test_distribution_column_may_be_named_by_its_new_name():
 
 def test_colocated_distribution_columns_need_the_same_type():
     catalog = course_catalog()
-    mappings = mappings_for(catalog, program="reference", meetingtime="reference",
-                            meetinglocation="reference", degree="reference",
-                            course="distributed:pid",
-                            specialization="distributed:id@course")  # fmt: skip
+    mappings = mappings_for(
+        catalog,
+        program="reference",
+        meetingtime="reference",
+        meetinglocation="reference",
+        degree="reference",
+        course="distributed:pid",
+        specialization="distributed:id@course",
+    )
     errors = messages(validate_placements(mappings, catalog, foreign_keys=False), "error")
     assert errors == [
         "specialization cannot be co-located with course: their distribution columns have "
@@ -339,15 +406,27 @@ def test_ddl_script_shows_the_distribution_after_each_create():
     catalog = course_catalog()
     text = ddl_script(catalog, acceptance_mappings(catalog), MigrationOptions())
     create = text.index('CREATE TABLE "public"."course"')
-    assert text.index("SELECT create_distributed_table(format('%I.%I', 'public'::text, "
-                      "'course'::text)::regclass, 'pid'") > create  # fmt: skip
+    assert (
+        text.index(
+            "SELECT create_distributed_table(format('%I.%I', 'public'::text, "
+            "'course'::text)::regclass, 'pid'"
+        )
+        > create
+    )
 
 
 def test_creation_order_puts_colocation_targets_first_and_stages_reference_tables_first():
     catalog = course_catalog()
-    mappings = [m for m in mappings_for(catalog, program="reference", course="distributed:pid@section",
-                                        section="distributed:crn") if m.target in
-                ("program", "course", "section", "degree")]  # fmt: skip
+    mappings = [
+        m
+        for m in mappings_for(
+            catalog,
+            program="reference",
+            course="distributed:pid@section",
+            section="distributed:crn",
+        )
+        if m.target in ("program", "course", "section", "degree")
+    ]
     assert [m.target for m in creation_order(mappings)] == [
         "program",
         "section",
@@ -362,43 +441,55 @@ def test_distribution_candidates_are_not_null_key_columns_keeping_uniques_first(
     catalog = course_catalog()
     mappings = {m.target: m for m in default_mappings(catalog)}
     assert distribution_candidates(mappings["course"], catalog.table("courses_course")) == ["pid"]
-    assert distribution_candidates(mappings["specialization"],
-                                   catalog.table("courses_specialization")) == ["id"]  # fmt: skip
+    assert distribution_candidates(
+        mappings["specialization"], catalog.table("courses_specialization")
+    ) == ["id"]
 
 
 # -- suggestions ----------------------------------------------------------------------------------
 
 
 def test_suggestions_for_the_course_schema():
-    rows = {"courses_program": 88, "courses_meetingtime": 709, "courses_meetinglocation": 354,
-            "courses_course": 500_000, "courses_section": 2_000_000, "courses_degree": 354,
-            "courses_specialization": 250_000, "courses_coursesectionlink": 1_000}  # fmt: skip
+    rows = {
+        "courses_program": 88,
+        "courses_meetingtime": 709,
+        "courses_meetinglocation": 354,
+        "courses_course": 500_000,
+        "courses_section": 2_000_000,
+        "courses_degree": 354,
+        "courses_specialization": 250_000,
+        "courses_coursesectionlink": 1_000,
+    }
     catalog = course_catalog(rows)
     mappings = default_mappings(catalog)
     s = suggest_placements(catalog, mappings)
     assert s["courses_program"] == Suggestion(
-        Placement.REFERENCE, None,
+        Placement.REFERENCE,
+        None,
         "program is a small lookup table (about 88 rows) that 2 other tables refer to: a copy on "
         "every node keeps joins with it on one node.",
-    )  # fmt: skip
+    )
     assert s["courses_meetingtime"].placement == Placement.REFERENCE
     assert s["courses_meetinglocation"].placement == Placement.REFERENCE
     assert s["courses_course"] == Suggestion(
-        Placement.DISTRIBUTED, "pid",
+        Placement.DISTRIBUTED,
+        "pid",
         "course is large (about 500,000 rows): distribute it by pid, a column of its key (pid), "
         "to spread its rows over the worker nodes.",
-    )  # fmt: skip
+    )
     assert s["courses_specialization"] == Suggestion(
-        Placement.DISTRIBUTED, "id",
+        Placement.DISTRIBUTED,
+        "id",
         "specialization is large (about 250,000 rows): distribute it to spread its rows over the "
         "worker nodes. Its only key is id, so it can be distributed only by id.",
-    )  # fmt: skip
+    )
     # degree is small and a distributed table refers to it: it must be a reference table
     assert s["courses_degree"] == Suggestion(
-        Placement.REFERENCE, None,
+        Placement.REFERENCE,
+        None,
         "degree is small (about 354 rows) and specialization, a distributed table, refers to it, "
         "so it must be a reference table (a copy on every node).",
-    )  # fmt: skip
+    )
     assert s["courses_coursesectionlink"].placement == Placement.LOCAL
     assert s["courses_coursesectionlink"].reason == (
         "coursesectionlink is small (about 1,000 rows) and can stay a local table on the "
@@ -415,15 +506,25 @@ def test_suggestions_for_the_course_schema():
 
 
 def test_small_schema_suggests_reference_lookups_and_local_rest():
-    rows = {"courses_program": 88, "courses_meetingtime": 709, "courses_meetinglocation": 354,
-            "courses_course": 3547}  # fmt: skip
+    rows = {
+        "courses_program": 88,
+        "courses_meetingtime": 709,
+        "courses_meetinglocation": 354,
+        "courses_course": 3547,
+    }
     catalog = course_catalog(rows)
     s = suggest_placements(catalog, default_mappings(catalog))
     chosen = {k.removeprefix("courses_"): v.placement.value for k, v in s.items()}
-    assert chosen == {"program": "reference", "meetingtime": "reference",
-                      "meetinglocation": "reference", "course": "local", "section": "local",
-                      "degree": "local", "specialization": "local",
-                      "coursesectionlink": "local"}  # fmt: skip
+    assert chosen == {
+        "program": "reference",
+        "meetingtime": "reference",
+        "meetinglocation": "reference",
+        "course": "local",
+        "section": "local",
+        "degree": "local",
+        "specialization": "local",
+        "coursesectionlink": "local",
+    }
     mappings = default_mappings(catalog)
     apply_suggestions(mappings, s)
     assert not messages(validate_placements(mappings, catalog), "error")
@@ -439,10 +540,12 @@ def test_small_schema_suggests_reference_lookups_and_local_rest():
         (CitusInfo("13.2-1", 1), "Citus 13.2, 1 worker node"),
         (CitusInfo("11.3-2", 0), "Citus 11.3, no worker nodes (a single node holds every shard)"),
         (CitusInfo("12.1-1", None), "Citus 12.1"),
-        (CitusInfo(None, None, standin=True),
-         "Citus stand-in functions (a test database, not a Citus cluster)"),
+        (
+            CitusInfo(None, None, standin=True),
+            "Citus stand-in functions (a test database, not a Citus cluster)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_citus_summary(info, text):
     assert info.summary() == text
 

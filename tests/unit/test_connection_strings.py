@@ -118,7 +118,7 @@ CASES = [
             sslrootcert="/tmp/ca.crt",
             connect_timeout=7,
             application_name="My App",
-        ),  # fmt: skip
+        ),
         "pw",
         id="keyvalue-all-fields",
     ),
@@ -162,7 +162,7 @@ CASES = [
             sslmode="verify-full",
             sslrootcert="C:\\ca.pem",
             connect_timeout=30,
-        ),  # fmt: skip
+        ),
         "pw",
         id="npgsql-keys",
     ),
@@ -275,7 +275,7 @@ def test_conninfo_round_trips_password_through_libpq(password):
         "${DB_PASSWORD}",
         "********",
         "<your password>",
-    ],  # fmt: skip
+    ],
 )
 def test_placeholders_are_not_passwords(value):
     assert is_placeholder_password(value)
@@ -352,8 +352,15 @@ def test_settings_have_no_password_anywhere():
 
 
 def test_settings_round_trip_and_ignore_stray_password():
-    s = ConnectionSettings(host="h", port=6432, dbname="d", user="u", sslmode="verify-full",
-                           sslrootcert="/ca.crt", connect_timeout=5)  # fmt: skip
+    s = ConnectionSettings(
+        host="h",
+        port=6432,
+        dbname="d",
+        user="u",
+        sslmode="verify-full",
+        sslrootcert="/ca.crt",
+        connect_timeout=5,
+    )
     assert ConnectionSettings.from_dict(s.to_dict()) == s
     loaded = ConnectionSettings.from_dict({**s.to_dict(), "password": "x", "future_field": 1})
     assert loaded == s
@@ -377,12 +384,21 @@ def test_display_name():
 
 
 def test_conninfo_has_what_libpq_needs():
-    s = ConnectionSettings(host="h", dbname="d", user="u", sslmode="verify-full",
-                           sslrootcert="/ca dir/ca.crt")  # fmt: skip
+    s = ConnectionSettings(
+        host="h", dbname="d", user="u", sslmode="verify-full", sslrootcert="/ca dir/ca.crt"
+    )
     d = conninfo_to_dict(s.conninfo("pw"))
-    assert d == {"host": "h", "port": "5432", "dbname": "d", "user": "u", "password": "pw",
-                 "sslmode": "verify-full", "sslrootcert": "/ca dir/ca.crt",
-                 "connect_timeout": "10", "application_name": "CourseMig"}  # fmt: skip
+    assert d == {
+        "host": "h",
+        "port": "5432",
+        "dbname": "d",
+        "user": "u",
+        "password": "pw",
+        "sslmode": "verify-full",
+        "sslrootcert": "/ca dir/ca.crt",
+        "connect_timeout": "10",
+        "application_name": "CourseMig",
+    }
 
 
 # -- what cannot be read ----------------------------------------------------------------------

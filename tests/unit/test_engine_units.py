@@ -20,20 +20,43 @@ RESERVED = frozenset({"end", "user", "order", "table"})
 
 
 def _catalog() -> Catalog:
-    program = Table("courses_program", (Column("subject_code", "character varying(10)", True),
-                                        Column("subject", "character varying(100)", True)),
-                    primary_key=("subject_code",), app="courses")  # fmt: skip
-    course = Table("courses_course", (Column("pid", "character varying(30)", True),
-                                      Column("title", "character varying(200)", True),
-                                      Column("program_id", "character varying(10)", True)),
-                   primary_key=("pid",), app="courses",
-                   foreign_keys=(ForeignKey("fk", ("program_id",), "courses_program", ("subject_code",)),))  # fmt: skip
-    mt = Table("courses_meetingtime", (Column("slug", "character varying(200)", True),
-                                       Column("start", "character varying(6)", False),
-                                       Column("end", "character varying(6)", False)),
-               primary_key=("slug",), app="courses")  # fmt: skip
-    user = Table("auth_user", (Column("id", "integer", True, identity="by default"),),
-                 primary_key=("id",), app="auth", is_system=True)  # fmt: skip
+    program = Table(
+        "courses_program",
+        (
+            Column("subject_code", "character varying(10)", True),
+            Column("subject", "character varying(100)", True),
+        ),
+        primary_key=("subject_code",),
+        app="courses",
+    )
+    course = Table(
+        "courses_course",
+        (
+            Column("pid", "character varying(30)", True),
+            Column("title", "character varying(200)", True),
+            Column("program_id", "character varying(10)", True),
+        ),
+        primary_key=("pid",),
+        app="courses",
+        foreign_keys=(ForeignKey("fk", ("program_id",), "courses_program", ("subject_code",)),),
+    )
+    mt = Table(
+        "courses_meetingtime",
+        (
+            Column("slug", "character varying(200)", True),
+            Column("start", "character varying(6)", False),
+            Column("end", "character varying(6)", False),
+        ),
+        primary_key=("slug",),
+        app="courses",
+    )
+    user = Table(
+        "auth_user",
+        (Column("id", "integer", True, identity="by default"),),
+        primary_key=("id",),
+        app="auth",
+        is_system=True,
+    )
     return Catalog("public", (course, mt, program, user), True, ("auth", "courses"), RESERVED)
 
 
@@ -59,8 +82,10 @@ def test_two_tables_to_one_name_is_an_error():
     mappings = default_mappings(catalog)
     mappings[1].target = "course"
     errors = [p for p in validate(mappings, catalog) if p.is_error]
-    assert errors[0].message == ("courses_course and courses_meetingtime would both be copied "
-                                 "into the table course. Give one of them another name.")  # fmt: skip
+    assert errors[0].message == (
+        "courses_course and courses_meetingtime would both be copied "
+        "into the table course. Give one of them another name."
+    )
 
 
 def test_dropping_a_key_column_is_an_error():
@@ -75,19 +100,24 @@ def test_missing_parent_warns():
     catalog = _catalog()
     mappings = [m for m in default_mappings(catalog) if m.target == "course"]
     warnings = [p.message for p in validate(mappings, catalog)]
-    assert ("course refers to program, which is not selected. Rows will load only if program "
-            "already exists in the target.") in warnings  # fmt: skip
+    assert (
+        "course refers to program, which is not selected. Rows will load only if program "
+        "already exists in the target."
+    ) in warnings
 
 
-@pytest.mark.parametrize(("source", "target", "narrows"), [
-    ("character varying(200)", "character varying(5)", True),
-    ("text", "character varying(50)", True),
-    ("character varying(5)", "character varying(200)", False),
-    ("character varying(5)", "text", False),
-    ("bigint", "integer", True),
-    ("integer", "bigint", False),
-    ("text", "integer", True),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("source", "target", "narrows"),
+    [
+        ("character varying(200)", "character varying(5)", True),
+        ("text", "character varying(50)", True),
+        ("character varying(5)", "character varying(200)", False),
+        ("character varying(5)", "text", False),
+        ("bigint", "integer", True),
+        ("integer", "bigint", False),
+        ("text", "integer", True),
+    ],
+)
 def test_narrowing_types_are_explained(source, target, narrows):
     assert (narrowing_reason(source, target) is not None) == narrows
 
@@ -108,11 +138,14 @@ def test_csv_records_keep_quoted_newlines_and_commas_together():
     ]
 
 
-@pytest.mark.parametrize(("context", "line", "column"), [
-    ('COPY course, line 3, column title: "x"', 3, "title"),
-    ("COPY course, line 12", 12, None),
-    ('COPY cours, ligne 7, colonne titre : "x"', 7, "titre"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("context", "line", "column"),
+    [
+        ('COPY course, line 3, column title: "x"', 3, "title"),
+        ("COPY course, line 12", 12, None),
+        ('COPY cours, ligne 7, colonne titre : "x"', 7, "titre"),
+    ],
+)
 def test_copy_context_gives_line_and_column(context, line, column):
     m = _CONTEXT.match(context)
     assert int(m.group(1)) == line

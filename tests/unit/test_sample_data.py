@@ -70,16 +70,27 @@ def test_keys_are_unique_and_foreign_keys_resolve():
     def col(table, column):
         return [r[idx[table][column]] for r in rows[table]]
 
-    for table, key in [("courses_program", "subject_code"), ("courses_meetingtime", "slug"),
-                       ("courses_meetinglocation", "slug"), ("courses_course", "pid"),
-                       ("courses_course", "slug"), ("courses_section", "crn"),
-                       ("courses_degree", "code"), ("courses_specialization", "id"),
-                       ("courses_coursesectionlink", "id"),
-                       ("courses_coursesectionlink_sections", "id")]:  # fmt: skip
+    for table, key in [
+        ("courses_program", "subject_code"),
+        ("courses_meetingtime", "slug"),
+        ("courses_meetinglocation", "slug"),
+        ("courses_course", "pid"),
+        ("courses_course", "slug"),
+        ("courses_section", "crn"),
+        ("courses_degree", "code"),
+        ("courses_specialization", "id"),
+        ("courses_coursesectionlink", "id"),
+        ("courses_coursesectionlink_sections", "id"),
+    ]:
         values = col(table, key)
         assert len(values) == len(set(values)), (table, key)
-    pairs = list(zip(col("courses_coursesectionlink_sections", "coursesectionlink_id"),
-                     col("courses_coursesectionlink_sections", "section_id"), strict=True))  # fmt: skip
+    pairs = list(
+        zip(
+            col("courses_coursesectionlink_sections", "coursesectionlink_id"),
+            col("courses_coursesectionlink_sections", "section_id"),
+            strict=True,
+        )
+    )
     assert len(pairs) == len(set(pairs))
     for table, column, parent, key in [
         ("courses_course", "program_id", "courses_program", "subject_code"),
@@ -87,11 +98,16 @@ def test_keys_are_unique_and_foreign_keys_resolve():
         ("courses_section", "meeting_time_id", "courses_meetingtime", "slug"),
         ("courses_section", "meeting_location_id", "courses_meetinglocation", "slug"),
         ("courses_coursesectionlink", "course_id", "courses_course", "pid"),
-        ("courses_coursesectionlink_sections", "coursesectionlink_id", "courses_coursesectionlink", "id"),
+        (
+            "courses_coursesectionlink_sections",
+            "coursesectionlink_id",
+            "courses_coursesectionlink",
+            "id",
+        ),
         ("courses_coursesectionlink_sections", "section_id", "courses_section", "crn"),
         ("courses_degree", "program_id", "courses_program", "subject_code"),
         ("courses_specialization", "degree_id", "courses_degree", "code"),
-    ]:  # fmt: skip
+    ]:
         assert set(col(table, column)) - {None} <= set(col(parent, key)), (table, column)
 
 
@@ -105,8 +121,15 @@ def test_every_nasty_case_is_in_the_first_rows():
     assert NASTY_VALUES["backslash_n_literal"] == "\\N"
     assert NASTY_VALUES["null_text"] is None and NASTY_VALUES["empty_string"] == ""
     assert len(NASTY_VALUES["long_description"]) == 15000
-    for must in ("comma_and_quote_html", "crlf", "lf", "tab", "backslash", "unicode",
-                 "reserved_word_end"):  # fmt: skip
+    for must in (
+        "comma_and_quote_html",
+        "crlf",
+        "lf",
+        "tab",
+        "backslash",
+        "unicode",
+        "reserved_word_end",
+    ):
         assert must in NASTY_VALUES
     assert "\r\n" in NASTY_VALUES["crlf"] and "\t" in NASTY_VALUES["tab"]
     assert (

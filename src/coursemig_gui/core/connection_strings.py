@@ -333,9 +333,27 @@ _PSQL_OPTIONS = {
     "--dbname": "dbname",
 }
 # psql options that take a value we do not use, so the value is not mistaken for a database
-_PSQL_SKIP_VALUE = {"-c", "--command", "-f", "--file", "-v", "--set", "--variable", "-o",
-                    "--output", "-L", "--log-file", "-F", "--field-separator", "-R",
-                    "--record-separator", "-T", "--table-attr", "-P", "--pset"}  # fmt: skip
+_PSQL_SKIP_VALUE = {
+    "-c",
+    "--command",
+    "-f",
+    "--file",
+    "-v",
+    "--set",
+    "--variable",
+    "-o",
+    "--output",
+    "-L",
+    "--log-file",
+    "-F",
+    "--field-separator",
+    "-R",
+    "--record-separator",
+    "-T",
+    "--table-attr",
+    "-P",
+    "--pset",
+}
 
 
 def _parse_psql(text: str) -> list[tuple[str, str]]:

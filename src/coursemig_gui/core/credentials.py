@@ -34,8 +34,12 @@ _STORE_NAMES = {
     "keyring.backends.kwallet": "KWallet",
 }
 # Backends that are no secure store: they fail, forget, or write files we must not rely on.
-_INSECURE_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt",
-                     "keyrings.cryptfile")  # fmt: skip
+_INSECURE_MODULES = (
+    "keyring.backends.fail",
+    "keyring.backends.null",
+    "keyrings.alt",
+    "keyrings.cryptfile",
+)
 
 NO_SECURE_STORE = (
     "No secure password store on this computer: you will be asked for the password each time."

@@ -22,9 +22,16 @@ from coursemig_gui.core.transfer import RowBatch
 
 UTF8_BOM = codecs.BOM_UTF8
 # Python codec name -> PostgreSQL's name for COPY's ENCODING option
-PG_ENCODINGS = {"utf-8": "UTF8", "utf8": "UTF8", "latin-1": "LATIN1", "latin1": "LATIN1",
-                "iso-8859-1": "LATIN1", "cp1252": "WIN1252", "windows-1252": "WIN1252",
-                "iso-8859-15": "LATIN9"}  # fmt: skip
+PG_ENCODINGS = {
+    "utf-8": "UTF8",
+    "utf8": "UTF8",
+    "latin-1": "LATIN1",
+    "latin1": "LATIN1",
+    "iso-8859-1": "LATIN1",
+    "cp1252": "WIN1252",
+    "windows-1252": "WIN1252",
+    "iso-8859-15": "LATIN9",
+}
 
 
 @dataclass(frozen=True)

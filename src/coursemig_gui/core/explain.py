@@ -46,8 +46,11 @@ def _detail(exc: BaseException, raw: str) -> str:
         lines.append(f"SQLSTATE: {sqlstate}")
     diag = getattr(exc, "diag", None)
     if diag is not None:
-        for label, attr in (("Detail", "message_detail"), ("Hint", "message_hint"),
-                            ("Context", "context")):  # fmt: skip
+        for label, attr in (
+            ("Detail", "message_detail"),
+            ("Hint", "message_hint"),
+            ("Context", "context"),
+        ):
             value = getattr(diag, attr, None)
             if value:
                 lines.append(f"{label}: {value}")
@@ -108,7 +111,7 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
             "nodename nor servname",
             "no such host is known",
             "temporary failure in name resolution",
-        )  # fmt: skip
+        )
     ):
         host = resolve.group(1) if resolve else (settings.host if settings else "")
         return (
@@ -194,7 +197,7 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
             "self-signed certificate",
             "unable to get local issuer certificate",
             "certificate has expired",
-        )  # fmt: skip
+        )
     ):
         cafile = f' ("{settings.sslrootcert}")' if settings and settings.sslrootcert else ""
         return (
@@ -235,13 +238,16 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
             "consuming input failed",
             "connection reset by peer",
             "broken pipe",
-        )  # fmt: skip
+        )
     ):
         return "The connection to the server was lost. Check the network and try again."
     if isinstance(exc, psycopg.ProgrammingError) and (
-        "invalid connection option" in m or "invalid sslmode" in m or "missing \"=\"" in m
-        or "invalid uri" in m or "invalid integer value" in m
-    ):  # fmt: skip
+        "invalid connection option" in m
+        or "invalid sslmode" in m
+        or 'missing "="' in m
+        or "invalid uri" in m
+        or "invalid integer value" in m
+    ):
         return (
             "The connection settings are not valid. Check the fields, or paste the connection "
             "string again."
@@ -265,8 +271,9 @@ _TLS_REQUIRED = (
 def _explain_permission(exc: BaseException, raw: str, who: str) -> str:
     diag = getattr(exc, "diag", None)
     primary = (getattr(diag, "message_primary", None) or raw.splitlines()[0]).strip()
-    m = re.match(r"permission denied for (table|relation|sequence|view|schema|database) (.+)$",
-                 primary)  # fmt: skip
+    m = re.match(
+        r"permission denied for (table|relation|sequence|view|schema|database) (.+)$", primary
+    )
     if m:
         kind, name = m.group(1), m.group(2).strip('"')
         kind = "table" if kind == "relation" else kind

@@ -92,10 +92,19 @@ class Problem:
 
 
 # A reserved word gets a descriptive suffix rather than a number: end -> end_time.
-_RENAME_SUFFIX = {"start": "start_time", "end": "end_time", "order": "sort_order",
-                  "user": "user_name", "group": "group_name", "table": "table_name",
-                  "default": "default_value", "limit": "limit_value", "check": "check_value",
-                  "from": "from_value", "to": "to_value"}  # fmt: skip
+_RENAME_SUFFIX = {
+    "start": "start_time",
+    "end": "end_time",
+    "order": "sort_order",
+    "user": "user_name",
+    "group": "group_name",
+    "table": "table_name",
+    "default": "default_value",
+    "limit": "limit_value",
+    "check": "check_value",
+    "from": "from_value",
+    "to": "to_value",
+}
 
 
 def suggest_rename(name: str) -> str:
@@ -193,13 +202,24 @@ def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
             problems.append(Problem(tm.source, f"{tm.source} needs a target table name."))
         key = tm.target.lower()
         if key in seen:
-            problems.append(Problem(tm.source, f"{seen[key]} and {tm.source} would both be copied into "
-                                    f"the table {tm.target}. Give one of them another name."))  # fmt: skip
+            problems.append(
+                Problem(
+                    tm.source,
+                    f"{seen[key]} and {tm.source} would both be copied into "
+                    f"the table {tm.target}. Give one of them another name.",
+                )
+            )
         seen[key] = tm.source
         if tm.target.lower() in catalog.reserved_words:
-            problems.append(Problem(tm.source, f"The table name {tm.target} is a reserved word in "
-                                    "PostgreSQL. It keeps working, but must always be written in quotes.",
-                                    "warning", fix=suggest_rename(tm.target)))  # fmt: skip
+            problems.append(
+                Problem(
+                    tm.source,
+                    f"The table name {tm.target} is a reserved word in "
+                    "PostgreSQL. It keeps working, but must always be written in quotes.",
+                    "warning",
+                    fix=suggest_rename(tm.target),
+                )
+            )
         problems.extend(_validate_columns(tm, table, catalog))
         for parent in sorted(table.parents):
             if parent not in {m.source for m in included}:
@@ -207,9 +227,15 @@ def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
                 parent_target = next((m.target for m in mappings if m.source == parent), None) or (
                     default_target_name(parent_table) if parent_table else parent
                 )
-                problems.append(Problem(tm.source, f"{tm.target} refers to {parent_target}, which is not "
-                                        f"selected. Rows will load only if {parent_target} already "
-                                        "exists in the target.", "warning"))  # fmt: skip
+                problems.append(
+                    Problem(
+                        tm.source,
+                        f"{tm.target} refers to {parent_target}, which is not "
+                        f"selected. Rows will load only if {parent_target} already "
+                        "exists in the target.",
+                        "warning",
+                    )
+                )
     return problems
 
 
@@ -219,32 +245,53 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
     for cm in tm.columns:
         col = table.column(cm.source)
         if col is None:
-            problems.append(Problem(tm.source, f"The column {cm.source} is no longer in {tm.source}.",
-                                    column=cm.source))  # fmt: skip
+            problems.append(
+                Problem(
+                    tm.source,
+                    f"The column {cm.source} is no longer in {tm.source}.",
+                    column=cm.source,
+                )
+            )
             continue
         if cm.include and cm.source_type and cm.source_type != col.type:
             # The source changed since the mapping was made (a saved migration). A target type
             # copied from the old type would cut or reject values: the person chooses again.
             unchosen = cm.target_type == cm.source_type
-            problems.append(Problem(tm.source, f"The column {tm.source}.{cm.source} changed type from "
-                                    f"{cm.source_type} to {col.type} since this migration was saved. "
-                                    f"Choose its target type again ({col.type} keeps every value) on "
-                                    "the Columns page, or plan the migration again.",
-                                    "error" if unchosen else "warning", cm.source))  # fmt: skip
+            problems.append(
+                Problem(
+                    tm.source,
+                    f"The column {tm.source}.{cm.source} changed type from "
+                    f"{cm.source_type} to {col.type} since this migration was saved. "
+                    f"Choose its target type again ({col.type} keeps every value) on "
+                    "the Columns page, or plan the migration again.",
+                    "error" if unchosen else "warning",
+                    cm.source,
+                )
+            )
             if unchosen:
                 continue
         if not cm.include:
             if cm.source in table.primary_key:
-                problems.append(Problem(tm.source, f"{cm.source} is part of {tm.source}'s key and cannot "
-                                        "be left out.", column=cm.source))  # fmt: skip
+                problems.append(
+                    Problem(
+                        tm.source,
+                        f"{cm.source} is part of {tm.source}'s key and cannot be left out.",
+                        column=cm.source,
+                    )
+                )
             elif (
                 col.not_null
                 and col.default is None
                 and not col.identity
                 and tm.if_exists == IfExists.APPEND
             ):
-                problems.append(Problem(tm.source, f"{cm.source} is required in {tm.target} but left out.",
-                                        column=cm.source))  # fmt: skip
+                problems.append(
+                    Problem(
+                        tm.source,
+                        f"{cm.source} is required in {tm.target} but left out.",
+                        column=cm.source,
+                    )
+                )
             continue
         if not cm.target.strip():
             problems.append(
@@ -252,14 +299,27 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
             )
             continue
         if cm.target.lower() in names:
-            problems.append(Problem(tm.source, f"{names[cm.target.lower()]} and {cm.source} would both "
-                                    f"become {tm.target}.{cm.target}.", column=cm.source))  # fmt: skip
+            problems.append(
+                Problem(
+                    tm.source,
+                    f"{names[cm.target.lower()]} and {cm.source} would both "
+                    f"become {tm.target}.{cm.target}.",
+                    column=cm.source,
+                )
+            )
         names[cm.target.lower()] = cm.source
         if cm.target.lower() in catalog.reserved_words:
-            problems.append(Problem(tm.source, f"{cm.target} is a reserved word in PostgreSQL. It keeps "
-                                    "working, but must always be written in quotes. Rename it to "
-                                    f"{suggest_rename(cm.target)}?", "warning", cm.source,
-                                    suggest_rename(cm.target)))  # fmt: skip
+            problems.append(
+                Problem(
+                    tm.source,
+                    f"{cm.target} is a reserved word in PostgreSQL. It keeps "
+                    "working, but must always be written in quotes. Rename it to "
+                    f"{suggest_rename(cm.target)}?",
+                    "warning",
+                    cm.source,
+                    suggest_rename(cm.target),
+                )
+            )
         reason = narrowing_reason(col.type, cm.target_type)
         if reason:
             problems.append(

@@ -85,8 +85,9 @@ def preflight(
     """
     info = conn.info
     version = _version_text(info.server_version)
-    settings_like = ConnectionSettings(host=info.host if not info.host.startswith("/") else "",
-                                       port=int(info.port or DEFAULT_PORT))  # fmt: skip
+    settings_like = ConnectionSettings(
+        host=info.host if not info.host.startswith("/") else "", port=int(info.port or DEFAULT_PORT)
+    )
     problems: list[str] = []
     user = info.user or ""
     dbname = info.dbname or ""

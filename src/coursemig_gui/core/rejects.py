@@ -63,8 +63,10 @@ def explain_row_error(exc: psycopg.Error, column: str | None, target: str) -> st
     if state == "23503":
         key = re.search(r"Key \((.*?)\)=\((.*?)\) is not present in table \"(.*?)\"", detail)
         if key:
-            return (f"The row refers to {key.group(3)} {key.group(1)} = {key.group(2)}, "
-                    f"which is not in {key.group(3)}. Copy that row first, or leave this one out.")  # fmt: skip
+            return (
+                f"The row refers to {key.group(3)} {key.group(1)} = {key.group(2)}, "
+                f"which is not in {key.group(3)}. Copy that row first, or leave this one out."
+            )
         return f"The row refers to a row that is not in the target ({constraint or 'foreign key'})."
     if state == "23502":
         return f"{where} is empty, but the target requires a value."
@@ -85,8 +87,15 @@ def explain_row_error(exc: psycopg.Error, column: str | None, target: str) -> st
 
 # The one layout of a list of rejected rows: errors.csv here, and the wizard's "Export…".
 ERROR_LOG_COLUMNS = (
-    "table", "row", "column", "sqlstate", "problem", "value", "server message", "row text",
-)  # fmt: skip
+    "table",
+    "row",
+    "column",
+    "sqlstate",
+    "problem",
+    "value",
+    "server message",
+    "row text",
+)
 
 
 def error_log_row(row: RejectedRow) -> list[object]:

@@ -109,8 +109,18 @@ class MigrationReport:
 
     def to_csv(self) -> str:
         out = io.StringIO()
-        cols = ["source", "target", "status", "rows_read", "rows_written", "rows_rejected",
-                "seconds", "verification", "reject_file", "message"]  # fmt: skip
+        cols = [
+            "source",
+            "target",
+            "status",
+            "rows_read",
+            "rows_written",
+            "rows_rejected",
+            "seconds",
+            "verification",
+            "reject_file",
+            "message",
+        ]
         writer = csv.writer(out)
         writer.writerow(cols)
         for t in self.tables:
@@ -134,11 +144,23 @@ class MigrationReport:
                     t.message,
                 )
             )
-            + "</tr>"  # fmt: skip
+            + "</tr>"
             for t in self.tables
         )
-        head = "".join(f"<th>{h}</th>" for h in ("Source", "Target", "Result", "Read", "Written",
-                                                  "Skipped", "Seconds", "Verification", "Notes"))  # fmt: skip
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in (
+                "Source",
+                "Target",
+                "Result",
+                "Read",
+                "Written",
+                "Skipped",
+                "Seconds",
+                "Verification",
+                "Notes",
+            )
+        )
         return (
             "<!doctype html><meta charset='utf-8'><title>CourseMig report</title>"
             "<style>body{font-family:sans-serif}td,th{border:1px solid #999;padding:4px 8px}"

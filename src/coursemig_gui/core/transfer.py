@@ -1,7 +1,7 @@
 """The COPY engine: rows stream from a source (a table or a CSV file) into a target table in
 bounded batches, each under a SAVEPOINT, so one bad row costs a batch retry, not the table.
 
-Facts this rests on (see DESIGN.md): ``COPY ... TO STDOUT`` yields exactly one row per chunk
+Facts this rests on (checked by the integration and fault tests): ``COPY ... TO STDOUT`` yields exactly one row per chunk
 (libpq returns COPY OUT data a row at a time), so rows are batched without parsing them; a
 failed ``COPY FROM`` names the bad record's line in its context (CSV: the physical line where
 the record ends), except for foreign keys and Citus' worker errors, where we bisect.

@@ -182,12 +182,50 @@ def _make_certificates(cert_dir: Path) -> tuple[Path, Path, Path]:
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True)
 
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-        "/CN=CourseMig test CA", "-keyout", str(ca_key), "-out", str(ca_crt))  # fmt: skip
-    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-        "-keyout", str(key), "-out", str(csr))  # fmt: skip
-    run("x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key),
-        "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(crt))  # fmt: skip
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=CourseMig test CA",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca_crt),
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+    )
+    run(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca_crt),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+        "-out",
+        str(crt),
+    )
     os.chmod(key, 0o600)
     return ca_crt, crt, key
 
@@ -231,7 +269,7 @@ def start_local_server(
                 "--locale",
                 locale,
                 "--no-sync",
-            ]  # fmt: skip
+            ]
         )
         if init.returncode == 0:
             break
@@ -265,7 +303,7 @@ def start_local_server(
                 "ssl_cert_file": f"'{crt}'",
                 "ssl_key_file": f"'{key}'",
                 "ssl_ca_file": f"'{ca_crt}'",
-            }  # fmt: skip
+            }
         )
         hba += [f"hostssl all all 127.0.0.1/32 {auth}", f"hostssl all all ::1/128 {auth}"]
     else:

@@ -58,26 +58,77 @@ _SEED_DESCRIPTION = (
 )
 
 NASTY_CASES: tuple[NastyCase, ...] = (
-    NastyCase("comma_and_quote_html", "courses_course", "description", _SEED_DESCRIPTION, "pid", "ByS23Pp7E"),
+    NastyCase(
+        "comma_and_quote_html",
+        "courses_course",
+        "description",
+        _SEED_DESCRIPTION,
+        "pid",
+        "ByS23Pp7E",
+    ),
     NastyCase("null_text", "courses_course", "notes", None, "pid", "ByS23Pp7E"),
-    NastyCase("crlf", "courses_course", "description",
-              '<p>Relational model, SQL, "normal forms".\r\nSecond paragraph after a Windows line break.</p>',
-              "pid", "Hk7bQp2Lx"),
-    NastyCase("lf", "courses_course", "notes", "First line\nsecond line, after a bare LF", "pid", "Hk7bQp2Lx"),
+    NastyCase(
+        "crlf",
+        "courses_course",
+        "description",
+        '<p>Relational model, SQL, "normal forms".\r\nSecond paragraph after a Windows line break.</p>',
+        "pid",
+        "Hk7bQp2Lx",
+    ),
+    NastyCase(
+        "lf",
+        "courses_course",
+        "notes",
+        "First line\nsecond line, after a bare LF",
+        "pid",
+        "Hk7bQp2Lx",
+    ),
     NastyCase("empty_string", "courses_course", "credit", "", "pid", "Hk7bQp2Lx"),
-    NastyCase("unicode", "courses_course", "title", "Études françaises — 日本語入門 🎓🐍", "pid", "r1Xy9Zt0Q"),
+    NastyCase(
+        "unicode",
+        "courses_course",
+        "title",
+        "Études françaises — 日本語入門 🎓🐍",
+        "pid",
+        "r1Xy9Zt0Q",
+    ),
     NastyCase("backslash_n_literal", "courses_course", "credit", "\\N", "pid", "r1Xy9Zt0Q"),
     NastyCase("tab", "courses_course", "hours", "3-1-0\tplus lab", "pid", "r1Xy9Zt0Q"),
-    NastyCase("backslash", "courses_course", "notes", "C:\\Temp\\new\\table and \\\\server\\share\\", "pid", "r1Xy9Zt0Q"),
-    NastyCase("long_description", "courses_course", "description", LONG_DESCRIPTION, "pid", "r1Xy9Zt0Q"),
-    NastyCase("single_quote", "courses_course", "title", "Shakespeare's Sonnets; or, 'What You Will'", "pid", "Zq0Pp4Mm1"),
-    NastyCase("bare_cr", "courses_course", "description", "Old Mac line ending\rnext line", "pid", "Zq0Pp4Mm1"),
+    NastyCase(
+        "backslash",
+        "courses_course",
+        "notes",
+        "C:\\Temp\\new\\table and \\\\server\\share\\",
+        "pid",
+        "r1Xy9Zt0Q",
+    ),
+    NastyCase(
+        "long_description", "courses_course", "description", LONG_DESCRIPTION, "pid", "r1Xy9Zt0Q"
+    ),
+    NastyCase(
+        "single_quote",
+        "courses_course",
+        "title",
+        "Shakespeare's Sonnets; or, 'What You Will'",
+        "pid",
+        "Zq0Pp4Mm1",
+    ),
+    NastyCase(
+        "bare_cr",
+        "courses_course",
+        "description",
+        "Old Mac line ending\rnext line",
+        "pid",
+        "Zq0Pp4Mm1",
+    ),
     NastyCase("null_word", "courses_course", "notes", "NULL", "pid", "Zq0Pp4Mm1"),
     NastyCase("lone_double_quote", "courses_course", "hours", '"', "pid", "Zq0Pp4Mm1"),
     NastyCase("surrounding_spaces", "courses_course", "credit", "  3.0  ", "pid", "Zq0Pp4Mm1"),
-    NastyCase("reserved_word_end", "courses_meetingtime", "end", "1120", "slug", "202309-mwr-1030-1120"),
+    NastyCase(
+        "reserved_word_end", "courses_meetingtime", "end", "1120", "slug", "202309-mwr-1030-1120"
+    ),
     NastyCase("null_foreign_key", "courses_degree", "program_id", None, "code", "BA-GENERAL"),
-)  # fmt: skip
+)
 
 NASTY_VALUES: dict[str, str | None] = {case.name: case.value for case in NASTY_CASES}
 
@@ -154,57 +205,124 @@ _PAIRS = [a + b for a in _BASE62 for b in _BASE62]
 
 # Real-looking subject codes first; the nasty courses use the first four.
 _SUBJECTS = (
-    ("ACAN", "Canadian Studies"), ("CSC", "Computer Science"), ("FRAN", "Études françaises"),
-    ("ENGL", "English"), ("MATH", "Mathematics"), ("STAT", "Statistics"), ("PHYS", "Physics"),
-    ("CHEM", "Chemistry"), ("BIOL", "Biology"), ("ECON", "Economics"), ("HIST", "History"),
-    ("PHIL", "Philosophy"), ("PSYC", "Psychology"), ("SENG", "Software Engineering"),
-    ("ECE", "Electrical and Computer Engineering"), ("GEOG", "Geography"),
-    ("ANTH", "Anthropology"), ("ART", "Visual Arts"), ("MUS", "Music"), ("THEA", "Theatre"),
-    ("LING", "Linguistics"), ("JAPA", "Japanese (日本語)"), ("CHIN", "Chinese (中文)"),
-    ("GMST", "Germanic Studies (Ü, ß)"), ("ES", "Environmental Studies"), ("POLI", "Political Science"),
-    ("SOCI", "Sociology"), ("EOS", "Earth and Ocean Sciences"), ("ASTR", "Astronomy"),
-    ("MEDI", "Medieval Studies"), ("NURS", "Nursing"), ("EDCI", "Curriculum & Instruction"),
-)  # fmt: skip
+    ("ACAN", "Canadian Studies"),
+    ("CSC", "Computer Science"),
+    ("FRAN", "Études françaises"),
+    ("ENGL", "English"),
+    ("MATH", "Mathematics"),
+    ("STAT", "Statistics"),
+    ("PHYS", "Physics"),
+    ("CHEM", "Chemistry"),
+    ("BIOL", "Biology"),
+    ("ECON", "Economics"),
+    ("HIST", "History"),
+    ("PHIL", "Philosophy"),
+    ("PSYC", "Psychology"),
+    ("SENG", "Software Engineering"),
+    ("ECE", "Electrical and Computer Engineering"),
+    ("GEOG", "Geography"),
+    ("ANTH", "Anthropology"),
+    ("ART", "Visual Arts"),
+    ("MUS", "Music"),
+    ("THEA", "Theatre"),
+    ("LING", "Linguistics"),
+    ("JAPA", "Japanese (日本語)"),
+    ("CHIN", "Chinese (中文)"),
+    ("GMST", "Germanic Studies (Ü, ß)"),
+    ("ES", "Environmental Studies"),
+    ("POLI", "Political Science"),
+    ("SOCI", "Sociology"),
+    ("EOS", "Earth and Ocean Sciences"),
+    ("ASTR", "Astronomy"),
+    ("MEDI", "Medieval Studies"),
+    ("NURS", "Nursing"),
+    ("EDCI", "Curriculum & Instruction"),
+)
 
 _TOPICS = (
-    "Database Systems", "Operating Systems", "Algorithms", "Linear Algebra", "Organic Chemistry",
-    "Canadian Literature", "Macroeconomics", "Quantum Mechanics", "Ethics", "Cell Biology",
-    "Data Structures", "Compilers", "Statistical Inference", "Human Geography", "Jazz Harmony",
-    "Stagecraft", "Phonology", "Medieval Europe", "Climate Systems", "Public Policy",
-    "Numerical Analysis", "Computer Networks", "Molecular Genetics", "Photography",
-)  # fmt: skip
+    "Database Systems",
+    "Operating Systems",
+    "Algorithms",
+    "Linear Algebra",
+    "Organic Chemistry",
+    "Canadian Literature",
+    "Macroeconomics",
+    "Quantum Mechanics",
+    "Ethics",
+    "Cell Biology",
+    "Data Structures",
+    "Compilers",
+    "Statistical Inference",
+    "Human Geography",
+    "Jazz Harmony",
+    "Stagecraft",
+    "Phonology",
+    "Medieval Europe",
+    "Climate Systems",
+    "Public Policy",
+    "Numerical Analysis",
+    "Computer Networks",
+    "Molecular Genetics",
+    "Photography",
+)
 _TITLE_FORMS = (
-    "Introduction to {}", "Advanced {}", "Topics in {}", "{} I", "{} II", "Seminar in {}",
-    "Principles of {}", "{}: Theory and Practice", "Special Topics: {}",
-)  # fmt: skip
+    "Introduction to {}",
+    "Advanced {}",
+    "Topics in {}",
+    "{} I",
+    "{} II",
+    "Seminar in {}",
+    "Principles of {}",
+    "{}: Theory and Practice",
+    "Special Topics: {}",
+)
 _FRAGMENTS = (
-    "with emphasis on problem solving", "including laboratory work", 'the so-called "classical" '
-    "approach", "case studies, readings, and discussion", "historical context, methods, and "
-    "current debates", "group projects; weekly reports", "both theory & practice",
-    "numerical methods (with Python)", "field trips, where possible", "reading in the original "
-    "language: français, español, Deutsch",
-)  # fmt: skip
+    "with emphasis on problem solving",
+    "including laboratory work",
+    'the so-called "classical" approach',
+    "case studies, readings, and discussion",
+    "historical context, methods, and current debates",
+    "group projects; weekly reports",
+    "both theory & practice",
+    "numerical methods (with Python)",
+    "field trips, where possible",
+    "reading in the original language: français, español, Deutsch",
+)
 _NOTES = (
     "Credit will be granted for only one of {0}, {1}.",
     "Prerequisite: {0} with a grade of C+ or better.",
     "Students with credit in {0} cannot take this course for further credit.",
     "Offered in alternate years.",
     'Formerly "{0}".',
-)  # fmt: skip
+)
 _CREDITS = ("1.5", "1.5", "1.5", "3.0", "0.5", "1.0", None)
 _HOURS = ("3-0-0", "3-1-0", "3-2-0", "2-0-1", "0-3-0", None)
 _TERMS = ("202309", "202401", "202405", "202409")
 _DAY_SETS = ("mr", "tw", "twf", "mwr", "f", "mtwrf", "s", "")
 _STARTS = ("0830", "0930", "1030", "1130", "1230", "1330", "1430", "1530", "1630", "1830")
 _BUILDINGS = (
-    ("ECS", "Engineering & Computer Science Building"), ("CLE", "Clearihue Building"),
-    ("DTB", "David Turpin Building"), ("ELL", "Elliott Building"), ("MAC", "MacLaurin Building"),
-    ("HHB", "Hickman Building"), ("COR", "Cornett Building"), ("BEC", "Bob Wright Centre"),
-)  # fmt: skip
+    ("ECS", "Engineering & Computer Science Building"),
+    ("CLE", "Clearihue Building"),
+    ("DTB", "David Turpin Building"),
+    ("ELL", "Elliott Building"),
+    ("MAC", "MacLaurin Building"),
+    ("HHB", "Hickman Building"),
+    ("COR", "Cornett Building"),
+    ("BEC", "Bob Wright Centre"),
+)
 _INSTRUCTORS = (
-    "Ada Lovelace", "Alan Turing", "Grace Hopper", "Émilie du Châtelet", "Sofía Kovalévskaya",
-    "Zoë O'Brien", "李明", "Ngozi Okonkwo", "Søren Kierkegaard", "José Martínez-García", None,
-)  # fmt: skip
+    "Ada Lovelace",
+    "Alan Turing",
+    "Grace Hopper",
+    "Émilie du Châtelet",
+    "Sofía Kovalévskaya",
+    "Zoë O'Brien",
+    "李明",
+    "Ngozi Okonkwo",
+    "Søren Kierkegaard",
+    "José Martínez-García",
+    None,
+)
 _SCHEDULE_TYPES = (("A", "Lecture"), ("B", "Lab"), ("T", "Tutorial"))
 _CREDS = ("BA", "BSc", "BEng", "BFA", "MSc", "MA", "PhD", "Minor", "Certificate")
 
@@ -292,11 +410,20 @@ def _nasty_course(i: int) -> tuple:
     values = by_key[pid]
     # (slug, program, course_number, title, credit, hours, description, notes, link)
     base = (
-        ("acan225", "ACAN", "225", "Introduction to the Arts of Canada", "3.0", "3-0-0", None, None),
+        (
+            "acan225",
+            "ACAN",
+            "225",
+            "Introduction to the Arts of Canada",
+            "3.0",
+            "3-0-0",
+            None,
+            None,
+        ),
         ("csc370", "CSC", "370", "Database Systems", "1.5", "3-1-0", None, None),
         ("fran100", "FRAN", "100", None, None, None, None, None),
         ("engl201", "ENGL", "201", None, None, None, None, None),
-    )[i]  # fmt: skip
+    )[i]
     slug, program, number, title, credit, hours, description, notes = base
     return (
         pid,
@@ -318,25 +445,56 @@ _NASTY_SLUGS = {"acan225", "csc370", "fran100", "engl201"}
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "courses_program": ("subject_code", "subject"),
     "courses_meetingtime": (
-        "slug", "term", "start", "end", "monday", "tuesday", "wednesday", "thursday", "friday",
-        "saturday", "sunday",
+        "slug",
+        "term",
+        "start",
+        "end",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
     ),
     "courses_meetinglocation": ("slug", "building", "room"),
     "courses_course": (
-        "pid", "slug", "course_number", "title", "credit", "hours", "description", "notes", "link",
+        "pid",
+        "slug",
+        "course_number",
+        "title",
+        "credit",
+        "hours",
+        "description",
+        "notes",
+        "link",
         "program_id",
     ),
     "courses_section": (
-        "crn", "term", "sequence_number", "schedule_type", "instructor", "max_enrollment",
-        "enrollment", "course_id", "meeting_location_id", "meeting_time_id",
+        "crn",
+        "term",
+        "sequence_number",
+        "schedule_type",
+        "instructor",
+        "max_enrollment",
+        "enrollment",
+        "course_id",
+        "meeting_location_id",
+        "meeting_time_id",
     ),
     "courses_coursesectionlink": ("id", "type", "course_id"),
     "courses_coursesectionlink_sections": ("id", "coursesectionlink_id", "section_id"),
     "courses_degree": (
-        "code", "cred", "description", "link", "requirements", "notes", "program_id",
+        "code",
+        "cred",
+        "description",
+        "link",
+        "requirements",
+        "notes",
+        "program_id",
     ),
     "courses_specialization": ("id", "title", "requirements", "notes", "degree_id"),
-}  # fmt: skip
+}
 
 
 class _Generator:
@@ -375,8 +533,19 @@ class _Generator:
     def meeting_times(self) -> Iterator[tuple]:
         rng = self._rng(1)
         # the reserved word `end` with a value, and a to-be-announced slot with NULL times
-        yield ("202309-mwr-1030-1120", "202309", "1030", "1120",
-               True, False, True, True, False, False, False)  # fmt: skip
+        yield (
+            "202309-mwr-1030-1120",
+            "202309",
+            "1030",
+            "1120",
+            True,
+            False,
+            True,
+            True,
+            False,
+            False,
+            False,
+        )
         yield (_meeting_time_slug(1), "202401", None, None, *([False] * 7))
         for i in range(2, self.size.meeting_times):
             start = rng.choice(_STARTS)
@@ -510,8 +679,15 @@ class _Generator:
         programs = self.size.programs
         lines = [f"- {{}} {rng.randrange(100, 500)}, {rng.choice(_FRAGMENTS)}" for _ in range(256)]
         # a degree without a program: the nullable foreign key left NULL
-        yield (_degree_code(0), "BA", "<p>General studies, no major.</p>", None,
-               "Complete 60 units, including:\n- 21 units at the 300 or 400 level", None, None)  # fmt: skip
+        yield (
+            _degree_code(0),
+            "BA",
+            "<p>General studies, no major.</p>",
+            None,
+            "Complete 60 units, including:\n- 21 units at the 300 or 400 level",
+            None,
+            None,
+        )
         for i in range(1, self.size.degrees):
             code = _program_code(rng.randrange(programs))
             cred = rng.choice(_CREDS)

@@ -62,7 +62,7 @@ class MigrationWizard(QWizard):
                 self.columns_page,
                 self.migrate_page,
                 self.summary_page,
-            ]  # fmt: skip
+            ]
         ):
             self.setPage(page_id, page)
         self.steps = StepList(STEPS)
@@ -119,8 +119,11 @@ class MigrationWizard(QWizard):
         buttons = [QWizard.WizardButton.CustomButton1, QWizard.WizardButton.Stretch]
         if allowed:
             buttons.append(QWizard.WizardButton.BackButton)
-        buttons += [QWizard.WizardButton.NextButton, QWizard.WizardButton.FinishButton,
-                    QWizard.WizardButton.CancelButton]  # fmt: skip
+        buttons += [
+            QWizard.WizardButton.NextButton,
+            QWizard.WizardButton.FinishButton,
+            QWizard.WizardButton.CancelButton,
+        ]
         self.setButtonLayout(buttons)
 
     def show_about(self) -> None:

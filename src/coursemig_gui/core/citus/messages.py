@@ -30,7 +30,7 @@ class CitusMessage:
 
 
 # Taken from Citus's source (create_distributed_table.c, foreign_constraint.c, multi_copy.c,
-# colocation_utils.c) and DESIGN.md's measurements on Citus 13.2. Matched on the words of the
+# colocation_utils.c) and measured on Citus 13.2. Matched on the words of the
 # primary message: Citus's messages are not translated, and its SQLSTATEs are not always specific.
 CITUS_MESSAGES: dict[str, CitusMessage] = {
     # create_distributed_table on a table whose PRIMARY KEY / UNIQUE lacks the column
@@ -70,7 +70,7 @@ CITUS_MESSAGES: dict[str, CitusMessage] = {
         "cannot colocate tables {table} and {other}",
         "Distribution column types don't match for {table} and {other}.",
     ),
-    # measured (DESIGN.md): unique violations from a worker come back as XX000 with the shard's
+    # measured on Citus 13.2: unique violations from a worker come back as XX000 with the shard's
     # constraint name ("dt_pkey_102012") and no COPY context line; rejects.is_row_error and
     # rejects.strip_shard_suffix rely on this shape.
     "unique_violation_on_worker": CitusMessage(

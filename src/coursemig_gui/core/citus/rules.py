@@ -33,9 +33,13 @@ def _colocation_group(tm: TableMapping, by_name: dict[str, TableMapping]) -> tup
             return ("alone", current.source)
         if colocate.lower() == "default":
             cm = next(
-                (c for c in current.included_columns
-                 if c.target == distribution_target_column(current)), None,
-            )  # fmt: skip
+                (
+                    c
+                    for c in current.included_columns
+                    if c.target == distribution_target_column(current)
+                ),
+                None,
+            )
             return ("type", base_type(cm.target_type).lower() if cm else "")
         other = by_name.get(colocate)
         if other is None or other.placement != Placement.DISTRIBUTED or other.source in seen:

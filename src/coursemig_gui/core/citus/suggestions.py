@@ -61,31 +61,35 @@ def suggest_placements(
             column = _pick_column(tm, table)
             if column is None:
                 result[s] = Suggestion(
-                    Placement.LOCAL, None,
+                    Placement.LOCAL,
+                    None,
                     f"{t} is large ({_rows(n)}) but has no NOT NULL key column to distribute it "
                     "by, so it stays local; choose a NOT NULL column to distribute it.",
-                )  # fmt: skip
+                )
             elif only_id:
                 result[s] = Suggestion(
-                    Placement.DISTRIBUTED, column,
+                    Placement.DISTRIBUTED,
+                    column,
                     f"{t} is large ({_rows(n)}): distribute it to spread its rows over the "
                     f"worker nodes. Its only key is id, so it can be distributed only by id.",
-                )  # fmt: skip
+                )
             else:
                 key = _cols(tm.target_column(c) or c for c in table.primary_key)
                 result[s] = Suggestion(
-                    Placement.DISTRIBUTED, column,
+                    Placement.DISTRIBUTED,
+                    column,
                     f"{t} is large ({_rows(n)}): distribute it by {column}, a column of its key "
                     f"({key}), to spread its rows over the worker nodes.",
-                )  # fmt: skip
+                )
         elif children[s] and not parents[s] and n <= reference_max_rows:
             k = len(children[s])
             result[s] = Suggestion(
-                Placement.REFERENCE, None,
+                Placement.REFERENCE,
+                None,
                 f"{t} is a small lookup table ({_rows(n)}) that {k} other "
                 f"table{'s' if k != 1 else ''} refer{'' if k != 1 else 's'} to: a copy on "
                 "every node keeps joins with it on one node.",
-            )  # fmt: skip
+            )
         else:
             extra = (
                 " If you distribute it, its only key is id, so it can be distributed only by id."
@@ -93,9 +97,10 @@ def suggest_placements(
                 else ""
             )
             result[s] = Suggestion(
-                Placement.LOCAL, None,
+                Placement.LOCAL,
+                None,
                 f"{t} is small ({_rows(n)}) and can stay a local table on the coordinator.{extra}",
-            )  # fmt: skip
+            )
 
     # Make the foreign keys fit. A table a distributed table refers to must be a reference
     # table (or a co-located distributed one); a reference table may refer only to reference
@@ -114,18 +119,20 @@ def suggest_placements(
                     continue  # too large to copy everywhere: validation will explain
                 who = "distributed" if placement == Placement.DISTRIBUTED else "reference"
                 result[p] = Suggestion(
-                    Placement.REFERENCE, None,
+                    Placement.REFERENCE,
+                    None,
                     f"{included[p].target} is small ({_rows(tables[p].row_estimate)}) and "
                     f"{included[s].target}, a {who} table, refers to it, so it must be a "
                     "reference table (a copy on every node).",
-                )  # fmt: skip
+                )
                 changed = True
     # A local table that refers to a distributed one cannot stay local: say so.
     for s in included:
         if result[s].placement != Placement.LOCAL:
             continue
-        dist_parents = [included[p].target for p in parents[s]
-                        if result[p].placement == Placement.DISTRIBUTED]  # fmt: skip
+        dist_parents = [
+            included[p].target for p in parents[s] if result[p].placement == Placement.DISTRIBUTED
+        ]
         if dist_parents:
             result[s] = result[s]._replace(
                 reason=result[s].reason + f" It refers to {_cols(dist_parents)}, which is "

@@ -41,8 +41,12 @@ class CitusPhases:
                 table = self.catalog.table(tm.source)
                 if table is None or table_exists(tgt, tm.target, schema):
                     if table is not None and tm.placement != Placement.LOCAL:
-                        self.emit(LogMessage(f"{tm.target} already exists in the target; its "
-                                             "placement on the cluster is left as it is."))  # fmt: skip
+                        self.emit(
+                            LogMessage(
+                                f"{tm.target} already exists in the target; its "
+                                "placement on the cluster is left as it is."
+                            )
+                        )
                     continue
                 self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
                 try:
@@ -58,8 +62,10 @@ class CitusPhases:
                     )
                     report = reports[tm.source]
                     report.status = Phase.FAILED
-                    report.message = (f"{tm.target} could not be created as a {tm.placement.value} "
-                                      f"table, so it was not copied. {why}")  # fmt: skip
+                    report.message = (
+                        f"{tm.target} could not be created as a {tm.placement.value} "
+                        f"table, so it was not copied. {why}"
+                    )
                     report.detail = friendly.detail if friendly else str(exc)
                     self.emit(
                         TableProgress(tm.source, tm.target, Phase.FAILED, message=report.message)
@@ -71,8 +77,11 @@ class CitusPhases:
         """Citus, after every load: drop the tables this run created but did not load, add the
         foreign keys between loaded tables, then move sequences past the loaded ids."""
         schema = self.options.target_schema
-        loaded = {tm.target for tm in ordered
-                  if reports[tm.source].status in (Phase.DONE, Phase.DONE_WITH_REJECTS)}  # fmt: skip
+        loaded = {
+            tm.target
+            for tm in ordered
+            if reports[tm.source].status in (Phase.DONE, Phase.DONE_WITH_REJECTS)
+        }
         unloaded = [tm for tm in ordered if tm.target in self._made and tm.target not in loaded]
         with open_session(self.target) as tgt:
             for tm in unloaded:
@@ -81,8 +90,12 @@ class CitusPhases:
                     sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, tm.target))
                 )
                 self._made.discard(tm.target)
-                self.emit(LogMessage(f"{tm.target} was created for this run but not copied, so it "
-                                     "was removed again."))  # fmt: skip
+                self.emit(
+                    LogMessage(
+                        f"{tm.target} was created for this run but not copied, so it "
+                        "was removed again."
+                    )
+                )
             if self.options.create_foreign_keys and self.catalog is not None:
                 usable = [m for m in self.mappings if m.target not in {u.target for u in unloaded}]
                 for tm in ordered:
@@ -96,12 +109,19 @@ class CitusPhases:
                         except psycopg.Error as exc:
                             friendly = explain_error(exc)
                             why = explain_citus_error(exc, tm) or friendly.message
-                            text = (f"{tm.target} was copied, but one of its foreign keys could not "
-                                    f"be added: {why}")  # fmt: skip
+                            text = (
+                                f"{tm.target} was copied, but one of its foreign keys could not "
+                                f"be added: {why}"
+                            )
                             report = reports[tm.source]
                             report.message = f"{report.message} {text}".strip()
-                            self.emit(LogMessage(text, "warning",
-                                                 f"{statement.as_string(tgt)}\n{friendly.detail}"))  # fmt: skip
+                            self.emit(
+                                LogMessage(
+                                    text,
+                                    "warning",
+                                    f"{statement.as_string(tgt)}\n{friendly.detail}",
+                                )
+                            )
             if self.options.route != Route.IMPORT:  # an import moves them in its own transaction
                 for tm in ordered:
                     if tm.target in loaded:

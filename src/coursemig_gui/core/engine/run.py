@@ -159,8 +159,9 @@ class _Run(TableLoad, CitusPhases):
         reports = {tm.source: TableReport(tm.source, tm.target) for tm in ordered}
         self.report.tables = list(reports.values())
         for tm in ordered:
-            self.emit(TableProgress(tm.source, tm.target, Phase.WAITING,
-                                    rows_total=self._estimate(tm)))  # fmt: skip
+            self.emit(
+                TableProgress(tm.source, tm.target, Phase.WAITING, rows_total=self._estimate(tm))
+            )
         if not self.citus_mode:
             self._load(ordered, reports)
         else:
@@ -170,8 +171,9 @@ class _Run(TableLoad, CitusPhases):
                 if self.catalog is not None and self.options.route != Route.IMPORT:
                     self._create_and_distribute(ordered, reports)
                 for stage in load_stages(ordered):
-                    self._load([tm for tm in stage if reports[tm.source].status == Phase.WAITING],
-                               reports)  # fmt: skip
+                    self._load(
+                        [tm for tm in stage if reports[tm.source].status == Phase.WAITING], reports
+                    )
             finally:
                 self._after_loads(ordered, reports)
         self.report.cancelled = self.cancel.cancelled
@@ -221,7 +223,7 @@ class _Run(TableLoad, CitusPhases):
                     else set()
                 )
                 if p in names
-            }  # fmt: skip
+            }
             for tm in ordered
         }
         pending = list(ordered)
@@ -276,13 +278,23 @@ class _Run(TableLoad, CitusPhases):
                     # logged instead of failing the whole table.
                     self._checks_during_load.add(tm.target)
                     self.rejects.discard(tm.target)
-                    self.emit(LogMessage(f"{exc.message} Loading {tm.target} again, checking "
-                                         "each row, to find them.", "warning", exc.detail))  # fmt: skip
+                    self.emit(
+                        LogMessage(
+                            f"{exc.message} Loading {tm.target} again, checking "
+                            "each row, to find them.",
+                            "warning",
+                            exc.detail,
+                        )
+                    )
                     started = time.monotonic()
                     self._table(tm, report, started)
                 if attempt > 1:
-                    self.emit(LogMessage(f"{tm.target} was copied on try {attempt} of {attempts}, "
-                                         "from the start, so each row is in it once."))  # fmt: skip
+                    self.emit(
+                        LogMessage(
+                            f"{tm.target} was copied on try {attempt} of {attempts}, "
+                            "from the start, so each row is in it once."
+                        )
+                    )
                 return
             except Cancelled:
                 report.status = Phase.ROLLED_BACK
@@ -302,15 +314,22 @@ class _Run(TableLoad, CitusPhases):
                 friendly = explain_error(exc)
                 report.status = Phase.FAILED
                 report.rows_written = 0
-                report.message = (f"{tm.target} could not be finished: {friendly.message} "
-                                  f"It was rolled back and is as it was before.")  # fmt: skip
+                report.message = (
+                    f"{tm.target} could not be finished: {friendly.message} "
+                    f"It was rolled back and is as it was before."
+                )
                 report.detail = friendly.detail
                 # A statement timeout (QueryCanceled) would only strike again: no retry.
                 transient = not isinstance(exc, psycopg.errors.QueryCanceled)
                 if attempt < attempts and transient and not self.cancel.cancelled:
-                    self.emit(LogMessage(f"The connection was lost while copying {tm.target}; "
-                                         f"starting it again (try {attempt + 1} of {attempts}).",
-                                         "warning", friendly.detail))  # fmt: skip
+                    self.emit(
+                        LogMessage(
+                            f"The connection was lost while copying {tm.target}; "
+                            f"starting it again (try {attempt + 1} of {attempts}).",
+                            "warning",
+                            friendly.detail,
+                        )
+                    )
                     time.sleep(min(2.0 * attempt, 5.0))
                     continue
             except psycopg.Error as exc:
@@ -322,9 +341,19 @@ class _Run(TableLoad, CitusPhases):
                 )
                 report.detail = friendly.detail
             report.seconds = time.monotonic() - started
-            self.emit(TableProgress(tm.source, tm.target, report.status, report.rows_read,
-                                    report.rows_read, 0, report.rows_rejected, report.seconds,
-                                    report.message))  # fmt: skip
+            self.emit(
+                TableProgress(
+                    tm.source,
+                    tm.target,
+                    report.status,
+                    report.rows_read,
+                    report.rows_read,
+                    0,
+                    report.rows_rejected,
+                    report.seconds,
+                    report.message,
+                )
+            )
             return
 
     def close(self) -> None:

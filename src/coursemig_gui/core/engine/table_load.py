@@ -77,17 +77,27 @@ class TableLoad(TargetTables):
                 self.cancel.unwatch(conn)
                 conn.close()
 
-    def _progress(self, tm: TableMapping, report: TableReport, phase: Phase, started: float,
-                  total: int) -> callable:  # fmt: skip
+    def _progress(
+        self, tm: TableMapping, report: TableReport, phase: Phase, started: float, total: int
+    ) -> callable:
         throttle = ProgressThrottle(0.2)
 
         def update(result: LoadResult) -> None:
             report.rows_read, report.rows_written = result.rows_read, result.rows_written
             report.rows_rejected = result.rows_rejected
             if throttle.due():
-                self.emit(TableProgress(tm.source, tm.target, phase, result.rows_read,
-                                        max(total, result.rows_read), result.bytes_read,
-                                        result.rows_rejected, time.monotonic() - started))  # fmt: skip
+                self.emit(
+                    TableProgress(
+                        tm.source,
+                        tm.target,
+                        phase,
+                        result.rows_read,
+                        max(total, result.rows_read),
+                        result.bytes_read,
+                        result.rows_rejected,
+                        time.monotonic() - started,
+                    )
+                )
 
         return update
 
@@ -109,8 +119,11 @@ class TableLoad(TargetTables):
         columns = tm.included_columns
         before = 0
         with tgt.transaction():
-            if (tm.if_exists == IfExists.SKIP and tm.target not in self._made
-                    and table_exists(tgt, tm.target, schema)):  # fmt: skip
+            if (
+                tm.if_exists == IfExists.SKIP
+                and tm.target not in self._made
+                and table_exists(tgt, tm.target, schema)
+            ):
                 report.status = Phase.SKIPPED
                 report.message = f"{tm.target} already exists and was skipped, as chosen."
                 self.emit(
@@ -121,27 +134,43 @@ class TableLoad(TargetTables):
             if existing is not None and tm.if_exists == IfExists.APPEND:
                 before = count_rows(tgt, tm.target, schema)
             source_types = [table.column(cm.source).type for cm in columns]
-            target_types = ([existing[cm.target].type for cm in columns] if existing is not None
-                            else [cm.target_type for cm in columns])  # fmt: skip
+            target_types = (
+                [existing[cm.target].type for cm in columns]
+                if existing is not None
+                else [cm.target_type for cm in columns]
+            )
             same_types = source_types == target_types
             # Binary is about 1.4x faster, but only safe when the server need not convert.
             fmt = "binary" if (self.options.binary and same_types and not keep_csv) else "csv"
             stream = DatabaseRows(
-                src, sql.Identifier(self.options.source_schema, tm.source),
-                [cm.source for cm in columns], fmt, self.options.batch_rows,
+                src,
+                sql.Identifier(self.options.source_schema, tm.source),
+                [cm.source for cm in columns],
+                fmt,
+                self.options.batch_rows,
                 self.options.batch_bytes,
                 tee=(self.csv_dir / csv_file_name(tm.source)) if keep_csv else None,
-            )  # fmt: skip
+            )
             loader = TableLoader(
-                tgt, target, [cm.target for cm in columns], fmt,
-                table_name=tm.source, target_name=tm.target, header=stream.csv_header(),
-                policy=self._policy(), rejects=self.rejects, on_reject=self._on_reject,
-                cancel=self.cancel, source_type_oids=[table.column(cm.source).type_oid for cm in columns],
+                tgt,
+                target,
+                [cm.target for cm in columns],
+                fmt,
+                table_name=tm.source,
+                target_name=tm.target,
+                header=stream.csv_header(),
+                policy=self._policy(),
+                rejects=self.rejects,
+                on_reject=self._on_reject,
+                cancel=self.cancel,
+                source_type_oids=[table.column(cm.source).type_oid for cm in columns],
                 checksum=self.options.verify,
-            )  # fmt: skip
+            )
             self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
-            result = loader.load(stream.batches(), self._progress(tm, report, Phase.COPYING, started,
-                                                                   table.row_estimate))  # fmt: skip
+            result = loader.load(
+                stream.batches(),
+                self._progress(tm, report, Phase.COPYING, started, table.row_estimate),
+            )
             self.cancel.check()
             if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
                 self._add_pending_keys(tgt, tm)
@@ -155,11 +184,29 @@ class TableLoad(TargetTables):
         if result.rows_rejected:
             report.reject_file = str(self.rejects.reject_file(tm.target))
         if self.options.verify:
-            self.emit(TableProgress(tm.source, tm.target, Phase.VERIFYING, result.rows_read,
-                                    result.rows_read, result.bytes_read, result.rows_rejected,
-                                    time.monotonic() - started))  # fmt: skip
-            verify_copy(tgt, self.options.target_schema, tm, report, result.rows_written,
-                        result.checksum, fmt, same_types, before)  # fmt: skip
+            self.emit(
+                TableProgress(
+                    tm.source,
+                    tm.target,
+                    Phase.VERIFYING,
+                    result.rows_read,
+                    result.rows_read,
+                    result.bytes_read,
+                    result.rows_rejected,
+                    time.monotonic() - started,
+                )
+            )
+            verify_copy(
+                tgt,
+                self.options.target_schema,
+                tm,
+                report,
+                result.rows_written,
+                result.checksum,
+                fmt,
+                same_types,
+                before,
+            )
         self._finish(tm, report, started)
 
     def _finish(self, tm: TableMapping, report: TableReport, started: float) -> None:
@@ -170,18 +217,37 @@ class TableLoad(TargetTables):
                 f"Copied, but the check found a difference: {report.verification_detail}."
             )
         elif report.rows_rejected:
-            report.message = (f"{report.rows_rejected} rows could not be copied; they are in "
-                              f"{report.reject_file}.")  # fmt: skip
-        self.emit(TableProgress(tm.source, tm.target, report.status, report.rows_read,
-                                report.rows_read, 0, report.rows_rejected, report.seconds,
-                                report.message))  # fmt: skip
+            report.message = (
+                f"{report.rows_rejected} rows could not be copied; they are in "
+                f"{report.reject_file}."
+            )
+        self.emit(
+            TableProgress(
+                tm.source,
+                tm.target,
+                report.status,
+                report.rows_read,
+                report.rows_read,
+                0,
+                report.rows_rejected,
+                report.seconds,
+                report.message,
+            )
+        )
 
     def _export(self, tm: TableMapping, report: TableReport, src, started: float) -> None:
         table = self.catalog.table(tm.source)
         path = self.csv_dir / csv_file_name(tm.source)
         columns = [cm.source for cm in tm.included_columns]
-        stream = DatabaseRows(src, sql.Identifier(self.options.source_schema, tm.source), columns,
-                              "csv", self.options.batch_rows, self.options.batch_bytes, tee=path)  # fmt: skip
+        stream = DatabaseRows(
+            src,
+            sql.Identifier(self.options.source_schema, tm.source),
+            columns,
+            "csv",
+            self.options.batch_rows,
+            self.options.batch_bytes,
+            tee=path,
+        )
         self.emit(TableProgress(tm.source, tm.target, Phase.EXPORTING, 0, table.row_estimate))
         update = self._progress(tm, report, Phase.EXPORTING, started, table.row_estimate)
         result = LoadResult()
@@ -200,8 +266,11 @@ class TableLoad(TargetTables):
         schema = self.options.target_schema
         target = sql.Identifier(schema, tm.target)
         path = self.csv_dir / csv_file_name(tm.source)
-        layout = read_layout(path, self.options.csv_encoding,
-                             self.options.csv_delimiter if self.options.csv_delimiter else None)  # fmt: skip
+        layout = read_layout(
+            path,
+            self.options.csv_encoding,
+            self.options.csv_delimiter if self.options.csv_delimiter else None,
+        )
         # Columns are matched by name, never by position: the user's file had program_id last.
         by_source = {cm.source: cm for cm in tm.columns}
         by_target = {cm.target: cm for cm in tm.columns}
@@ -209,8 +278,11 @@ class TableLoad(TargetTables):
         for name in layout.columns:
             cm = by_source.get(name) or by_target.get(name)
             if cm is not None and not cm.include:
-                raise TableFailed(f"{path.name} has the column {name}, which is left out for "
-                                  f"{tm.target}. Include it, or remove it from the file.", "")  # fmt: skip
+                raise TableFailed(
+                    f"{path.name} has the column {name}, which is left out for "
+                    f"{tm.target}. Include it, or remove it from the file.",
+                    "",
+                )
             target_columns.append(cm.target if cm else name)
         table = _table_from_mapping(tm, layout.columns, target_columns)
         before = 0
@@ -222,10 +294,15 @@ class TableLoad(TargetTables):
                     TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message)
                 )
                 return
-            import_mapping = TableMapping(tm.source, tm.target, [
-                _column_mapping_for(name, tname, tm) for name, tname in zip(layout.columns, target_columns,
-                                                                             strict=True)
-            ], if_exists=tm.if_exists)  # fmt: skip
+            import_mapping = TableMapping(
+                tm.source,
+                tm.target,
+                [
+                    _column_mapping_for(name, tname, tm)
+                    for name, tname in zip(layout.columns, target_columns, strict=True)
+                ],
+                if_exists=tm.if_exists,
+            )
             _, existing = self._prepare_target(import_mapping, tgt, table, report)
             if existing is not None and tm.if_exists == IfExists.APPEND:
                 before = count_rows(tgt, tm.target, schema)
@@ -233,10 +310,19 @@ class TableLoad(TargetTables):
                 sql.Literal(layout.delimiter), sql.Literal(pg_encoding(layout.encoding))
             )
             loader = TableLoader(
-                tgt, target, target_columns, "csv", table_name=path.name, target_name=tm.target,
-                header=csv_line(layout.columns), policy=self._policy(), rejects=self.rejects,
-                on_reject=self._on_reject, cancel=self.cancel, copy_options=options,
-            )  # fmt: skip
+                tgt,
+                target,
+                target_columns,
+                "csv",
+                table_name=path.name,
+                target_name=tm.target,
+                header=csv_line(layout.columns),
+                policy=self._policy(),
+                rejects=self.rejects,
+                on_reject=self._on_reject,
+                cancel=self.cancel,
+                copy_options=options,
+            )
             size = path.stat().st_size
             estimate = max(1, size // 200)
             self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, estimate))

@@ -84,8 +84,11 @@ class TargetTables:
             # against the new rows. A rollback restores them as they were.
             self._set_aside[tm.target] = _referring_foreign_keys(tgt, schema, tm.target)
             for fk in self._set_aside[tm.target]:
-                tgt.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
-                    sql.Identifier(fk.schema, fk.table), sql.Identifier(fk.name)))  # fmt: skip
+                tgt.execute(
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                        sql.Identifier(fk.schema, fk.table), sql.Identifier(fk.name)
+                    )
+                )
             tgt.execute(sql.SQL("TRUNCATE {}").format(target))
         return False, existing
 
@@ -97,8 +100,12 @@ class TargetTables:
         say a rounded numeric, could make two values equal). Not on Citus, where keys are
         part of distributing the table, nor on a table that refers to itself.
         """
-        if (not self.options.keys_after_load or self.citus_mode or not self.reads_database
-                or tm.target in self._checks_during_load):  # fmt: skip
+        if (
+            not self.options.keys_after_load
+            or self.citus_mode
+            or not self.reads_database
+            or tm.target in self._checks_during_load
+        ):
             return False
         if any(fk.ref_table == table.name for fk in table.foreign_keys):
             return False
@@ -137,8 +144,12 @@ class TargetTables:
         source's own foreign keys guarantee each row finds its parent. Anything else keeps the
         row-by-row check, so a missing parent is isolated to its row.
         """
-        if (not self.options.keys_after_load or self.citus_mode or not self.reads_database
-                or tm.target in self._checks_during_load):  # fmt: skip
+        if (
+            not self.options.keys_after_load
+            or self.citus_mode
+            or not self.reads_database
+            or tm.target in self._checks_during_load
+        ):
             return False
         by_source = {r.source: r for r in self.report.tables}
         for parent in table.parents:
@@ -169,9 +180,13 @@ class TargetTables:
                 with tgt.transaction():
                     # the definition is the server's own text for its constraint (from
                     # pg_get_constraintdef), not anything a user typed
-                    tgt.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                        sql.Identifier(fk.schema, fk.table), sql.Identifier(fk.name),
-                        sql.SQL(fk.definition)))  # fmt: skip
+                    tgt.execute(
+                        sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                            sql.Identifier(fk.schema, fk.table),
+                            sql.Identifier(fk.name),
+                            sql.SQL(fk.definition),
+                        )
+                    )
             except psycopg.errors.ForeignKeyViolation as exc:
                 detail = (exc.diag.message_detail or "") if exc.diag else ""
                 raise TableFailed(
@@ -241,5 +256,5 @@ def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: 
                 seq=sql.Literal(row[0]),
                 col=sql.Identifier(column),
                 tbl=sql.Identifier(schema, table),
-            )  # fmt: skip
+            )
         )

@@ -75,8 +75,11 @@ class ProgressModel(QObject):
         self._rows, self._row_of, self._bars = [], {}, []
         for m in mappings:
             if m.include:
-                self._append(TableProgress(m.source, m.target, Phase.WAITING,
-                                           rows_total=totals.get(m.source, 0)))  # fmt: skip
+                self._append(
+                    TableProgress(
+                        m.source, m.target, Phase.WAITING, rows_total=totals.get(m.source, 0)
+                    )
+                )
 
     def update(self, progress: TableProgress) -> None:
         row = self._row_of.get(progress.table)

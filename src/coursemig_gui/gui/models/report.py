@@ -77,6 +77,10 @@ class ReportModel(ListTableModel):
                 return f"{t.target}, copied from {t.source}"
             return tip or None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (
-            self.READ, self.WRITTEN, self.SKIPPED, self.SECONDS):  # fmt: skip
+            self.READ,
+            self.WRITTEN,
+            self.SKIPPED,
+            self.SECONDS,
+        ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -47,9 +47,17 @@ PLACEMENT_CHOICES = [
     ("Distributed by column", Placement.DISTRIBUTED),
 ]
 COMMON_TYPES = [
-    "text", "character varying(200)", "integer", "bigint", "numeric", "boolean", "date",
-    "timestamp with time zone", "jsonb", "uuid",
-]  # fmt: skip
+    "text",
+    "character varying(200)",
+    "integer",
+    "bigint",
+    "numeric",
+    "boolean",
+    "date",
+    "timestamp with time zone",
+    "jsonb",
+    "uuid",
+]
 
 
 class TypeDelegate(QStyledItemDelegate):
@@ -297,11 +305,13 @@ class ColumnsPage(WizardStep):
         notes = []
         for tm in self.state.mappings:
             if tm.include and tm.target in check.existing_tables and tm.if_exists == IfExists.FAIL:
-                notes.append(Problem(
-                    tm.source,
-                    f"A table named {tm.target} is already in the target. Choose what to do with "
-                    "it under \"If the table already exists\", or give this one another name.",
-                ))  # fmt: skip
+                notes.append(
+                    Problem(
+                        tm.source,
+                        f"A table named {tm.target} is already in the target. Choose what to do with "
+                        'it under "If the table already exists", or give this one another name.',
+                    )
+                )
         return notes
 
     def _reserved_word_problems(self, source: str) -> list[Problem]:

@@ -394,10 +394,18 @@ class MigratePage(WizardStep):
         for t in report.tables:
             progress = self.progress_model.progress(t.source)
             if progress is not None and progress.phase != t.status:
-                self.progress_model.update(TableProgress(
-                    t.source, t.target, t.status, t.rows_read, max(t.rows_read, progress.rows_total),
-                    rejected=t.rows_rejected, seconds=t.seconds, message=t.message,
-                ))  # fmt: skip
+                self.progress_model.update(
+                    TableProgress(
+                        t.source,
+                        t.target,
+                        t.status,
+                        t.rows_read,
+                        max(t.rows_read, progress.rows_total),
+                        rejected=t.rows_rejected,
+                        seconds=t.seconds,
+                        message=t.message,
+                    )
+                )
         failed = report.exit_code == Outcome.FAILED
         self.overall_bar.setValue(self.overall_bar.value() if failed else 1000)
         self._update_overall()

@@ -117,9 +117,10 @@ class TablesPage(WizardStep):
         def failed(error) -> None:
             self.counting.hide()
             self.banner.show_message(
-                Level.WARNING, "The exact row counts could not be read; the numbers shown are estimates.",
+                Level.WARNING,
+                "The exact row counts could not be read; the numbers shown are estimates.",
                 error.detail or error.message,
-            )  # fmt: skip
+            )
 
         self._worker.submit(count_all, done, failed)
 
