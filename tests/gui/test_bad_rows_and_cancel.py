@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QComboBox, QMessageBox, QWizard
 from test_end_to_end import summary_rows, to_columns_page
 from wizard_driver import WAIT_MS, click_next
 
-from coursemig_gui.demo.sample_data import LONG_DESCRIPTION
+from coursemig_gui.demo.nasty_cases import LONG_DESCRIPTION
 from coursemig_gui.gui.models.error_log import ErrorLogModel
 from coursemig_gui.gui.models.report import ReportModel
 

@@ -12,12 +12,8 @@ import pytest
 from psycopg import errors, sql
 
 from coursemig_gui.demo import demo, localserver
-from coursemig_gui.demo.sample_data import (
-    NASTY_CASES,
-    SampleSummary,
-    create_django_schema,
-    fill_sample_data,
-)
+from coursemig_gui.demo.nasty_cases import NASTY_CASES
+from coursemig_gui.demo.sample_data import SampleSummary, create_django_schema, fill_sample_data
 
 PSQL = "/usr/bin/psql"
 

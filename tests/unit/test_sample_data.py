@@ -10,14 +10,10 @@ import pytest
 from psycopg import sql
 
 from coursemig_gui.demo import sample_data
-from coursemig_gui.demo.sample_data import (
-    NASTY_CASES,
-    NASTY_MIN_COURSES,
-    NASTY_VALUES,
-    TABLE_COLUMNS,
-    fill_sample_data,
-    sample_rows,
-)
+from coursemig_gui.demo import sample_rows as sample_rows_module
+from coursemig_gui.demo.nasty_cases import NASTY_CASES, NASTY_MIN_COURSES, NASTY_VALUES
+from coursemig_gui.demo.sample_data import fill_sample_data
+from coursemig_gui.demo.sample_rows import TABLE_COLUMNS, sample_rows
 
 
 def _materialise(courses: int, seed: int) -> dict[str, list[tuple]]:
@@ -158,8 +154,8 @@ def _column(courses: int, table: str, column: str) -> list:
 
 def test_course_ids_stay_unique_past_fifteen_million():
     # at more than 62**4 courses the id grows a base-62 digit pair rather than wrapping
-    pairs = sample_data._pid_pairs(20_000_000)
-    ids = {sample_data._pid(12345, i, pairs) for i in range(14_776_000, 14_777_000)}
+    pairs = sample_rows_module._pid_pairs(20_000_000)
+    ids = {sample_rows_module._pid(12345, i, pairs) for i in range(14_776_000, 14_777_000)}
     assert pairs == 3 and len(ids) == 1000
 
 

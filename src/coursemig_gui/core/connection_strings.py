@@ -333,27 +333,9 @@ _PSQL_OPTIONS = {
     "--dbname": "dbname",
 }
 # psql options that take a value we do not use, so the value is not mistaken for a database
-_PSQL_SKIP_VALUE = {
-    "-c",
-    "--command",
-    "-f",
-    "--file",
-    "-v",
-    "--set",
-    "--variable",
-    "-o",
-    "--output",
-    "-L",
-    "--log-file",
-    "-F",
-    "--field-separator",
-    "-R",
-    "--record-separator",
-    "-T",
-    "--table-attr",
-    "-P",
-    "--pset",
-}
+_PSQL_SKIP_VALUE = {"-c", "--command", "-f", "--file", "-v", "--set", "--variable", "-o",
+                    "--output", "-L", "--log-file", "-F", "--field-separator", "-R",
+                    "--record-separator", "-T", "--table-attr", "-P", "--pset"}  # fmt: skip
 
 
 def _parse_psql(text: str) -> list[tuple[str, str]]:

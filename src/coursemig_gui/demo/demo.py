@@ -20,7 +20,8 @@ from psycopg import sql
 
 from coursemig_gui.demo import localserver
 from coursemig_gui.demo.localserver import LocalServer, ServerSetupError
-from coursemig_gui.demo.sample_data import DEFAULT_COURSES, SampleSummary, fill_sample_data
+from coursemig_gui.demo.sample_data import SampleSummary, fill_sample_data
+from coursemig_gui.demo.sample_rows import DEFAULT_COURSES
 
 SOURCE_ROLE = "django"
 SOURCE_DB = "course_api"
