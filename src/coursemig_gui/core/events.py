@@ -7,6 +7,7 @@ signal, the CLI prints them.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -119,3 +120,18 @@ class CancelToken:
         with self._lock:
             if conn in self._connections:
                 self._connections.remove(conn)
+
+
+class ProgressThrottle:
+    """Calls through at most every ``interval`` seconds (and always when forced)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self._last = 0.0
+
+    def due(self, force: bool = False) -> bool:
+        now = time.monotonic()
+        if force or now - self._last >= self.interval:
+            self._last = now
+            return True
+        return False

@@ -14,7 +14,6 @@ import io
 import json
 import queue
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -434,18 +433,3 @@ def _server_message(exc: psycopg.Error) -> str:
     if exc.diag and exc.diag.context:
         parts.append(f"CONTEXT: {exc.diag.context.strip()}")
     return "\n".join(parts)
-
-
-class ProgressThrottle:
-    """Calls through at most every ``interval`` seconds (and always when forced)."""
-
-    def __init__(self, interval: float = 0.2) -> None:
-        self.interval = interval
-        self._last = 0.0
-
-    def due(self, force: bool = False) -> bool:
-        now = time.monotonic()
-        if force or now - self._last >= self.interval:
-            self._last = now
-            return True
-        return False

@@ -22,6 +22,7 @@ from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequence
 from coursemig_gui.core.engine.verify import verify_copy, verify_import
 from coursemig_gui.core.events import (
     Phase,
+    ProgressThrottle,
     RejectedRow,
     TableProgress,
 )
@@ -32,7 +33,6 @@ from coursemig_gui.core.transfer import (
     DatabaseRows,
     LoadPolicy,
     LoadResult,
-    ProgressThrottle,
     TableFailed,
     TableLoader,
 )

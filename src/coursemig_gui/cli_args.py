@@ -1,0 +1,164 @@
+"""The ``coursemig`` command's arguments: the parser, and reading ``OLD=NEW`` pairs."""
+
+from __future__ import annotations
+
+import argparse
+
+from coursemig_gui import __version__
+from coursemig_gui.core.errors import FriendlyError
+
+# -- argument parsing -------------------------------------------------------------------------
+
+
+def pairs(values: list[str] | None, flag: str) -> dict[str, str]:
+    result = {}
+    for value in values or []:
+        if "=" not in value:
+            raise FriendlyError(
+                f"{flag} takes NAME=VALUE, for example {flag} courses_course=course.", value
+            )
+        key, _, new = value.partition("=")
+        result[key.strip()] = new.strip()
+    return result
+
+
+def _add_source(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument(
+        "--source",
+        required=required,
+        metavar="URL",
+        help="the Django database: a postgresql:// URL or any connection string",
+    )
+    p.add_argument("--source-schema", default="public", metavar="SCHEMA")
+
+
+def _add_target(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target",
+        required=True,
+        metavar="URL",
+        help="the target database (Azure: the portal's connection string)",
+    )
+    p.add_argument("--target-schema", default="public", metavar="SCHEMA")
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tables", metavar="T,...", help="source tables, comma-separated")
+    p.add_argument("--app", action="append", metavar="LABEL", help="every table of a Django app")
+    p.add_argument(
+        "--include-system-tables",
+        action="store_true",
+        help="also Django's own tables (auth_*, django_*)",
+    )
+    p.add_argument(
+        "--keep-names",
+        action="store_true",
+        help="keep table names as they are (default: strip the app prefix)",
+    )
+    p.add_argument("--rename-table", action="append", metavar="SRC=DST")
+    p.add_argument("--rename-column", action="append", metavar="SRC_TABLE.COL=NEW")
+    p.add_argument(
+        "--rename-reserved",
+        action="store_true",
+        help="rename columns named with reserved words (end -> end_time)",
+    )
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--if-exists", choices=["fail", "append", "replace", "skip"], default="fail")
+    p.add_argument("--on-error", choices=["stop", "skip"], default="skip")
+    p.add_argument(
+        "--max-rejects",
+        type=int,
+        default=100,
+        metavar="N",
+        help="per table; past it the table fails (default 100)",
+    )
+    p.add_argument("--max-reject-percent", type=float, metavar="P")
+    p.add_argument("--rejects-dir", metavar="DIR")
+    p.add_argument("--no-verify", action="store_true")
+    p.add_argument("--no-foreign-keys", action="store_true")
+    p.add_argument("--loaders", type=int, default=1, metavar="N", help="tables loaded at once")
+    p.add_argument("--batch-rows", type=int, default=5000, metavar="N")
+    p.add_argument("--no-binary", action="store_true", help="always stream CSV, never binary")
+    p.add_argument(
+        "--keys-during-load",
+        action="store_true",
+        help="build a new table's keys while loading rather than after (slower)",
+    )
+    p.add_argument(
+        "--distribute",
+        action="append",
+        metavar="TABLE=COLUMN",
+        help="Citus: distribute TABLE by COLUMN",
+    )
+    p.add_argument("--reference", action="append", metavar="TABLE", help="Citus: a reference table")
+    p.add_argument("--json-report", metavar="FILE")
+    p.add_argument("--quiet", "-q", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coursemig",
+        description="Move a Django app's PostgreSQL tables to Azure Cosmos DB for PostgreSQL "
+        "(Citus) or any PostgreSQL, with CSV files along the way.",
+        epilog="Exit codes: 0 all rows loaded, 3 finished with rejected rows, 1 a table "
+        "failed, 2 bad usage or no connection. Passwords: the OS keyring, PGPASSWORD or "
+        "~/.pgpass; never in a profile.",
+    )
+    parser.add_argument("--version", action="version", version=f"coursemig {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("tables", help="list the source's tables, grouped by Django app")
+    _add_source(p)
+    p.add_argument("--include-system-tables", action="store_true")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("plan", help="write a profile (and show the SQL) without running it")
+    _add_source(p)
+    _add_target(p)
+    _add_selection(p)
+    _add_run_options(p)
+    p.add_argument("--via-csv", metavar="DIR")
+    p.add_argument("--name", default="Migration")
+    p.add_argument("--output", "-o", required=True, metavar="PROFILE.json")
+    p.add_argument("--show-sql", action="store_true")
+
+    p = sub.add_parser("run", help="run a saved profile")
+    p.add_argument("profile", metavar="PROFILE.json")
+    p.add_argument("--json-report", metavar="FILE")
+    p.add_argument("--quiet", "-q", action="store_true")
+
+    p = sub.add_parser("migrate", help="copy tables from the source straight into the target")
+    _add_source(p)
+    _add_target(p)
+    _add_selection(p)
+    _add_run_options(p)
+    p.add_argument("--via-csv", metavar="DIR", help="also keep CSV files of every table in DIR")
+
+    p = sub.add_parser(
+        "export", help="write the source's tables as CSV files (no SUPERUSER needed)"
+    )
+    _add_source(p)
+    _add_selection(p)
+    p.add_argument("--to", required=True, metavar="DIR", dest="csv_dir")
+    p.add_argument("--json-report", metavar="FILE")
+    p.add_argument("--quiet", "-q", action="store_true")
+
+    p = sub.add_parser(
+        "import", help="load CSV files into the target; columns matched by header name"
+    )
+    p.add_argument("csv_dir", metavar="DIR")
+    _add_target(p)
+    p.add_argument(
+        "--tables", metavar="T,...", help="file names without .csv (default: every file)"
+    )
+    p.add_argument("--rename-table", action="append", metavar="FILE=TABLE")
+    p.add_argument("--rename-column", action="append", metavar="FILE.COL=NEW")
+    p.add_argument("--encoding", default="utf-8")
+    p.add_argument("--delimiter", default=None, help="default: guessed from the header")
+    _add_run_options(p)
+
+    p = sub.add_parser("demo", help="start two throwaway sample databases and print their URLs")
+    p.add_argument("--courses", type=int, default=3547)
+    return parser
