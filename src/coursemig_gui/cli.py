@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coursemig_gui.cli_args import build_parser, pairs
+from coursemig_gui.cli_handover import cmd_django_handover, django_names, django_plan, django_tables
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.outcome import Outcome
 
@@ -74,7 +75,9 @@ def _mappings(args: argparse.Namespace, catalog) -> list:
         chosen = select_tables(catalog, tables, args.app, args.include_system_tables)
     except ValueError as exc:
         raise FriendlyError(str(exc), "") from exc
+    chosen = django_tables(args, catalog, chosen)
     mappings = default_mappings(catalog, chosen, keep_names=args.keep_names)
+    django_names(args, catalog, mappings)  # explicit --rename-* flags below still win
     columns = {}
     for key, new in pairs(args.rename_column, "--rename-column").items():
         table, _, column = key.rpartition(".")
@@ -302,6 +305,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         tables=mappings,
         options=options,
     )
+    profile.django = django_plan(args, catalog, mappings)
     path = profile.save(Path(args.output))
     if args.show_sql:
         print(ddl_script(catalog, mappings, options))
@@ -400,6 +404,7 @@ COMMANDS = {
     "export": cmd_export,
     "import": cmd_import,
     "demo": cmd_demo,
+    "django-handover": cmd_django_handover,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from coursemig_gui import __version__
+from coursemig_gui.cli_handover import add_django_question, add_handover_parser
 from coursemig_gui.core.errors import FriendlyError
 
 # -- argument parsing -------------------------------------------------------------------------
@@ -62,6 +63,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="rename columns named with reserved words (end -> end_time)",
     )
+    add_django_question(p)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -158,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", default="utf-8")
     p.add_argument("--delimiter", default=None, help="default: guessed from the header")
     _add_run_options(p)
+
+    add_handover_parser(sub)
 
     p = sub.add_parser("demo", help="start two throwaway sample databases and print their URLs")
     p.add_argument("--courses", type=int, default=3547)

@@ -9,13 +9,14 @@ from datetime import datetime
 from pathlib import Path
 
 from coursemig_gui.core.connection_settings import ConnectionSettings
+from coursemig_gui.core.django_handover.choice import DjangoPlan
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.file_names import safe_file_stem
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.paths import profiles_dir
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2  # 2: the Django app question and its models ("django")
 FORMAT_NAME = "coursemig-profile"
 
 
@@ -26,6 +27,7 @@ class Profile:
     target: ConnectionSettings | None = None
     tables: list[TableMapping] = field(default_factory=list)
     options: MigrationOptions = field(default_factory=MigrationOptions)
+    django: DjangoPlan = field(default_factory=DjangoPlan)
     last_run: str = ""
     last_result: str = ""  # the report's headline
 
@@ -38,6 +40,7 @@ class Profile:
             "target": self.target.to_dict() if self.target else None,
             "tables": [t.to_dict() for t in self.tables],
             "options": self.options.to_dict(),
+            "django": self.django.to_dict(),
             "last_run": self.last_run,
             "last_result": self.last_result,
         }
@@ -51,6 +54,7 @@ class Profile:
             target=ConnectionSettings.from_dict(data["target"]) if data.get("target") else None,
             tables=[TableMapping.from_dict(t) for t in data.get("tables", [])],
             options=MigrationOptions.from_dict(data.get("options", {})),
+            django=DjangoPlan.from_dict(data.get("django") or {}),
             last_run=data.get("last_run", ""),
             last_result=data.get("last_result", ""),
         )
@@ -113,8 +117,13 @@ class Profile:
 def _upgrade(data: dict) -> dict:
     """Bring an old profile up to the current format, one version at a time."""
     version = data.get("version", 1)
-    # Version 1 is the first format; later versions add steps here (1 -> 2, 2 -> 3, ...).
     assert version <= PROFILE_VERSION
+    data = dict(data)
+    if version < 2:
+        # 1 -> 2: the question "Will the Django app use the new database?" did not exist; the
+        # answer that matches what version 1 did is "no", with no models recorded.
+        data["django"] = {"app_will": "no", "models": []}
+    data["version"] = PROFILE_VERSION
     return data
 
 

@@ -1,0 +1,82 @@
+"""Writes the hand-over folder a person forwards to the app's developer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coursemig_gui.core.django_handover.changes import compute_changes
+from coursemig_gui.core.django_handover.choice import DjangoPlan
+from coursemig_gui.core.django_handover.documents import models_changes, next_steps, readme
+from coursemig_gui.core.django_handover.project import project_edits
+from coursemig_gui.core.django_handover.settings_files import (
+    PASSWORD_VARIABLE,
+    database_url_file,
+    settings_snippet,
+)
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.mapping import Placement, TableMapping
+from coursemig_gui.core.options import MigrationOptions
+
+HANDOVER_PASSWORD_VARIABLE = PASSWORD_VARIABLE
+
+
+@dataclass
+class Handover:
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # sentences: what will not work as is
+    has_patch: bool = False
+
+
+def write_handover(
+    folder: Path,
+    target,  # core.connection.ConnectionSettings
+    mappings: list[TableMapping],
+    django: DjangoPlan,
+    options: MigrationOptions | None = None,
+    project: Path | None = None,
+    citus: bool | None = None,
+) -> Handover:
+    """Write README.txt, next_steps.md, database_settings.py, DATABASE_URL.txt,
+    models_changes.md and (with a project folder) models.patch into ``folder``."""
+    if target is None:
+        raise FriendlyError("This migration has no target database to hand over.", "")
+    if not django.models:
+        raise FriendlyError(
+            "This migration does not record the Django app's models (it was saved by an older "
+            "CourseMig, or the source is not a Django database). Plan it again to write the "
+            "hand-over.",
+            "profile: django.models is empty",
+        )
+    if project is not None and not Path(project).is_dir():
+        raise FriendlyError(f"The project folder {project} does not exist.", str(project))
+    options = options or MigrationOptions()
+    changes = compute_changes(mappings, django.models)
+    edits = project_edits(Path(project), changes) if project is not None else None
+    if citus is None:
+        citus = target.is_cosmos or any(
+            m.placement != Placement.LOCAL for m in mappings if m.include
+        )
+    has_patch = bool(edits and edits.patch)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = {
+        "README.txt": readme(django.app_will, target.display_name(), changes, has_patch),
+        "next_steps.md": next_steps(django.app_will, changes, mappings, has_patch, citus),
+        "database_settings.py": settings_snippet(target, options.target_schema),
+        "DATABASE_URL.txt": database_url_file(target, options.target_schema),
+        "models_changes.md": models_changes(changes, edits),
+    }
+    if has_patch and edits is not None:
+        texts["models.patch"] = edits.patch
+    stale = folder / "models.patch"
+    if not has_patch and stale.exists():
+        stale.unlink()  # a patch from an earlier hand-over would no longer match
+    result = Handover(folder, has_patch=has_patch)
+    for name, text in texts.items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        result.files.append(path)
+    result.problems = changes.problems + (edits.notes if edits else [])
+    return result
