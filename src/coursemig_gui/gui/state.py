@@ -11,6 +11,7 @@ from pathlib import Path
 
 from coursemig_gui.core.catalog import Catalog
 from coursemig_gui.core.connection_settings import ConnectionSettings
+from coursemig_gui.core.django_handover import DjangoAppWill, DjangoPlan, ModelFacts, model_facts
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.profile import Profile
@@ -44,6 +45,10 @@ class WizardState:
     report: MigrationReport | None = None
     # the profile's mappings, kept until the catalog is read and they can be matched to it
     saved_mappings: list[TableMapping] = field(default_factory=list)
+    # "Will the Django app use the new database?" and the models a saved migration recorded
+    django_app_will: DjangoAppWill = DjangoAppWill.NO
+    saved_django_models: list[ModelFacts] = field(default_factory=list)
+    django_project: Path | None = None  # the app's project folder, for models.patch
 
     @property
     def catalog(self) -> Catalog | None:
@@ -56,6 +61,11 @@ class WizardState:
     def mapping(self, source: str) -> TableMapping | None:
         return next((m for m in self.mappings if m.source == source), None)
 
+    def django_plan(self) -> DjangoPlan:
+        tables = [m.source for m in self.mappings if m.include]
+        models = model_facts(self.catalog, tables) if self.catalog else self.saved_django_models
+        return DjangoPlan(self.django_app_will, models)
+
     def to_profile(self) -> Profile:
         return Profile(
             name=self.name,
@@ -63,6 +73,7 @@ class WizardState:
             target=self.target,
             tables=[m for m in self.mappings if m.include],
             options=self.options,
+            django=self.django_plan(),
         )
 
     @classmethod
@@ -75,4 +86,6 @@ class WizardState:
             selected=[t.source for t in profile.tables if t.include],
             options=profile.options,
             saved_mappings=list(profile.tables),
+            django_app_will=profile.django.app_will,
+            saved_django_models=list(profile.django.models),
         )

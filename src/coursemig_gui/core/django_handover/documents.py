@@ -274,3 +274,37 @@ def _example(changes: Changes) -> str:
             return f"the column {fc.old_column} is now {fc.new_column}"
     m2m = changes.many_to_many[0]
     return f"{m2m.source_table} is now {m2m.new_table}"
+
+
+def whats_next(choice: DjangoAppWill, changes: Changes, target_name: str) -> str:
+    """The Summary page's "What's next", true for each answer (plain text, one paragraph)."""
+    if choice == DjangoAppWill.KEEP_NAMES and not changes.any:
+        return (
+            f"The Django app can use {target_name} as it is: every name it expects was kept and "
+            "Django's own tables came along. Only its database settings change. Forward the "
+            "hand-over folder to the app's developer: it has the settings (without the password) "
+            "and the commands that check everything."
+        )
+    if choice == DjangoAppWill.NO:
+        if changes.any:
+            return (
+                "The tables were copied for other programs under new names. The Django app still "
+                "uses the old database and cannot use this copy unchanged (its models expect "
+                f"{_example(changes).split(' is now ')[0]}). If it should, the hand-over folder "
+                "lists what its developer must change."
+            )
+        return (
+            "The tables were copied for other programs. The Django app still uses the old "
+            "database; the hand-over folder says how to point it here if it should."
+        )
+    if changes.any:
+        return (
+            f"The Django app cannot use {target_name} until its models are told the new names "
+            f"({_example(changes)}). Forward the hand-over folder to the app's developer: it has "
+            "the exact model changes (choose the project folder to get them as a patch), the "
+            "settings without the password, and the commands to run, in order."
+        )
+    return (
+        f"No name changed: the Django app can use {target_name} once its database settings "
+        "point there. Forward the hand-over folder to the app's developer."
+    )

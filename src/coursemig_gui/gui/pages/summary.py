@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
@@ -17,7 +18,10 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
+from coursemig_gui.core.django_handover.changes import compute_changes
+from coursemig_gui.core.django_handover.documents import whats_next
 from coursemig_gui.core.events import Phase
+from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.core.profile import stamp_run
@@ -26,6 +30,7 @@ from coursemig_gui.gui.models.report import ReportModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.settings import remember_last_profile
 from coursemig_gui.gui.widgets.banner import Level
+from coursemig_gui.gui.widgets.handover_panel import HandoverPanel
 
 
 class SummaryPage(WizardStep):
@@ -73,6 +78,8 @@ class SummaryPage(WizardStep):
         self.body.addWidget(self.details)
         self.body.addLayout(buttons)
         self.body.addWidget(self.next_steps)
+        self.handover = HandoverPanel()
+        self.body.addWidget(self.handover)
 
     @property
     def report(self) -> MigrationReport | None:
@@ -82,6 +89,7 @@ class SummaryPage(WizardStep):
         report = self.report
         self.model.set_report(report)
         self.banner.clear()
+        self.handover.hide()
         if report is None:
             self.headline.setText("Nothing has run yet.")
             self.details.clear()
@@ -98,6 +106,9 @@ class SummaryPage(WizardStep):
         if report.message:
             self.banner.show_message(Level.ERROR, report.message, report.detail)
         self.next_steps.setText(self._next_steps_text())
+        if self.next_steps.text() and self.state.django_plan().models:
+            self.handover.show()
+            self.handover.write(self.state)
 
     def _details_text(self, report: MigrationReport) -> str:
         read = sum(t.rows_read for t in report.tables)
@@ -116,9 +127,15 @@ class SummaryPage(WizardStep):
         target = self.state.target
         if target is None or (self.report and self.report.exit_code == Outcome.FAILED):
             return ""
+        if self.state.options.route == Route.EXPORT:  # CSV files only: nothing is in the target
+            return ""
+        plan = self.state.django_plan()
+        if plan.models:  # a Django source: the truth depends on the answer and the names
+            changes = compute_changes([m for m in self.state.mappings if m.include], plan.models)
+            return f"<b>What's next:</b> {escape(whats_next(plan.app_will, changes, target.host))}"
         return (
-            "<b>What's next:</b> point the Django app at the new database in its settings "
-            f"(DATABASES: HOST <code>{target.host}</code>, PORT <code>{target.port}</code>, "
+            "<b>What's next:</b> point the programs that read these tables at the new database "
+            f"(HOST <code>{target.host}</code>, PORT <code>{target.port}</code>, "
             f"NAME <code>{target.dbname}</code>, USER <code>{target.user}</code>)."
         )
 

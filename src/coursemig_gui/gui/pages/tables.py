@@ -5,11 +5,13 @@ from __future__ import annotations
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTreeView
 
-from coursemig_gui.core.catalog import Catalog, count_rows
-from coursemig_gui.core.mapping import default_mapping
+from coursemig_gui.core.catalog import Catalog, Table, count_rows
+from coursemig_gui.core.django_handover import DjangoAppWill, shape_mappings
+from coursemig_gui.core.mapping import TableMapping, default_mapping
 from coursemig_gui.gui.models.tables import TablesModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.widgets.banner import Level
+from coursemig_gui.gui.widgets.django_question import DjangoQuestion
 from coursemig_gui.gui.worker import Worker
 
 
@@ -53,6 +55,9 @@ class TablesPage(WizardStep):
         bottom.addWidget(self.footer, 1)
         bottom.addWidget(self.counting)
 
+        self.django_question = DjangoQuestion()
+        self.django_question.changed.connect(self._on_django_answer)
+        self.body.addWidget(self.django_question)
         self.body.addLayout(top)
         self.body.addWidget(self.tree, 1)
         self.body.addLayout(bottom)
@@ -65,6 +70,8 @@ class TablesPage(WizardStep):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         catalog = self.state.catalog
+        self.django_question.setVisible(bool(catalog and catalog.is_django))
+        self.django_question.set_choice(self.state.django_app_will)
         if catalog is not self._catalog:
             self._catalog = catalog
             selected = set(self.state.selected)
@@ -79,7 +86,8 @@ class TablesPage(WizardStep):
         if not self._catalog:
             return
         selected = set(self.model.selected_tables()) or set(self.state.selected)
-        targets = {m.source: m.target for m in self.state.mappings + self.state.saved_mappings}
+        targets = {t.name: self._new_mapping(t).target for t in self._catalog.tables}
+        targets |= {m.source: m.target for m in self.state.mappings + self.state.saved_mappings}
         self.model.set_catalog(self._catalog, self.show_system.isChecked(), selected, targets)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(TablesModel.TARGET)
@@ -160,6 +168,26 @@ class TablesPage(WizardStep):
         table = self._catalog.table(source) if self._catalog else None
         return default_mapping(table).target if table else source
 
+    def _new_mapping(self, table: Table) -> TableMapping:
+        """A table's first mapping, named as the Django answer says (course / end_time)."""
+        choice = self.state.django_app_will
+        mapping = default_mapping(table, keep_names=choice == DjangoAppWill.KEEP_NAMES)
+        if self._catalog is not None:
+            shape_mappings(choice, self._catalog, [mapping])
+        return mapping
+
+    def _on_django_answer(self, choice: DjangoAppWill) -> None:
+        """A new answer renames from scratch; keeping Django's names brings its own tables."""
+        state = self.state
+        state.django_app_will = choice
+        state.mappings, state.saved_mappings = [], []
+        if choice == DjangoAppWill.KEEP_NAMES and self._catalog is not None:
+            self.show_system.setChecked(True)  # reloads
+            self._reload()
+            self.model.set_checked([t.name for t in self._catalog.tables if t.is_system])
+        else:
+            self._reload()
+
     def incomplete_reason(self) -> str | None:
         if not self._catalog:
             return "Go back and test the connection to the Django database."
@@ -180,7 +208,7 @@ class TablesPage(WizardStep):
         mappings = []
         for table in catalog.tables:  # catalog order, so the list reads the same every time
             if table.name in selected:
-                mapping = kept.get(table.name) or saved.get(table.name) or default_mapping(table)
+                mapping = kept.get(table.name) or saved.get(table.name) or self._new_mapping(table)
                 mapping.include = True
                 mappings.append(mapping)
         state.selected = [m.source for m in mappings]
