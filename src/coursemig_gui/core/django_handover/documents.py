@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from coursemig_gui.core.django_handover.changes import Changes
 from coursemig_gui.core.django_handover.choice import DjangoAppWill
+from coursemig_gui.core.django_handover.facts import ModelFacts
 from coursemig_gui.core.django_handover.models_source import py_string
 from coursemig_gui.core.django_handover.project import ProjectEdits
 from coursemig_gui.core.django_handover.settings_files import PASSWORD_VARIABLE
@@ -38,7 +41,7 @@ def models_changes(changes: Changes, edits: ProjectEdits | None) -> str:
         out += [
             f"## {title} (table {change.source_table} → {change.new_table or change.source_table})",
             "",
-            f"In `{file}`, class `{cls or _class_hint(change.model)}`:",
+            _class_hint(file, change.model, cls),
             "",
         ]
         if change.new_table:
@@ -88,26 +91,40 @@ def models_changes(changes: Changes, edits: ProjectEdits | None) -> str:
     return "\n".join(out)
 
 
-def _class_hint(model: str) -> str:
-    return f"{model}".capitalize() + f" (Django's model name {model}; the class name in any case)"
+def _class_hint(file: str, model: str, cls: str | None) -> str:
+    if cls:
+        return f"In `{file}`, class `{cls}`:"
+    # without the project, only Django's lower-case model name is known
+    return f"In `{file}`, the model whose class name is `{model}` in any letter case:"
 
 
 def next_steps(
     choice: DjangoAppWill,
     changes: Changes,
     mappings: list[TableMapping],
+    models: list[ModelFacts],
     has_patch: bool,
     citus: bool,
+    dependencies: dict[str, set[str]] | None = None,
 ) -> str:
+    """The commands in order, each with what it does. ``dependencies``: the apps each faked
+    app's migrations depend on (read from the project), or None when no project was given."""
     copied = {m.source for m in mappings if m.include}
     history_copied = "django_migrations" in copied
-    apps = changes.apps
+    copied_apps = list(dict.fromkeys(f.app for f in models if f.table in copied and not f.system))
+    # Without the copied history, every copied app's migrations are faked (its tables exist);
+    # with it, only the new migration makemigrations writes is left to fake.
+    fake_apps = changes.apps if history_copied else copied_apps
     n = 0
 
-    def step(title: str, *body: str) -> list[str]:
+    def step(title: str, *body: str, commands: tuple[str, ...] = ()) -> list[str]:
         nonlocal n
         n += 1
-        return [f"{n}. {title}", *[f"   {b}" if b else "" for b in body], ""]
+        lines = [f"{n}. {title}"] + [f"       {c}" for c in commands]
+        text = " ".join(body)
+        if text:
+            lines += textwrap.wrap(text, 88, initial_indent="   ", subsequent_indent="   ")
+        return lines + [""]
 
     out = [
         "# Connecting the Django app to the new database",
@@ -124,52 +141,65 @@ def next_steps(
     if changes.any:
         if has_patch:
             out += step(
-                "Apply the model changes (from this folder's models.patch):",
-                "    patch -p1 -d /path/to/the/project < models.patch",
+                "Apply the model changes (this folder's models.patch):",
                 "Or make them by hand from models_changes.md.",
+                commands=("patch -p1 -d /path/to/the/project < models.patch",),
             )
         else:
             out += step("Make the model changes listed in models_changes.md (db_table, db_column).")
         out += step(
-            f"python manage.py makemigrations {' '.join(apps)}",
-            "Records the new table and column names as a new migration, so Django's",
+            f"python manage.py makemigrations {' '.join(changes.apps)}",
+            "Records the new table and column names as a new migration, so Django's "
             "migration history matches the models. Commit it with the model changes.",
         )
     out += step(
         "Point the app at the new database.",
-        "Use database_settings.py (DATABASES) or DATABASE_URL.txt, and set the password",
-        f"where the app runs: export {PASSWORD_VARIABLE}='...'",
-        "The password is in none of these files.",
+        "Use database_settings.py (DATABASES) or DATABASE_URL.txt, and set the password "
+        f"where the app runs: export {PASSWORD_VARIABLE}='...' The password is in none "
+        "of these files.",
     )
-    if changes.any:
+    if not history_copied and fake_apps:
+        needed = sorted(set().union(*(dependencies or {}).values()) - set(fake_apps))
+        for app in needed:
+            out += step(
+                f"python manage.py migrate {app}",
+                f"{', '.join(fake_apps)} depend{'s' if len(fake_apps) == 1 else ''} on "
+                f"{app}, whose tables were not copied: this creates them (empty) before "
+                "the next step marks migrations as done.",
+            )
+        caveat = (
+            ""
+            if dependencies is not None
+            else (
+                " It also marks the migrations these apps depend on as applied: if an app depends "
+                "on Django's own apps (a ForeignKey to User, say), run 'python manage.py migrate "
+                "auth' (and so on) first."
+            )
+        )
+    else:
+        caveat = ""
+    for app in fake_apps:
         out += step(
-            f"python manage.py migrate {' '.join(apps)} --fake"
-            if len(apps) == 1
-            else "; ".join(f"python manage.py migrate {a} --fake" for a in apps),
-            "Marks the app's migrations (the new one too) as applied on the new database",
-            "without touching its tables: CourseMig already made them under the new names.",
-            "Run it on the NEW database only."
-            + (
-                ""
-                if history_copied
-                else " It also marks the migrations these apps depend on"
-                " as applied; if an app depends on Django's own apps (a ForeignKey to User,"
-                " say), run 'python manage.py migrate auth' (etc.) first."
-            ),
+            f"python manage.py migrate {app} --fake",
+            f"Marks {app}'s migrations"
+            + (" (the new one too)" if changes.any else "")
+            + " as applied on the new database without touching its tables: CourseMig "
+            "already made them" + (" under the new names" if changes.any else "") + ". "
+            "Run it on the NEW database only." + caveat,
         )
     if history_copied:
         out += step(
             "python manage.py migrate",
-            "Django's own tables and migration history were copied, so this should say",
-            '"No migrations to apply." If it lists migrations, stop and ask: the new',
+            "Django's own tables and migration history were copied, so this should say "
+            '"No migrations to apply." If it lists migrations, stop and ask: the new '
             "database does not match the app's migrations.",
         )
     else:
         out += step(
             "python manage.py migrate",
-            "Django's own tables (users, sessions, admin log, content types) were not",
-            "copied: this creates them, empty. Users and passwords from the old",
-            "database are not carried over.",
+            "Django's own tables (users, sessions, admin log, content types) were not "
+            "copied: this creates them, empty. Users and passwords from the old database "
+            "are not carried over.",
         )
     out += step(
         "python manage.py check",
@@ -177,34 +207,51 @@ def next_steps(
     )
     out += step("Try it: open the app (or python manage.py shell) and read a few records.")
     if citus:
-        out += citus_notes(mappings)
+        out += citus_notes(mappings, models)
     return "\n".join(out)
 
 
-def citus_notes(mappings: list[TableMapping]) -> list[str]:
+def _wrap(text: str) -> list[str]:
+    return textwrap.wrap(text, 88) + [""]
+
+
+def citus_notes(mappings: list[TableMapping], models: list[ModelFacts]) -> list[str]:
+    facts = {f.table: f for f in models}
     distributed = [m for m in mappings if m.include and m.placement == Placement.DISTRIBUTED]
     reference = [m.target for m in mappings if m.include and m.placement == Placement.REFERENCE]
     out = ["## On Citus (Azure Cosmos DB for PostgreSQL)", ""]
     if distributed:
-        out += ["These tables are distributed (split across worker nodes) by one column:", ""]
-        out += [f"- {m.target} by {m.distribution_column}" for m in distributed] + [""]
-        out += [
-            "Django queries that filter on that column (for example "
-            "`.filter(<column>=...)`) go to one node and are fast. Queries without it run on",
-            "every node. Joins between two distributed tables work when both are distributed",
-            "by the joined column (co-located); a foreign key between them, and any unique",
-            "field, must include the distribution column. Creating or changing such tables",
-            "through Django migrations needs care: run the DDL, then create_distributed_table.",
-            "",
-        ]
+        out += ["These tables are distributed (split across the worker nodes) by one column:", ""]
+        for m in distributed:
+            source = next(
+                (c.source for c in m.columns if c.target == m.distribution_column),
+                m.distribution_column or "",
+            )
+            fact = facts.get(m.source)
+            field = fact.field_for(source) if fact else source
+            model = f"the {fact.model} model" if fact else m.target
+            out.append(
+                f"- {m.target} by {m.distribution_column}: queries on {model} that "
+                f"filter on it, `.filter({field}=...)`, go to one node"
+            )
+        out.append("")
+        out += _wrap(
+            "Queries without the distribution column run on every node: they work, but cost "
+            "more. Joins between two distributed tables work when both are distributed by the "
+            "joined column (co-located); a foreign key between two distributed tables, and any "
+            "unique field of one, must include the distribution column. A foreign key from a "
+            "distributed table to a reference table is fine. Citus passes ALTER TABLE changes "
+            "made by later Django migrations on to every node; a new model's table is created "
+            "as a normal table, and a RunSQL step calling create_distributed_table (or "
+            "create_reference_table) distributes it."
+        )
     else:
-        out += [
-            "No table was distributed: every table is a normal (local) or reference table, "
-            "so the app's queries work as on any PostgreSQL.",
-            "",
-        ]
+        out += _wrap(
+            "No table was distributed: every table is a normal (local) or reference "
+            "table, so the app's queries work as on any PostgreSQL."
+        )
     if reference:
-        out += [f"Reference tables (a full copy on every node): {', '.join(reference)}.", ""]
+        out += _wrap(f"Reference tables (a full copy on every node): {', '.join(reference)}.")
     out += [
         f"Citus' guide for Django apps: {CITUS_DJANGO_GUIDE}",
         f"Citus' Django library (adds the tenant column to queries): {DJANGO_MULTITENANT}",
@@ -213,56 +260,63 @@ def citus_notes(mappings: list[TableMapping]) -> list[str]:
     return out
 
 
-def readme(choice: DjangoAppWill, target_name: str, changes: Changes, has_patch: bool) -> str:
-    lines = [
-        "CONNECTING THE DJANGO APP TO THE NEW DATABASE",
-        "=" * 46,
-        "",
-        f"The tables were copied to {target_name}.",
-        "",
-    ]
-    if choice == DjangoAppWill.KEEP_NAMES and not changes.any:
-        lines += [
-            "The copy kept every name the app expects, and Django's own tables came along.",
-            "The developer only changes the database address in the app's settings.",
-            "",
-        ]
-    elif changes.any:
-        lines += [
-            "Some tables and columns have new names (for example "
-            f"{_example(changes)}). The app keeps working once its developer tells it",
-            "the new names; this folder says exactly where.",
-            "",
-        ]
+def readme(
+    choice: DjangoAppWill,
+    target_name: str,
+    changes: Changes,
+    has_patch: bool,
+    history_copied: bool,
+    problems: list[str],
+) -> str:
+    """One page a non-developer can forward: what happened, what is in the folder, no jargon."""
+    out = ["CONNECTING THE DJANGO APP TO THE NEW DATABASE", "=" * 45, ""]
+    out += _wrap(
+        f"The tables were copied to {target_name}. The old database was not changed; "
+        "keep it until the app has run on the new one for a while."
+    )
+    if changes.any:
+        out += _wrap(
+            f"Some tables or columns have new names (for example {_example(changes)}). "
+            "The app works with them once its developer tells it the new names; this "
+            "folder says exactly where."
+        )
+    elif history_copied:
+        out += _wrap(
+            "The copy kept every name the app expects, and Django's own tables came "
+            "along: the developer only changes the database address in the app's "
+            "settings."
+        )
     else:
-        lines += ["No table or column was renamed; the app needs the new address only.", ""]
+        out += _wrap(
+            "No table or column was renamed: the app needs the new database's address, "
+            "and its developer runs the short list of commands in next_steps.md."
+        )
     if choice == DjangoAppWill.NO:
-        lines += [
-            "This copy was made for other programs. If the Django app should use it too,",
-            "the developer can still follow next_steps.md.",
-            "",
-        ]
-    lines += [
-        "Forward this folder to the app's developer. It holds:",
+        out += _wrap(
+            "This copy was made for other programs. If the Django app should use it "
+            "too, its developer can follow next_steps.md."
+        )
+    out += [
+        "Forward this whole folder to the app's developer. It holds:",
+        "  README.txt           this page",
         "  next_steps.md        the commands to run, in order, and what each one does",
-        "  database_settings.py the new database for Django's settings (DATABASES)",
-        "  DATABASE_URL.txt     the same as one line, for projects that use DATABASE_URL",
-        "  models_changes.md    the exact lines to add to the app's models",
+        "  database_settings.py the new database for the app's settings (DATABASES)",
+        "  DATABASE_URL.txt     the same as one line, for apps that use DATABASE_URL",
+        "  models_changes.md    the exact lines to add to the app's models, if any",
     ]
     if has_patch:
-        lines.append("  models.patch         the same changes, ready to apply to the project")
-    lines += [
-        "",
-        "No password is in these files. Give the developer the database password separately",
-        f"(not by e-mail); the app reads it from the {PASSWORD_VARIABLE} setting where it runs.",
-        "",
-        "The old database is not changed by any of this. Keep it until the app has run on the",
-        "new one for a while.",
-    ]
-    problems = changes.problems
+        out.append("  models.patch         the same changes, ready to apply to the app's code")
+    out.append("")
+    out += _wrap(
+        "No password is in these files. Give the developer the database password "
+        "separately, not in the same e-mail; the app reads it from the setting "
+        f"{PASSWORD_VARIABLE} where it runs."
+    )
     if problems:
-        lines += ["", "NEEDS ATTENTION:"] + [f"  - {p}" for p in problems]
-    return "\n".join(lines) + "\n"
+        out += ["NEEDS ATTENTION:"]
+        for p in problems:
+            out += textwrap.wrap(p, 88, initial_indent="  - ", subsequent_indent="    ")
+    return "\n".join(out).rstrip() + "\n"
 
 
 def _example(changes: Changes) -> str:

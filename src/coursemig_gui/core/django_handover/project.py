@@ -140,3 +140,40 @@ def _unified_diff(old: str, new: str, relative: str) -> str:
             line += "\n\\ No newline at end of file\n"
         out.append(line)
     return "".join(out)
+
+
+def migration_dependencies(project: Path, app: str) -> set[str]:
+    """The other apps an app's migrations depend on, read from its ``migrations`` folder.
+    ``swappable_dependency(settings.AUTH_USER_MODEL)`` counts as ``auth`` (Django's default user
+    model; a project with its own names it in AUTH_USER_MODEL)."""
+    found: set[str] = set()
+    for models_file in find_models_files(Path(project), app):
+        app_dir = (
+            models_file.parent if models_file.name == "models.py" else models_file.parent.parent
+        )
+        for path in sorted((app_dir / "migrations").glob("*.py")):
+            try:
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "dependencies" for t in node.targets
+                ):
+                    found |= _dependency_apps(node.value)
+        break
+    found.discard(app)
+    return found
+
+
+def _dependency_apps(value: ast.AST) -> set[str]:
+    apps: set[str] = set()
+    for item in getattr(value, "elts", []):
+        if isinstance(item, ast.Tuple) and item.elts and isinstance(item.elts[0], ast.Constant):
+            if isinstance(item.elts[0].value, str) and item.elts[0].value != "__setting__":
+                apps.add(item.elts[0].value)
+        elif (
+            isinstance(item, ast.Call) and getattr(item.func, "attr", "") == "swappable_dependency"
+        ):
+            apps.add("auth")
+    return apps

@@ -8,7 +8,7 @@ from pathlib import Path
 from coursemig_gui.core.django_handover.changes import compute_changes
 from coursemig_gui.core.django_handover.choice import DjangoPlan
 from coursemig_gui.core.django_handover.documents import models_changes, next_steps, readme
-from coursemig_gui.core.django_handover.project import project_edits
+from coursemig_gui.core.django_handover.project import migration_dependencies, project_edits
 from coursemig_gui.core.django_handover.settings_files import (
     PASSWORD_VARIABLE,
     database_url_file,
@@ -59,11 +59,22 @@ def write_handover(
             m.placement != Placement.LOCAL for m in mappings if m.include
         )
     has_patch = bool(edits and edits.patch)
+    problems = changes.problems + (edits.notes if edits else [])
+    history_copied = any(m.include and m.source == "django_migrations" for m in mappings)
+    dependencies = (
+        {app: migration_dependencies(Path(project), app) for app in _copied_apps(mappings, django)}
+        if project is not None
+        else None
+    )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     texts = {
-        "README.txt": readme(django.app_will, target.display_name(), changes, has_patch),
-        "next_steps.md": next_steps(django.app_will, changes, mappings, has_patch, citus),
+        "README.txt": readme(
+            django.app_will, target.display_name(), changes, has_patch, history_copied, problems
+        ),
+        "next_steps.md": next_steps(
+            django.app_will, changes, mappings, django.models, has_patch, citus, dependencies
+        ),
         "database_settings.py": settings_snippet(target, options.target_schema),
         "DATABASE_URL.txt": database_url_file(target, options.target_schema),
         "models_changes.md": models_changes(changes, edits),
@@ -78,5 +89,10 @@ def write_handover(
         path = folder / name
         path.write_text(text, encoding="utf-8")
         result.files.append(path)
-    result.problems = changes.problems + (edits.notes if edits else [])
+    result.problems = problems
     return result
+
+
+def _copied_apps(mappings: list[TableMapping], django: DjangoPlan) -> list[str]:
+    copied = {m.source for m in mappings if m.include}
+    return list(dict.fromkeys(f.app for f in django.models if f.table in copied and not f.system))
