@@ -115,24 +115,47 @@ def _source_facts(source_db) -> dict:
         "SELECT coursesectionlink_id FROM courses_coursesectionlink_sections "
         "GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 1"
     )[0][0]
-    crns = [r[0] for r in source_db.rows(
-        "SELECT section_id FROM courses_coursesectionlink_sections "
-        "WHERE coursesectionlink_id = %s ORDER BY 1", [link])]  # fmt: skip
-    section_links = [r[0] for r in source_db.rows(
-        "SELECT coursesectionlink_id FROM courses_coursesectionlink_sections "
-        "WHERE section_id = %s ORDER BY 1", [crns[0]])]  # fmt: skip
+    crns = [
+        r[0]
+        for r in source_db.rows(
+            "SELECT section_id FROM courses_coursesectionlink_sections "
+            "WHERE coursesectionlink_id = %s ORDER BY 1",
+            [link],
+        )
+    ]
+    section_links = [
+        r[0]
+        for r in source_db.rows(
+            "SELECT coursesectionlink_id FROM courses_coursesectionlink_sections "
+            "WHERE section_id = %s ORDER BY 1",
+            [crns[0]],
+        )
+    ]
     return {
         "count": source_db.rows("SELECT count(*) FROM courses_course")[0][0],
         "max_link": source_db.rows("SELECT max(id) FROM courses_coursesectionlink")[0][0],
-        "pid": pid, "subject": subject, "slug": slug, "start": start, "end": end,
-        "link": link, "links": crns, "crn": crns[0], "section_links": section_links,
-    }  # fmt: skip
+        "pid": pid,
+        "subject": subject,
+        "slug": slug,
+        "start": start,
+        "end": end,
+        "link": link,
+        "links": crns,
+        "crn": crns[0],
+        "section_links": section_links,
+    }
 
 
 def _orm_check(project: Path, env: dict[str, str], facts: dict) -> dict:
     args = {k: facts[k] for k in ("pid", "slug", "link", "crn")}
-    result = subprocess.run([sys.executable, "-c", ORM_CHECK, json.dumps(args)], cwd=project,
-                            env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", ORM_CHECK, json.dumps(args)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -161,8 +184,24 @@ def _assert_no_password(folder: Path, password: str) -> None:
 
 def _plan_and_run(source_db, target_db, tmp_path, monkeypatch, *flags: str) -> Path:
     profile = tmp_path / "profile.json"
-    assert main(["plan", "--source", source_db.url, "--target", target_db.url, "--app", "courses",
-                 *flags, "-o", str(profile), "-q"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "plan",
+                "--source",
+                source_db.url,
+                "--target",
+                target_db.url,
+                "--app",
+                "courses",
+                *flags,
+                "-o",
+                str(profile),
+                "-q",
+            ]
+        )
+        == 0
+    )
     monkeypatch.setenv("PGPASSWORD", target_db.password)  # the profile never holds it
     report = tmp_path / "report.json"
     code = main(["run", str(profile), "--json-report", str(report), "-q"])
@@ -173,8 +212,16 @@ def _plan_and_run(source_db, target_db, tmp_path, monkeypatch, *flags: str) -> P
 @pytest.mark.timeout(900)
 def test_new_names_handover_patch_and_django_orm(source_db, target_db, tmp_path, monkeypatch):
     # the seed's choice: course, end_time (a reserved word, renamed by the answer) and start_time
-    profile = _plan_and_run(source_db, target_db, tmp_path, monkeypatch, "--django-app-will",
-                            "new-names", "--rename-column", "courses_meetingtime.start=start_time")  # fmt: skip
+    profile = _plan_and_run(
+        source_db,
+        target_db,
+        tmp_path,
+        monkeypatch,
+        "--django-app-will",
+        "new-names",
+        "--rename-column",
+        "courses_meetingtime.start=start_time",
+    )
     saved = Profile.load(profile)
     targets = {m.source: m.target for m in saved.tables}
     assert targets["courses_course"] == "course"
@@ -185,14 +232,19 @@ def test_new_names_handover_patch_and_django_orm(source_db, target_db, tmp_path,
 
     project = _copy_project(tmp_path)
     handover = tmp_path / "handover"
-    assert main(["django-handover", str(profile), "--out", str(handover),
-                 "--project", str(project)]) == 0  # fmt: skip
+    assert (
+        main(["django-handover", str(profile), "--out", str(handover), "--project", str(project)])
+        == 0
+    )
     changes = (handover / "models_changes.md").read_text(encoding="utf-8")
     assert 'db_table = "course"' in changes
     assert 'db_column="end_time"' in changes
     assert 'db_table="coursesectionlink_sections"' in changes
-    applied = subprocess.run(["patch", "-p1", "-d", str(project), "-i",
-                              str(handover / "models.patch")], capture_output=True, text=True)  # fmt: skip
+    applied = subprocess.run(
+        ["patch", "-p1", "-d", str(project), "-i", str(handover / "models.patch")],
+        capture_output=True,
+        text=True,
+    )
     assert applied.returncode == 0, applied.stdout + applied.stderr
     models_py = (project / "courses" / "models.py").read_text(encoding="utf-8")
     assert 'end = models.CharField(max_length=6, null=True, db_column="end_time")' in models_py
@@ -213,15 +265,18 @@ def test_new_names_handover_patch_and_django_orm(source_db, target_db, tmp_path,
 
 @pytest.mark.timeout(900)
 def test_keep_names_handover_nothing_to_migrate(source_db, target_db, tmp_path, monkeypatch):
-    profile = _plan_and_run(source_db, target_db, tmp_path, monkeypatch, "--django-app-will",
-                            "keep-names")  # fmt: skip
+    profile = _plan_and_run(
+        source_db, target_db, tmp_path, monkeypatch, "--django-app-will", "keep-names"
+    )
     copied = {m.target for m in Profile.load(profile).tables}
     assert {"courses_course", "django_migrations", "django_content_type", "auth_user"} <= copied
 
     project = _copy_project(tmp_path)
     handover = tmp_path / "handover"
-    assert main(["django-handover", str(profile), "--out", str(handover),
-                 "--project", str(project)]) == 0  # fmt: skip
+    assert (
+        main(["django-handover", str(profile), "--out", str(handover), "--project", str(project)])
+        == 0
+    )
     assert not (handover / "models.patch").exists()
     assert "need no change" in (handover / "models_changes.md").read_text(encoding="utf-8")
     _use_generated_settings(project, handover)

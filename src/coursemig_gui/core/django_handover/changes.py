@@ -35,6 +35,7 @@ class ManyToManyChange:
     field: str  # sections
     source_table: str
     new_table: str
+    owner_table: str = ""  # the owning model's source table (found by Meta.db_table too)
 
 
 @dataclass
@@ -93,7 +94,9 @@ def compute_changes(mappings: list[TableMapping], models: list[ModelFacts]) -> C
                 )
             if tm.target != tm.source and owner is not None and fact.m2m_field:
                 changes.many_to_many.append(
-                    ManyToManyChange(fact.app, owner.model, fact.m2m_field, fact.table, tm.target)
+                    ManyToManyChange(
+                        fact.app, owner.model, fact.m2m_field, fact.table, tm.target, owner.table
+                    )
                 )
             continue
         change = ModelChange(fact.app, fact.model, fact.table)

@@ -95,7 +95,7 @@ def project_edits(project: Path, changes: Changes) -> ProjectEdits:
                 continue
             f.editor.set_keyword(field_source.call, "db_column", fc.new_column)
     for m2m in changes.many_to_many:
-        f, source = locate(m2m.app, m2m.owner_model, "")
+        f, source = locate(m2m.app, m2m.owner_model, m2m.owner_table)
         field_source = source.fields.get(m2m.field) if source else None
         if f is None or field_source is None:
             continue
