@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 from coursemig_gui.core.django_handover.changes import compute_changes
 from coursemig_gui.core.django_handover.documents import whats_next
 from coursemig_gui.core.events import Phase
-from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.core.profile import stamp_run
@@ -127,7 +126,7 @@ class SummaryPage(WizardStep):
         target = self.state.target
         if target is None or (self.report and self.report.exit_code == Outcome.FAILED):
             return ""
-        if self.state.options.route == Route.EXPORT:  # CSV files only: nothing is in the target
+        if not self.state.options.route.writes_database:  # CSV files only: nothing in the target
             return ""
         plan = self.state.django_plan()
         if plan.models:  # a Django source: the truth depends on the answer and the names
