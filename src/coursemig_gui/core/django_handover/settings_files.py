@@ -48,8 +48,12 @@ def settings_snippet(target: ConnectionSettings, schema: str = "public") -> str:
         f'        "PASSWORD": os.environ[{q(PASSWORD_VARIABLE)}],',
     ]
     if target.sslrootcert:
-        lines.append("        # sslrootcert: the server's certificate file as used on the computer that ran")
-        lines.append("        # CourseMig; copy it to where the app runs and change the path if it differs")
+        lines.append(
+            "        # sslrootcert: the server's certificate file as used on the computer that ran"
+        )
+        lines.append(
+            "        # CourseMig; copy it to where the app runs and change the path if it differs"
+        )
     if options:
         lines.append('        "OPTIONS": {')
         lines += [f"            {q(key)}: {q(value)}," for key, value in options.items()]
