@@ -282,3 +282,24 @@ def test_cli_handover_says_what_is_wrong(tmp_path, capsys):
     assert "The project folder" in err and "does not exist" in err and "Traceback" not in err
     assert main(["django-handover", str(path), "--out", str(tmp_path / "out")]) == 0
     assert "README.txt" in capsys.readouterr().out
+
+
+def test_whats_next_is_true_for_each_answer():
+    from coursemig_gui.core.django_handover.documents import whats_next
+
+    catalog = _catalog()
+    renamed, plan = _new_names_plan(catalog)
+    changes = compute_changes(renamed, plan.models)
+    new = whats_next(DjangoAppWill.NEW_NAMES, changes, "db", False)
+    assert "cannot use db until its models are told the new names" in new
+    assert "courses_course is now course" in new
+    other = whats_next(DjangoAppWill.NO, changes, "db", False)
+    assert "for other programs" in other and "still uses the old database" in other
+    chosen = tables_for_choice(DjangoAppWill.KEEP_NAMES, catalog, ["courses_course"])
+    kept = default_mappings(catalog, chosen)
+    shape_mappings(DjangoAppWill.KEEP_NAMES, catalog, kept)
+    unchanged = compute_changes(kept, model_facts(catalog, chosen))
+    keep = whats_next(DjangoAppWill.KEEP_NAMES, unchanged, "db", True)
+    assert "every name it expects was kept, and Django's own tables came along" in keep
+    partial = whats_next(DjangoAppWill.KEEP_NAMES, unchanged, "db", False)
+    assert "were not copied" in partial

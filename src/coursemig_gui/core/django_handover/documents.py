@@ -330,14 +330,21 @@ def _example(changes: Changes) -> str:
     return f"{m2m.source_table} is now {m2m.new_table}"
 
 
-def whats_next(choice: DjangoAppWill, changes: Changes, target_name: str) -> str:
+def whats_next(
+    choice: DjangoAppWill, changes: Changes, target_name: str, history_copied: bool
+) -> str:
     """The Summary page's "What's next", true for each answer (plain text, one paragraph)."""
     if choice == DjangoAppWill.KEEP_NAMES and not changes.any:
+        own = (
+            "and Django's own tables came along"
+            if history_copied
+            else "but Django's own tables were not copied, so its developer runs a few commands "
+            "that mark the app's tables as there and create Django's own ones (empty)"
+        )
         return (
-            f"The Django app can use {target_name} as it is: every name it expects was kept and "
-            "Django's own tables came along. Only its database settings change. Forward the "
-            "hand-over folder to the app's developer: it has the settings (without the password) "
-            "and the commands that check everything."
+            f"The Django app can use {target_name}: every name it expects was kept, {own}. Its "
+            "database settings change. Forward the hand-over folder to the app's developer: it "
+            "has the settings (without the password) and the commands that check everything."
         )
     if choice == DjangoAppWill.NO:
         if changes.any:

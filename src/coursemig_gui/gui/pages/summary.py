@@ -130,8 +130,11 @@ class SummaryPage(WizardStep):
             return ""
         plan = self.state.django_plan()
         if plan.models:  # a Django source: the truth depends on the answer and the names
-            changes = compute_changes([m for m in self.state.mappings if m.include], plan.models)
-            return f"<b>What's next:</b> {escape(whats_next(plan.app_will, changes, target.host))}"
+            copied = [m for m in self.state.mappings if m.include]
+            changes = compute_changes(copied, plan.models)
+            history = any(m.source == "django_migrations" for m in copied)
+            text = whats_next(plan.app_will, changes, target.host, history)
+            return f"<b>What's next:</b> {escape(text)}"
         return (
             "<b>What's next:</b> point the programs that read these tables at the new database "
             f"(HOST <code>{target.host}</code>, PORT <code>{target.port}</code>, "
