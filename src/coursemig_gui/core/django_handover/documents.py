@@ -181,7 +181,7 @@ def next_steps(
     for app in fake_apps:
         out += step(
             f"python manage.py migrate {app} --fake",
-            f"Marks {app}'s migrations"
+            f"Marks the {app} app's migrations"
             + (" (the new one too)" if changes.any else "")
             + " as applied on the new database without touching its tables: CourseMig "
             "already made them" + (" under the new names" if changes.any else "") + ". "
