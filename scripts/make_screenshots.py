@@ -73,7 +73,7 @@ def main() -> int:
         shot(wizard, "3-tables")
         # The Django question answered the seed's way, shown; the walk goes on with the
         # default answer so the Columns shots still show the reserved-word fix.
-        from coursemig_gui.core.django_handover import DjangoAppWill
+        from coursemig_gui.core.django_handover.choice import DjangoAppWill
 
         tables.django_question.buttons[DjangoAppWill.NEW_NAMES].setChecked(True)
         settle(app)

@@ -37,7 +37,7 @@ def add_handover_parser(sub) -> None:
 
 
 def cmd_django_handover(args: argparse.Namespace) -> int:
-    from coursemig_gui.core.django_handover import write_handover
+    from coursemig_gui.core.django_handover.writer import write_handover
     from coursemig_gui.core.profile import Profile
 
     profile = Profile.load(Path(args.profile))

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl
 from wizard_driver import WAIT_MS, choose_app, click_next, connect_both
 
-from coursemig_gui.core.django_handover import DjangoAppWill
+from coursemig_gui.core.django_handover.choice import DjangoAppWill
 from coursemig_gui.core.profile import Profile
 from coursemig_gui.gui.models.tables import TablesModel
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from coursemig_gui.cli import main
-from coursemig_gui.core.django_handover import HANDOVER_PASSWORD_VARIABLE
+from coursemig_gui.core.django_handover.writer import HANDOVER_PASSWORD_VARIABLE
 from coursemig_gui.core.profile import Profile
 
 DJANGO_PROJECT = Path(__file__).resolve().parents[1] / "fixtures" / "djangoproject"

@@ -12,15 +12,15 @@ import pytest
 from coursemig_gui.cli import main
 from coursemig_gui.core.catalog import Catalog, Column, ForeignKey, Table
 from coursemig_gui.core.connection import ConnectionSettings
-from coursemig_gui.core.django_handover import (
+from coursemig_gui.core.django_handover.changes import compute_changes
+from coursemig_gui.core.django_handover.choice import (
     DjangoAppWill,
     DjangoPlan,
-    model_facts,
     shape_mappings,
     tables_for_choice,
-    write_handover,
 )
-from coursemig_gui.core.django_handover.changes import compute_changes
+from coursemig_gui.core.django_handover.facts import model_facts
+from coursemig_gui.core.django_handover.writer import write_handover
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.mapping import default_mappings
 from coursemig_gui.core.profile import PROFILE_VERSION, Profile

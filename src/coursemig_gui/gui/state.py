@@ -11,7 +11,8 @@ from pathlib import Path
 
 from coursemig_gui.core.catalog import Catalog
 from coursemig_gui.core.connection_settings import ConnectionSettings
-from coursemig_gui.core.django_handover import DjangoAppWill, DjangoPlan, ModelFacts, model_facts
+from coursemig_gui.core.django_handover.choice import DjangoAppWill, DjangoPlan
+from coursemig_gui.core.django_handover.facts import ModelFacts, model_facts
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.profile import Profile

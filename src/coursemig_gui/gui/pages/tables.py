@@ -6,7 +6,7 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTreeView
 
 from coursemig_gui.core.catalog import Catalog, Table, count_rows
-from coursemig_gui.core.django_handover import DjangoAppWill, shape_mappings
+from coursemig_gui.core.django_handover.choice import DjangoAppWill, shape_mappings
 from coursemig_gui.core.mapping import TableMapping, default_mapping
 from coursemig_gui.gui.models.tables import TablesModel
 from coursemig_gui.gui.pages.base import WizardStep

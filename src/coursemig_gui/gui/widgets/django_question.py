@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from coursemig_gui.core.django_handover import DjangoAppWill
+from coursemig_gui.core.django_handover.choice import DjangoAppWill
 from coursemig_gui.gui.signals import emit
 
 

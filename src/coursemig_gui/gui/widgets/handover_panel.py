@@ -8,8 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from coursemig_gui.core.django_handover import write_handover
-from coursemig_gui.core.django_handover.writer import Handover
+from coursemig_gui.core.django_handover.writer import Handover, write_handover
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.gui.signals import emit
