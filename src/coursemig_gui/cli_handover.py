@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from coursemig_gui.core.django_handover.choice import DjangoAppWill
+from coursemig_gui.core.outcome import Outcome
 
 
 def add_django_question(p: argparse.ArgumentParser) -> None:
@@ -55,7 +56,7 @@ def cmd_django_handover(args: argparse.Namespace) -> int:
     for problem in result.problems:
         print(f"coursemig: needs attention: {problem}", file=sys.stderr)
     print("Start with README.txt; the commands are in next_steps.md.")
-    return 0
+    return Outcome.DONE
 
 
 def django_tables(args: argparse.Namespace, catalog, chosen: list[str]) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from coursemig_gui.cli import main
 from coursemig_gui.core.catalog import Catalog, Column, ForeignKey, Table
-from coursemig_gui.core.connection import ConnectionSettings
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.django_handover.changes import compute_changes
 from coursemig_gui.core.django_handover.choice import (
     DjangoAppWill,

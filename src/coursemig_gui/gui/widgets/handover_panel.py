@@ -10,13 +10,13 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVB
 
 from coursemig_gui.core.django_handover.writer import Handover, write_handover
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.file_names import safe_file_stem
 from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.gui.signals import emit
 
 
 def default_handover_folder(name: str) -> Path:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name).strip("_")
-    return user_data_dir() / "django-handover" / (safe or "migration")
+    return user_data_dir() / "django-handover" / safe_file_stem(name or "migration")
 
 
 class HandoverPanel(QWidget):
