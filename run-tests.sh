@@ -8,4 +8,14 @@ source scripts/bootstrap.sh
 bootstrap_system_packages
 bootstrap_venv test,dev
 export QT_QPA_PLATFORM=offscreen
-exec .venv/bin/python -m pytest "$@"
+# Passwords go to a real Secret Service: gnome-keyring on a private session bus, unlocked with a
+# throwaway password, its files in a throwaway folder, so the credential tests use keyring's real
+# backend and never touch the user's own keyring. pytest's exit code is passed on unchanged.
+keyring_home="$(mktemp -d)"
+trap 'rm -rf "$keyring_home"' EXIT
+export COURSEMIG_TEST_KEYRING_HOME="$keyring_home"
+rc=0
+dbus-run-session -- sh -c 'printf pw | XDG_DATA_HOME="$COURSEMIG_TEST_KEYRING_HOME" \
+  XDG_RUNTIME_DIR="$COURSEMIG_TEST_KEYRING_HOME" gnome-keyring-daemon --unlock --components=secrets >/dev/null
+exec .venv/bin/python -m pytest "$@"' sh "$@" || rc=$?
+exit $rc

@@ -291,37 +291,47 @@ def _isolated_user_dirs(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("COURSEMIG_HOME", str(tmp_path / "coursemig-home"))
 
 
+@dataclass
+class RealKeyring:
+    """keyring's Secret Service backend on a real gnome-keyring, and what CourseMig put there."""
+
+    backend: object
+
+    def secrets(self) -> dict[str, str]:
+        """CourseMig's entries in the store: {connection key: password}."""
+        from coursemig_gui.core.credentials import SERVICE
+
+        collection = self.backend.get_preferred_collection()  # type: ignore[attr-defined]
+        return {
+            item.get_attributes()["username"]: item.get_secret().decode("utf-8")
+            for item in collection.search_items({"service": SERVICE})
+        }
+
+    def clear(self) -> None:
+        from coursemig_gui.core.credentials import SERVICE
+
+        collection = self.backend.get_preferred_collection()  # type: ignore[attr-defined]
+        for item in collection.search_items({"service": SERVICE}):
+            item.delete()
+
+
 @pytest.fixture
-def memory_keyring() -> Iterator[object]:
-    """An in-memory keyring backend, installed for one test and removed after."""
+def secret_keyring() -> Iterator[RealKeyring]:
+    """The real password store: keyring's Secret Service backend talking to the gnome-keyring
+    that ``./run-tests.sh`` starts on a private session bus. Never skipped: without it the
+    credential tests fail with a sentence. What the test saved for CourseMig is removed after."""
     import keyring
-    from keyring.backend import KeyringBackend
+    from keyring.backends import SecretService
 
-    old = keyring.get_keyring()  # before the class exists, so keyring never picks it itself
-
-    class MemoryKeyring(KeyringBackend):
-        priority = -1  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.store: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service, username):
-            return self.store.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.store[(service, username)] = password
-
-        def delete_password(self, service, username):
-            from keyring.errors import PasswordDeleteError
-
-            if (service, username) not in self.store:
-                raise PasswordDeleteError("not found")
-            del self.store[(service, username)]
-
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
+    backend = keyring.get_keyring()
+    if not isinstance(backend, SecretService.Keyring):
+        pytest.fail(
+            f"keyring chose {backend!r}, not the Secret Service: run the tests through "
+            "./run-tests.sh, which starts gnome-keyring on a private D-Bus session."
+        )
+    real = RealKeyring(backend)
+    real.clear()
     try:
-        yield backend
+        yield real
     finally:
-        keyring.set_keyring(old)
+        real.clear()

@@ -154,7 +154,7 @@ def _password_forms(password: str) -> list[str]:
     return [password, quote(password), quote(password, safe=""), json.dumps(password)[1:-1]]
 
 
-def test_no_saved_file_holds_a_password(saved, source_db, target_db, tmp_path, memory_keyring):
+def test_no_saved_file_holds_a_password(saved, source_db, target_db, tmp_path, secret_keyring):
     """Every file a run leaves (profiles and their backups, reports, CSV files, reject files)
     is free of the password, though the password was typed into the URLs given to plan."""
     parsed = parse_connection_string(target_db.url)
@@ -210,7 +210,7 @@ def test_no_saved_file_holds_a_password(saved, source_db, target_db, tmp_path, m
 
 
 def test_profile_without_stored_password_asks_for_pgpassword(
-    saved, target_db, capsys, memory_keyring
+    saved, target_db, capsys, secret_keyring
 ):
     code, err = _run(saved, capsys)
     assert code == 2
@@ -221,7 +221,7 @@ def test_profile_without_stored_password_asks_for_pgpassword(
     assert _target_tables(target_db) == []
 
 
-def test_password_in_the_keyring_is_used(saved, target_db, capsys, memory_keyring):
+def test_password_in_the_keyring_is_used(saved, target_db, capsys, secret_keyring):
     profile = Profile.load(saved)
     assert CredentialStore().save(profile.target, target_db.password)
     code, err = _run(saved, capsys)

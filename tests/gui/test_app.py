@@ -17,9 +17,14 @@ from coursemig_gui.gui.signals import emit
 
 
 def test_remembered_password_and_saved_profile_open_straight_to_connect(
-    qtbot, memory_keyring, source_db, target_db, tmp_path
+    qtbot, secret_keyring, source_db, target_db, tmp_path
 ):
+    import keyring
+    from keyring.backends import SecretService
+
     from coursemig_gui.gui.wizard import MigrationWizard
+
+    assert isinstance(keyring.get_keyring(), SecretService.Keyring)  # the real gnome-keyring
 
     # First run: connect, tick Remember password for the target, go on.
     first = MigrationWizard()
@@ -31,8 +36,8 @@ def test_remembered_password_and_saved_profile_open_straight_to_connect(
     connect_both(qtbot, first, source_db.url, target_db.url)
     card.remember.setChecked(True)
     click_next(qtbot, first)
-    qtbot.waitUntil(lambda: bool(memory_keyring.store), timeout=WAIT_MS)
-    assert target_db.password in memory_keyring.store.values()
+    qtbot.waitUntil(lambda: bool(secret_keyring.secrets()), timeout=WAIT_MS)
+    assert list(secret_keyring.secrets().values()) == [target_db.password]
     first.shutdown()
 
     # A saved migration names the connections only; the password comes from the keyring.

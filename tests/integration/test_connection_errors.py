@@ -232,7 +232,7 @@ def test_asking_for_the_password_when_there_is_no_keyring(target_db, no_password
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
-def test_password_from_the_keyring_connects(target_db, memory_keyring, no_password_sources):
+def test_password_from_the_keyring_connects(target_db, secret_keyring, no_password_sources):
     settings, password = _target(target_db)
     store = CredentialStore()
     assert store.save(settings, password)
@@ -241,7 +241,7 @@ def test_password_from_the_keyring_connects(target_db, memory_keyring, no_passwo
         assert conn.execute("SELECT current_user").fetchone() == ("citus",)
 
 
-def test_pgpassword_is_left_to_libpq(target_db, monkeypatch, memory_keyring):
+def test_pgpassword_is_left_to_libpq(target_db, monkeypatch, secret_keyring):
     settings, password = _target(target_db)
     monkeypatch.setenv("PGPASSWORD", password)
     found = resolve_password(settings, CredentialStore(), ask=lambda prompt: "wrong")

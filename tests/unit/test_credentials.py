@@ -15,7 +15,6 @@ from keyring.errors import KeyringError, KeyringLocked
 from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.credentials import (
     NO_SECURE_STORE,
-    SERVICE,
     CredentialStore,
     credential_key,
     pgpass_has_entry,
@@ -71,16 +70,21 @@ class BrokenKeyring(KeyringBackend):
         raise OSError("bus closed")
 
 
-def test_password_round_trips_and_can_be_forgotten(memory_keyring):
+def test_password_round_trips_and_can_be_forgotten(secret_keyring):
+    from keyring.backends import SecretService
+
+    assert isinstance(keyring.get_keyring(), SecretService.Keyring)  # the real store, not a fake
     store = CredentialStore()
     assert store.is_secure
+    assert store.store_name == "Secret Service"
     assert store.load(SETTINGS) is None
     assert store.save(SETTINGS, AWKWARD) is True
     assert store.load(SETTINGS) == AWKWARD
     assert store.load(OTHER) is None  # one entry per connection
-    assert memory_keyring.store == {(SERVICE, credential_key(SETTINGS)): AWKWARD}
+    assert secret_keyring.secrets() == {credential_key(SETTINGS): AWKWARD}
     assert store.forget(SETTINGS) is True
     assert store.load(SETTINGS) is None
+    assert secret_keyring.secrets() == {}
     assert store.forget(SETTINGS) is True  # forgetting twice is fine
     assert store.last_error is None
     assert store.explanation().startswith("Saved in ")
@@ -114,7 +118,7 @@ def test_other_non_stores_are_not_secure(backend, monkeypatch):
     assert store.load(SETTINGS) is None
 
 
-def test_plaintext_style_backend_is_never_written(monkeypatch):
+def test_standin_plaintext_style_backend_is_never_written(monkeypatch):
     written = []
 
     class PlaintextKeyring(KeyringBackend):
@@ -137,7 +141,7 @@ def test_plaintext_style_backend_is_never_written(monkeypatch):
     assert written == []
 
 
-def test_locked_keyring_is_explained_not_raised(installed_backend, caplog):
+def test_standin_locked_keyring_is_explained_not_raised(installed_backend, caplog):
     installed_backend(LockedKeyring())
     store = CredentialStore()
     with caplog.at_level(logging.WARNING):
@@ -152,7 +156,7 @@ def test_locked_keyring_is_explained_not_raised(installed_backend, caplog):
     assert any("Could not save" in r.message for r in caplog.records)
 
 
-def test_any_backend_error_becomes_a_fallback():
+def test_standin_broken_backend_error_becomes_a_fallback():
     store = CredentialStore(BrokenKeyring())
     assert store.load(SETTINGS) is None
     assert "did not work" in store.last_error.message  # type: ignore[union-attr]
@@ -173,14 +177,14 @@ def test_store_names_people_know():
 # -- where the password comes from ------------------------------------------------------------
 
 
-def test_resolve_prefers_the_keyring(memory_keyring, monkeypatch):
+def test_resolve_prefers_the_keyring(secret_keyring, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", "from-env")
     store = CredentialStore()
     store.save(SETTINGS, "from-keyring")
     assert resolve_password(SETTINGS, store, ask=lambda prompt: "asked") == "from-keyring"
 
 
-def test_resolve_leaves_pgpassword_to_libpq(memory_keyring, monkeypatch):
+def test_resolve_leaves_pgpassword_to_libpq(secret_keyring, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", "from-env")
     asked = []
     assert resolve_password(SETTINGS, CredentialStore(), ask=asked.append) is None
