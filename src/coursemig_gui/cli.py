@@ -15,10 +15,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from coursemig_gui import cli_passwords as passwords
 from coursemig_gui.cli_args import build_parser, pairs
 from coursemig_gui.cli_handover import cmd_django_handover, django_names, django_plan, django_tables
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.outcome import Outcome
+from coursemig_gui.core.private_files import write_private_text
 
 if TYPE_CHECKING:
     from coursemig_gui.core.password_lookup import PasswordLookup
@@ -39,7 +41,8 @@ def _endpoint(text: str, role: str):
     from coursemig_gui.core.connection_strings import parse_connection_string
 
     parsed = parse_connection_string(text)
-    password = parsed.password or _stored_password(parsed.settings, role)
+    passwords.warn_if_in_url(parsed.password, role)
+    password = passwords.given(role) or parsed.password or _stored_password(parsed.settings, role)
     return Endpoint(parsed.settings, password)
 
 
@@ -205,7 +208,7 @@ def _finish(args: argparse.Namespace, report) -> int:
 
     assert isinstance(report, MigrationReport)
     if getattr(args, "json_report", None):
-        Path(args.json_report).write_text(report.to_json(), encoding="utf-8")
+        write_private_text(Path(args.json_report), report.to_json())
     if not getattr(args, "quiet", False):
         for t in report.tables:
             line = (
@@ -293,6 +296,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     source = parse_connection_string(args.source)
     target = parse_connection_string(args.target)
+    passwords.warn_if_in_url(target.password, "target", needed=False)
     catalog = _read_catalog(_endpoint(args.source, "source"), args.source_schema)
     mappings = _mappings(args, catalog)
     options = _options(args, Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT)
@@ -323,7 +327,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     def endpoint(settings, role: str):
         if settings is None:
             return None
-        return Endpoint(settings, _stored_password(settings, role))
+        return Endpoint(settings, passwords.given(role) or _stored_password(settings, role))
 
     source = endpoint(profile.source, "source") if opts.route.reads_database else None
     target = endpoint(profile.target, "target") if opts.route.writes_database else None
@@ -405,6 +409,7 @@ COMMANDS = {
     "import": cmd_import,
     "demo": cmd_demo,
     "django-handover": cmd_django_handover,
+    "password": passwords.cmd_password,
 }
 
 
@@ -413,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _lookups.clear()
     try:
+        passwords.read_stdin_passwords(args)
         return COMMANDS[args.command](args)
     except FriendlyError as exc:
         print(f"coursemig: {exc.message}", file=sys.stderr)

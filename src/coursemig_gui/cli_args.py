@@ -6,6 +6,7 @@ import argparse
 
 from coursemig_gui import __version__
 from coursemig_gui.cli_handover import add_django_question, add_handover_parser
+from coursemig_gui.cli_passwords import add_password_from_stdin, build_password_parser
 from coursemig_gui.core.errors import FriendlyError
 
 # -- argument parsing -------------------------------------------------------------------------
@@ -105,14 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Move a Django app's PostgreSQL tables to Azure Cosmos DB for PostgreSQL "
         "(Citus) or any PostgreSQL, with CSV files along the way.",
         epilog="Exit codes: 0 all rows loaded, 3 finished with rejected rows, 1 a table "
-        "failed, 2 bad usage or no connection. Passwords: the OS keyring, PGPASSWORD or "
-        "~/.pgpass; never in a profile.",
+        "failed, 2 bad usage or no connection. Passwords: the OS keyring ('coursemig password "
+        "set'), PGPASSWORD, ~/.pgpass or --password-from-stdin; never in a profile.",
     )
     parser.add_argument("--version", action="version", version=f"coursemig {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("tables", help="list the source's tables, grouped by Django app")
     _add_source(p)
+    add_password_from_stdin(p, ("source",))
     p.add_argument("--include-system-tables", action="store_true")
     p.add_argument("--json", action="store_true")
 
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     _add_selection(p)
     _add_run_options(p)
+    add_password_from_stdin(p, ("source",))  # the plan reads the source only
     p.add_argument("--via-csv", metavar="DIR")
     p.add_argument("--name", default="Migration")
     p.add_argument("--output", "-o", required=True, metavar="PROFILE.json")
@@ -128,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a saved profile")
     p.add_argument("profile", metavar="PROFILE.json")
+    add_password_from_stdin(p)
     p.add_argument("--json-report", metavar="FILE")
     p.add_argument("--quiet", "-q", action="store_true")
 
@@ -137,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(p)
     _add_run_options(p)
     p.add_argument("--via-csv", metavar="DIR", help="also keep CSV files of every table in DIR")
+    add_password_from_stdin(p)
 
     p = sub.add_parser(
         "export", help="write the source's tables as CSV files (no SUPERUSER needed)"
@@ -144,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(p)
     _add_selection(p)
     p.add_argument("--to", required=True, metavar="DIR", dest="csv_dir")
+    add_password_from_stdin(p, ("source",))
     p.add_argument("--json-report", metavar="FILE")
     p.add_argument("--quiet", "-q", action="store_true")
 
@@ -159,9 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rename-column", action="append", metavar="FILE.COL=NEW")
     p.add_argument("--encoding", default="utf-8")
     p.add_argument("--delimiter", default=None, help="default: guessed from the header")
+    add_password_from_stdin(p, ("target",))
     _add_run_options(p)
 
     add_handover_parser(sub)
+    build_password_parser(sub)
 
     p = sub.add_parser("demo", help="start two throwaway sample databases and print their URLs")
     p.add_argument("--courses", type=int, default=3547)

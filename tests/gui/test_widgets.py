@@ -84,3 +84,24 @@ def test_emitting_signals_does_not_use_up_true(qtbot):
     for _ in range(500):
         emit(banner.action_clicked)
     assert sys.getrefcount(True) >= before
+
+
+def test_exported_error_log_is_private_and_shows_formulas_as_text(qtbot, tmp_path):
+    import csv
+    import os
+    import stat
+
+    from coursemig_gui.gui.models.error_log import ErrorLogModel
+
+    formula = '=HYPERLINK("http://x","y")'
+    model = ErrorLogModel()
+    model.append([RejectedRow("courses_program", "program", 1, "The value is too long.",
+                              "subject", formula, "22001", "value too long", f"P1,{formula}")])  # fmt: skip
+    path = tmp_path / "skipped-rows.csv"
+    model.export_csv(path)
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["value"] == "'" + formula
+    assert rows[0]["row text"] == f"P1,{formula}"  # does not start a formula: kept as it was
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -16,6 +16,7 @@ from coursemig_gui.core.connection_settings import (
     apply_presets,
 )
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,23 @@ def parse_connection_string(text: str) -> ParsedConnection:
     Forms: libpq URIs (postgresql://, postgres://, Django's pgsql:// and postgis://), libpq
     key=value, the Azure portal's psql command, ADO.NET (Npgsql), JDBC, or a bare host name.
     """
-    kind, pairs = _read_pairs(text)
-    return _build(pairs, kind)
+    try:
+        kind, pairs = _read_pairs(text)
+        return _build(pairs, kind)
+    except FriendlyError:
+        pass
+    # The sentence and its detail are shown and copied to others, so they are made from a copy
+    # with the password masked. Masking may itself mend the text (a password with a space).
+    masked = mask_secrets(text)
+    try:
+        _build(*reversed(_read_pairs(masked)))
+    except FriendlyError as exc:
+        raise FriendlyError(exc.message, exc.detail) from None
+    raise FriendlyError(
+        "Could not read the password in the connection string. If it contains spaces, put it "
+        "in single quotes, or type it in the Password field instead.",
+        f"Could not read: {masked[:200]}",
+    )
 
 
 def _read_pairs(text: str) -> tuple[str, list[tuple[str, str]]]:

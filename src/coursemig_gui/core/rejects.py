@@ -11,6 +11,7 @@ import psycopg
 
 from coursemig_gui.core.events import RejectedRow
 from coursemig_gui.core.file_names import safe_file_stem
+from coursemig_gui.core.private_files import open_private, spreadsheet_row
 
 # Citus names a shard's constraint "<name>_<shardid>": a person knows it without the suffix.
 _SHARD_SUFFIX = re.compile(r"_\d{4,}$")
@@ -101,16 +102,19 @@ ERROR_LOG_COLUMNS = (
 def error_log_row(row: RejectedRow) -> list[object]:
     """One rejected row in the ``ERROR_LOG_COLUMNS`` layout (a long value is cut at 500
     characters; the whole row is in ``row text``)."""
-    return [
-        row.target,
-        row.row_number,
-        row.column or "",
-        row.sqlstate or "",
-        row.reason,
-        (row.value or "")[:500],
-        row.detail,
-        row.text,
-    ]
+    # staff open these lists in Excel: no cell may run as a formula
+    return spreadsheet_row(
+        [
+            row.target,
+            row.row_number,
+            row.column or "",
+            row.sqlstate or "",
+            row.reason,
+            (row.value or "")[:500],
+            row.detail,
+            row.text,
+        ]
+    )
 
 
 class RejectLog:
@@ -138,14 +142,14 @@ class RejectLog:
             self.folder.mkdir(parents=True, exist_ok=True)
             f = self._files.get(row.target)
             if f is None:
-                f = open(self.reject_file(row.target), "wb")  # noqa: SIM115 - kept open for the run
+                f = open_private(self.reject_file(row.target), "wb")  # kept open for the run
                 f.write(header.encode("utf-8"))
                 self._files[row.target] = f
             data = raw if raw is not None else row.text.encode("utf-8")
             f.write(data if data.endswith(b"\n") else data + b"\n")
             f.flush()
             if self._errors is None:
-                self._errors = open(self.errors_file, "w", newline="", encoding="utf-8")  # noqa: SIM115
+                self._errors = open_private(self.errors_file, "w", newline="", encoding="utf-8")
                 self._errors_writer = csv.writer(self._errors)
                 self._errors_writer.writerow(ERROR_LOG_COLUMNS)
             self._errors_writer.writerow(error_log_row(row))
@@ -169,9 +173,9 @@ class RejectLog:
                 rows = list(csv.reader(read))
             kept = rows[:1] + [row for row in rows[1:] if row and row[0] != target]
             self.count -= len(rows) - len(kept)
-            with self.errors_file.open("w", newline="", encoding="utf-8") as write:
-                csv.writer(write).writerows(kept)
-            self._errors = open(self.errors_file, "a", newline="", encoding="utf-8")  # noqa: SIM115
+            with open_private(self.errors_file, "w", newline="", encoding="utf-8") as write:
+                csv.writer(write).writerows(kept)  # cells were made spreadsheet-safe when written
+            self._errors = open_private(self.errors_file, "a", newline="", encoding="utf-8")
             self._errors_writer = csv.writer(self._errors)
 
     def close(self) -> None:

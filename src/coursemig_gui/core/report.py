@@ -12,6 +12,7 @@ from pathlib import Path
 
 from coursemig_gui.core.events import Phase
 from coursemig_gui.core.outcome import Outcome
+from coursemig_gui.core.private_files import write_private_text
 
 
 class Verification:
@@ -181,4 +182,4 @@ class MigrationReport:
             if suffix == ".csv"
             else self.to_json()
         )
-        path.write_text(text, encoding="utf-8")
+        write_private_text(path, text)

@@ -28,6 +28,7 @@ from coursemig_gui.core.engine.copy_format import BINARY_HEADER, BINARY_TRAILER,
 from coursemig_gui.core.engine.verify import CHECKSUM_MASK, rows_checksum
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import Cancelled, CancelToken, RejectedRow
+from coursemig_gui.core.private_files import open_private
 from coursemig_gui.core.psycopg_private import copy_out_rows
 from coursemig_gui.core.rejects import (
     RejectLog,
@@ -108,7 +109,8 @@ class DatabaseRows:
         try:
             if part is not None:
                 part.parent.mkdir(parents=True, exist_ok=True)
-                tee_file = open(part, "wb")  # noqa: SIM115 - closed in finally
+                part.unlink(missing_ok=True)  # a stale one would keep its wider permissions
+                tee_file = open_private(part, "wb")  # closed in finally
                 tee_file.write(self.csv_header().encode("utf-8"))
             batch: list[bytes] = []
             size = 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from coursemig_gui.core.events import RejectedRow
+from coursemig_gui.core.private_files import open_private
 from coursemig_gui.core.rejects import ERROR_LOG_COLUMNS, error_log_row
 from coursemig_gui.gui.models.base import NO_INDEX, ListTableModel
 
@@ -39,7 +40,8 @@ class ErrorLogModel(ListTableModel):
 
     def export_csv(self, path: Path, rows: list[RejectedRow] | None = None) -> None:
         """Save the log (or the filtered ``rows``) as CSV, with the server's message and row text."""
-        with Path(path).open("w", newline="", encoding="utf-8") as f:
+        # staff open it in Excel: readable by them only, and no cell may run as a formula
+        with open_private(Path(path), "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(ERROR_LOG_COLUMNS)
             for r in self._items if rows is None else rows:
