@@ -10,6 +10,7 @@ from coursemig_gui.core.catalog import Catalog, Table
 from coursemig_gui.core.citus.placement import placement_statement, unenforceable_uniques
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
+from coursemig_gui.core.type_grammar import fitted_name, is_type
 
 
 @dataclass(frozen=True)
@@ -21,10 +22,9 @@ class TableDDL:
 
 
 def _type_sql(type_text: str) -> sql.Composable:
-    # Types come from format_type() or from the user's choice in a combo of known types; they
-    # are SQL type syntax, not identifiers, so they are passed through as SQL text. A type name
-    # containing a quote or a semicolon is refused rather than trusted.
-    if any(ch in type_text for ch in ";'\"\\") or "--" in type_text or not type_text.strip():
+    # Types are SQL type syntax, not identifiers (numeric(10,2)), so they go in as SQL text: only
+    # after the allow-list grammar says the text is a type and nothing more (profiles are shared).
+    if not is_type(type_text):
         raise ValueError(f"not a type name: {type_text!r}")
     return sql.SQL(type_text)
 
@@ -112,7 +112,7 @@ def foreign_keys(
         parent_cols = [parent.target_column(c) for c in fk.ref_columns]
         if None in child_cols or None in parent_cols:
             continue
-        name = f"{tm.target}_{'_'.join(child_cols)}_fk"[:63]
+        name = fitted_name(f"{tm.target}_{'_'.join(child_cols)}_fk")
         statements.append(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})").format(
                 sql.Identifier(schema, tm.target),

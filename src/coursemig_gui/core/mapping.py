@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from coursemig_gui.core.catalog import Catalog, Table, base_type, django_model_name
+from coursemig_gui.core.type_grammar import name_problem, type_problem
 
 
 class IfExists(StrEnum):
@@ -200,6 +201,8 @@ def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
             continue
         if not tm.target.strip():
             problems.append(Problem(tm.source, f"{tm.source} needs a target table name."))
+        if too_long := name_problem("table", tm.target):
+            problems.append(Problem(tm.source, too_long))
         key = tm.target.lower()
         if key in seen:
             problems.append(
@@ -298,6 +301,9 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
                 Problem(tm.source, f"The column {cm.source} needs a target name.", column=cm.source)
             )
             continue
+        for unfit in (name_problem("column", cm.target), type_problem(cm.target, cm.target_type)):
+            if unfit:
+                problems.append(Problem(tm.source, unfit, column=cm.source))
         if cm.target.lower() in names:
             problems.append(
                 Problem(
