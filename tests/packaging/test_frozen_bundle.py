@@ -193,6 +193,7 @@ def test_bundle_size_and_contents(bundle):
     assert (INTERNAL / f"coursemig_gui-{__version__}.dist-info").is_dir()
     assert list(INTERNAL.glob("keyring-*.dist-info/entry_points.txt"))
     assert list((INTERNAL / "psycopg_binary").glob("_psycopg.*.so"))
+    assert (INTERNAL / "certifi" / "cacert.pem").is_file()  # verify-full's public roots
     # left out on purpose
     for unused in ("tkinter", "django", "pytest", "PySide6/Qt/translations"):
         assert not (INTERNAL / unused).exists(), unused
