@@ -143,3 +143,15 @@ def test_password_set_stores_in_the_keyring_and_migrate_uses_it(
 
     assert main(["password", "forget", url]) == 0
     assert secret_keyring.secrets() == {}
+
+
+def test_plan_warns_that_it_does_not_need_the_target_password(
+    source_db, target_db, tmp_path, capsys
+):
+    out = tmp_path / "plan.json"
+    code = main(["plan", "--source", source_db.url, "--target", target_db.url,
+                 "--tables", "courses_program", "--output", str(out), "-q"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "'coursemig plan' does not need it" in err
+    assert target_db.password not in out.read_text(encoding="utf-8")
