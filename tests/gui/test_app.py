@@ -108,7 +108,7 @@ def test_azure_host_fills_in_the_azure_defaults_and_says_so(qtbot, wizard):
     card.host.setText("c-mycluster.abc123.postgres.cosmos.azure.com")
     emit(card.host.editingFinished)
     assert card.dbname.text() == "citus" and card.user.text() == "citus"
-    assert card.security.currentData() == "require"
+    assert card.security.currentData() == "verify"
     assert card.notes.isVisible() and "Azure Cosmos DB for PostgreSQL" in card.notes.text
 
 

@@ -16,7 +16,7 @@ def test_next_needs_both_connections_tested(qtbot, wizard, source_db, target_db)
     assert page.target_card.apply_connection_string(target_db.url)
     card = page.target_card
     assert card.host.text() == "127.0.0.1" or card.host.text()
-    assert card.security.currentData() == "verify-full"
+    assert card.security.currentData() == "verify-file"  # the test CA
     assert card.password.text() == target_db.password
     with qtbot.waitSignal(card.tested, timeout=WAIT_MS):
         qtbot.mouseClick(card.test_button, Qt.MouseButton.LeftButton)

@@ -126,7 +126,7 @@ def test_encryption_turned_off(target_db):
     settings, password = _target(target_db, sslmode="disable", sslrootcert="")
     err = _fails(settings, password)
     assert err.message == (
-        "The server only accepts encrypted connections. Set Security to 'Require encryption'."
+        "The server only accepts encrypted connections. Set Security to 'Verify the server (recommended)'."
     )
     assert "no pg_hba.conf entry" in err.detail
 
@@ -137,23 +137,38 @@ def test_require_encryption_works_without_a_ca(target_db, empty_home):
         assert conn.info.pgconn.ssl_in_use
 
 
-def test_verify_full_without_the_ca(target_db, empty_home):
+def test_verify_full_without_a_file_uses_the_public_roots_and_never_advises_less(
+    target_db, empty_home
+):
     settings, password = _target(target_db, sslrootcert="")
+    # the test CA is no public authority: certifi's roots do not vouch for this server
     err = _fails(settings, password)
     assert err.message.startswith(
-        "To verify the server's certificate, CourseMig needs the certificate authority (CA) file"
+        "The server's certificate is not signed by an authority CourseMig trusts, so it did "
+        "not connect."
     )
-    assert str(empty_home / ".postgresql" / "root.crt") in err.message
+    assert "certificate file (a .pem or .crt file)" in err.message
+    assert "'Verify with this certificate file…'" in err.message
     assert "DigiCert Global Root G2" in err.message
-    assert "'Require encryption'" in err.message
+    assert "https://learn.microsoft.com/azure/postgresql/" in err.message
+    for weaker in ("Encrypt only", "No encryption", "Require encryption", "without checking"):
+        assert weaker not in err.message
+
+
+def test_a_certificate_file_that_is_missing_is_explained(target_db, tmp_path):
+    missing = tmp_path / "gone.pem"
+    settings, password = _target(target_db, sslrootcert=str(missing))
+    err = _fails(settings, password)
+    assert f'"{missing}" is missing or unreadable' in err.message
+    assert "Encrypt only" not in err.message and "No encryption" not in err.message
 
 
 def test_verify_full_with_the_wrong_ca(target_db, empty_home, other_ca):
     settings, password = _target(target_db, sslrootcert=str(other_ca))
     err = _fails(settings, password)
     assert err.message.startswith(
-        "The server's certificate could not be verified with the certificate authority (CA) "
-        f'file given ("{other_ca}").'
+        f'The server\'s certificate is not signed by an authority CourseMig trusts ("{other_ca}"), '
+        "so it did not connect."
     )
     assert "certificate verify failed" in err.detail
 
@@ -163,7 +178,8 @@ def test_verify_full_with_a_name_the_certificate_does_not_have(target_db):
     err = _fails(settings, password, hostaddr="127.0.0.1")
     assert err.message.startswith(
         "The server's certificate is made out to a different name than "
-        '"db.not-in-the-certificate.test".'
+        '"db.not-in-the-certificate.test", so CourseMig cannot be sure it is talking to the '
+        "right server and did not connect."
     )
 
 
@@ -313,7 +329,10 @@ def test_preflight_on_the_target(target_db):
     assert report.citus_version is None
     assert not report.is_django
     assert report.platform == "PostgreSQL"
-    assert report.summary() == f"Connected to {report.server_version}"
+    assert report.summary() == (
+        f"Connected to {report.server_version} · Encrypted (TLSv1.3); the server was verified "
+        "as 127.0.0.1"
+    )
     assert report.problems == ()
 
 

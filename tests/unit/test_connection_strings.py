@@ -52,7 +52,7 @@ CASES = [
     pytest.param(
         "postgres://django@localhost/app",
         "libpq URI",
-        dict(host="localhost", port=5432, dbname="app", user="django", sslmode="prefer"),
+        dict(host="localhost", port=5432, dbname="app", user="django", sslmode="disable"),
         None,
         id="uri-postgres-no-password",
     ),
@@ -133,7 +133,7 @@ CASES = [
         f'psql "host={COSMOS} port=5432 dbname=citus user=citus password={{your_password}} '
         'sslmode=require"',
         "psql command",
-        dict(host=COSMOS, port=5432, dbname="citus", user="citus", sslmode="require"),
+        dict(host=COSMOS, port=5432, dbname="citus", user="citus", sslmode="verify-full"),
         None,
         id="azure-portal-psql",
     ),
@@ -148,7 +148,7 @@ CASES = [
         f"Server={COSMOS};Database=citus;Port=5432;User Id=citus;Password={{your_password}};"
         "Ssl Mode=Require;",
         "ADO.NET",
-        dict(host=COSMOS, port=5432, dbname="citus", user="citus", sslmode="require"),
+        dict(host=COSMOS, port=5432, dbname="citus", user="citus", sslmode="verify-full"),
         None,
         id="azure-portal-adonet",
     ),
@@ -170,14 +170,14 @@ CASES = [
         f"jdbc:postgresql://{COSMOS}:5432/citus?user=citus&password={{your_password}}"
         "&sslmode=require",
         "JDBC",
-        dict(host=COSMOS, port=5432, dbname="citus", user="citus", sslmode="require"),
+        dict(host=COSMOS, port=5432, dbname="citus", user="citus", sslmode="verify-full"),
         None,
         id="azure-portal-jdbc",
     ),
     pytest.param(
         "jdbc:postgresql://db.local/courses?user=app&password=pw&ssl=true&currentSchema=x",
         "JDBC",
-        dict(host="db.local", dbname="courses", user="app", sslmode="require"),
+        dict(host="db.local", dbname="courses", user="app", sslmode="verify-full"),
         "pw",
         id="jdbc-ssl-true",
     ),
@@ -299,7 +299,7 @@ def test_real_passwords_are_not_placeholders(value):
 def test_cosmos_host_fills_citus_defaults(host):
     parsed = parse_connection_string(host)
     s = parsed.settings
-    assert (s.dbname, s.user, s.port, s.sslmode) == ("citus", "citus", 5432, "require")
+    assert (s.dbname, s.user, s.port, s.sslmode) == ("citus", "citus", 5432, "verify-full")
     assert s.is_azure and s.is_cosmos
     assert any("Filled in the Azure Cosmos DB for PostgreSQL defaults" in n for n in parsed.notes)
 
@@ -314,7 +314,7 @@ def test_cosmos_defaults_do_not_override_what_was_given():
 def test_cosmos_partial_string_names_only_what_was_filled():
     parsed = parse_connection_string(f"host={COSMOS} user=citus")
     note = next(n for n in parsed.notes if "Filled in" in n)
-    assert "database citus" in note and "encryption required" in note
+    assert "database citus" in note and "the server verified" in note
     assert "user citus" not in note
 
 
@@ -322,7 +322,7 @@ def test_flexible_server_gets_tls_but_no_citus_user():
     parsed = parse_connection_string("postgresql://myadmin@myserver.postgres.database.azure.com/")
     s = parsed.settings
     assert s.is_azure and not s.is_cosmos
-    assert (s.user, s.dbname, s.sslmode) == ("myadmin", "postgres", "require")
+    assert (s.user, s.dbname, s.sslmode) == ("myadmin", "postgres", "verify-full")
 
 
 def test_pgbouncer_port_warns():
@@ -333,7 +333,7 @@ def test_pgbouncer_port_warns():
 
 def test_presets_for_a_form_being_typed():
     settings, notes = apply_presets(ConnectionSettings(host=COSMOS))
-    assert (settings.dbname, settings.user, settings.sslmode) == ("citus", "citus", "require")
+    assert (settings.dbname, settings.user, settings.sslmode) == ("citus", "citus", "verify-full")
     assert notes
     plain, none = apply_presets(ConnectionSettings(host="db.example.com"))
     assert plain == ConnectionSettings(host="db.example.com") and none == []
@@ -459,7 +459,7 @@ AZURE = ConnectionSettings(host=COSMOS, dbname="citus", user="citus", sslmode="r
         (
             "SSL connection is required. Please specify SSL options and retry.",
             AZURE,
-            "The server only accepts encrypted connections. Set Security to 'Require encryption'.",
+            "The server only accepts encrypted connections. Set Security to 'Verify the server (recommended)'.",
         ),
         ("connection timeout expired", AZURE, "Networking → Add current client IP"),
         (

@@ -7,12 +7,14 @@ keyring, a prompt, ``PGPASSWORD`` or ``.pgpass``) so a saved profile cannot leak
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from psycopg.conninfo import make_conninfo
 
+from coursemig_gui.core import tls
 from coursemig_gui.core.errors import FriendlyError
 
 log = logging.getLogger(__name__)
@@ -21,17 +23,9 @@ SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 PGBOUNCER_PORT = 6432
 DEFAULT_PORT = 5432
 
-# The sslmodes the wizard's Security control offers, in its order.
-SECURITY_OFFERED = ("prefer", "require", "verify-full", "disable")
-# What the wizard calls each sslmode, so error sentences name the control a person sees.
-SECURITY_LABELS = {
-    "disable": "No encryption",
-    "allow": "No encryption",
-    "prefer": "Encryption if available",
-    "require": "Require encryption",
-    "verify-ca": "Verify server certificate",
-    "verify-full": "Verify server certificate",
-}
+# What the wizard calls each sslmode, so error sentences name the control a person sees
+# (the Security box itself: core.tls.CHOICES).
+SECURITY_LABELS = {mode: tls.choice_for(mode).label for mode in SSLMODES}
 
 _COSMOS_SUFFIXES = (".postgres.cosmos.azure.com", ".postgres.cosmos.azure.cn")
 _AZURE_PG_SUFFIXES = (
@@ -52,16 +46,25 @@ class ConnectionSettings:
     port: int = DEFAULT_PORT
     dbname: str = ""
     user: str = ""
-    sslmode: str = "prefer"
-    sslrootcert: str = ""
+    sslmode: str = ""  # empty: the safe default for the host (see core.tls.default_sslmode)
+    sslrootcert: str = ""  # empty: the public roots (certifi) when verifying
     connect_timeout: int = 10
     application_name: str = "CourseMig"
+    # kept exactly as pasted or set by an administrator, never weakened
+    channel_binding: str = ""
+    require_auth: str = ""
+    sslcert: str = ""
+    sslkey: str = ""
+    sslcrl: str = ""
 
     def __post_init__(self) -> None:
         # Profiles and form fields hand us strings; coerce once here so nothing else has to.
         object.__setattr__(self, "host", str(self.host or "").strip())
         object.__setattr__(self, "port", _as_port(self.port))
-        object.__setattr__(self, "sslmode", _normalise_sslmode(self.sslmode or "prefer"))
+        # Npgsql writes Channel Binding=Require; libpq knows the lower-case words only
+        object.__setattr__(self, "channel_binding", str(self.channel_binding).strip().lower())
+        mode = self.sslmode or tls.default_sslmode(self.host)
+        object.__setattr__(self, "sslmode", _normalise_sslmode(mode))
         try:
             timeout = int(self.connect_timeout)
         except (TypeError, ValueError):
@@ -94,9 +97,14 @@ class ConnectionSettings:
             "user": self.user,
             "password": password,
             "sslmode": self.sslmode,
-            "sslrootcert": self.sslrootcert,
+            "sslrootcert": tls.root_certificate(self.sslmode, self.sslrootcert),
             "connect_timeout": self.connect_timeout or None,
             "application_name": self.application_name,
+            "channel_binding": self.channel_binding,
+            "require_auth": self.require_auth,
+            "sslcert": self.sslcert,
+            "sslkey": self.sslkey,
+            "sslcrl": self.sslcrl,
         }
         return make_conninfo("", **{k: v for k, v in params.items() if v not in (None, "")})
 
@@ -176,7 +184,7 @@ def _normalise_sslmode(value: str) -> str:
     if mode not in SSLMODES:
         raise FriendlyError(
             f'"{value}" is not a security setting PostgreSQL knows. '
-            "Choose Require encryption, Verify server certificate or No encryption.",
+            f"Choose '{tls.VERIFY.label}' under Security.",
             f"sslmode={value!r}; valid: {', '.join(SSLMODES)}",
         )
     return mode
@@ -190,22 +198,27 @@ def apply_presets(
 ) -> tuple[ConnectionSettings, list[str]]:
     """Fill Azure defaults for fields that were not given, and warn about the pooler port.
 
-    ``given`` names the fields the person supplied; ``None`` means "treat empty fields (and the
-    default ``prefer`` encryption) as not given", which suits a form being typed into.
+    ``given`` names the fields the person supplied; ``None`` means "treat empty fields (and an
+    unverified Security) as not given", which suits a form being typed into. An administrator's
+    ``PGSSLMODE`` is never overridden.
     """
     notes: list[str] = []
 
     def missing(name: str) -> bool:
+        if name == "sslmode" and os.environ.get("PGSSLMODE", "").strip():
+            return False
         if given is not None:
-            return name not in given
+            # the portal's own strings say sslmode=require; Azure can be verified, so verify
+            return name not in given or (name == "sslmode" and settings.sslmode == "require")
         if name == "sslmode":
-            return settings.sslmode == "prefer"
+            return settings.sslmode in ("prefer", "allow", "disable", "require")
         if name == "port":
             return False  # a form always shows a port
         return not getattr(settings, name)
 
     if settings.is_azure:
-        wanted: dict[str, Any] = {"port": DEFAULT_PORT, "sslmode": "require"}
+        # Azure's certificates chain to public roots (in certifi): verify, never less
+        wanted: dict[str, Any] = {"port": DEFAULT_PORT, "sslmode": "verify-full"}
         if settings.is_cosmos:
             wanted.update(dbname="citus", user="citus")
         else:
@@ -222,7 +235,7 @@ def apply_presets(
             if "port" in filled:
                 said.append(f"port {filled['port']}")
             if "sslmode" in filled:
-                said.append("encryption required")
+                said.append("the server verified")
             notes.append(
                 f"Filled in the {settings.platform_name} defaults: {', '.join(said)}. "
                 "Change them if your server uses others."

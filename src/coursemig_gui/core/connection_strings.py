@@ -59,6 +59,13 @@ _KEY_ALIASES = {
     "connecttimeout": "connect_timeout",
     "timeout": "connect_timeout",
     "applicationname": "application_name",
+    # what the user or the administrator chose about authentication and TLS: kept as given
+    "channelbinding": "channel_binding",
+    "requireauth": "require_auth",
+    "sslcert": "sslcert",
+    "sslcertificate": "sslcert",
+    "sslkey": "sslkey",
+    "sslcrl": "sslcrl",
 }
 
 _PLACEHOLDER = re.compile(
@@ -421,7 +428,9 @@ def _build(pairs: Iterable[tuple[str, str]], kind: str) -> ParsedConnection:
     if hostaddr and not values.get("host"):
         values["host"] = hostaddr
     if ssl_flag is not None and "sslmode" not in values:
-        values["sslmode"] = SSLMODE_ALIASES.get(ssl_flag.strip().lower(), "require")
+        # JDBC's ssl=true verifies the server (pgjdbc's default sslfactory): never less here
+        flag = SSLMODE_ALIASES.get(ssl_flag.strip().lower(), "require")
+        values["sslmode"] = "verify-full" if flag == "require" else flag
     if "," in values.get("host", ""):
         first, _, others = values["host"].partition(",")
         values["host"] = first

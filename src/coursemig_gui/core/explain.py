@@ -10,6 +10,7 @@ import psycopg
 
 from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.tls import AZURE_TLS_DOCS, NO_ENCRYPTION, VERIFY, VERIFY_FILE, is_local_host
 
 log = logging.getLogger(__name__)
 
@@ -167,27 +168,31 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
     if "ssl connection is required" in m or "ssl required" in m or "ssl off" in m:
         return _TLS_REQUIRED
     if "server does not support ssl" in m:
-        return (
-            "The server does not offer encrypted connections, but Security asks for encryption. "
-            "Ask the administrator to turn on TLS, or, on a trusted local network only, set "
-            "Security to 'No encryption'."
+        text = (
+            "The server does not offer encrypted connections, but Security asks for them, so "
+            "CourseMig did not send the password. Ask the server's administrator to turn on TLS."
         )
+        if settings is not None and is_local_host(settings.host):
+            text += f" This database is on this computer: '{NO_ENCRYPTION.label}' is safe here."
+        return text
 
-    # -- certificates
+    # -- certificates: never suggest checking less; say what the file is and where Azure's is
     rootcert = re.search(r'root certificate file "([^"]*)" does not exist', raw)
     if rootcert or "could not read root certificate file" in m:
         path = rootcert.group(1) if rootcert else (settings.sslrootcert if settings else "")
         return (
-            "To verify the server's certificate, CourseMig needs the certificate authority (CA) "
-            f'file, and "{path}" is missing or unreadable. Choose the CA file under Security '
-            "(for Azure: DigiCert Global Root G2), or set Security to 'Require encryption'."
+            "To verify the server, CourseMig needs the certificate file of the authority that "
+            f'signed its certificate (a .pem or .crt file), and "{path}" is missing or '
+            "unreadable. Choose the file again under Security, or choose "
+            f"'{VERIFY.label}', which uses the public root certificates (Azure's among them)."
         )
-    if "does not match host name" in m:
+    if "does not match host name" in m or "does not match the host name" in m:
         host = settings.host if settings is not None else ""
         return (
-            f'The server\'s certificate is made out to a different name than "{host}". Use the '
-            "host name exactly as the certificate names it (for Azure, as the portal shows it), "
-            "not an IP address or an alias."
+            f'The server\'s certificate is made out to a different name than "{host}", so '
+            "CourseMig cannot be sure it is talking to the right server and did not connect. "
+            "Use the host name exactly as the certificate names it (for Azure, as the portal "
+            "shows it), not an IP address or an alias."
         )
     if any(
         s in m
@@ -200,10 +205,19 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
         )
     ):
         cafile = f' ("{settings.sslrootcert}")' if settings and settings.sslrootcert else ""
+        if "expired" in m:
+            return (
+                "The server's certificate has expired, so CourseMig cannot be sure it is talking "
+                "to the right server and did not connect. Ask the server's administrator to "
+                "renew the certificate."
+            )
         return (
-            "The server's certificate could not be verified with the certificate authority (CA) "
-            f"file given{cafile}. Choose the right CA file (for Azure: DigiCert Global Root G2), "
-            "or set Security to 'Require encryption' to encrypt without checking."
+            "The server's certificate is not signed by an authority CourseMig trusts"
+            f"{cafile}, so it did not connect. If your organisation signs its own certificates, "
+            "ask the database's administrator for the authority's certificate file (a .pem or "
+            f".crt file) and choose '{VERIFY_FILE.label}' under Security. Azure's servers are "
+            "signed by public authorities that CourseMig already knows (DigiCert Global Root G2, "
+            f"Microsoft RSA Root CA 2017); Microsoft lists them at {AZURE_TLS_DOCS}."
         )
 
     # -- database, permissions, server state
@@ -263,9 +277,7 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
     )
 
 
-_TLS_REQUIRED = (
-    "The server only accepts encrypted connections. Set Security to 'Require encryption'."
-)
+_TLS_REQUIRED = f"The server only accepts encrypted connections. Set Security to '{VERIFY.label}'."
 
 
 def _explain_permission(exc: BaseException, raw: str, who: str) -> str:

@@ -11,6 +11,7 @@ import psycopg
 from coursemig_gui.core.citus.detection import CitusInfo, detect_citus
 from coursemig_gui.core.connection_settings import DEFAULT_PORT, ConnectionSettings
 from coursemig_gui.core.django import DJANGO_APPS, detect_django
+from coursemig_gui.core.tls import describe_connection
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class PreflightReport:
     missing_tables: tuple[str, ...] = ()
     can_create: bool = False
     problems: tuple[str, ...] = ()
+    security: str = ""  # "Encrypted (TLSv1.3), but the server was not verified."
 
     @property
     def citus_version(self) -> str | None:
@@ -68,6 +70,8 @@ class PreflightReport:
                 parts.append(f"Django app detected ({shown}{more})")
             else:
                 parts.append("Django app detected")
+        if self.security:
+            parts.append(self.security.rstrip("."))
         return " · ".join(parts)
 
 
@@ -95,6 +99,7 @@ def preflight(
     with conn.transaction():
         is_superuser = info.parameter_status("is_superuser") == "on"
         citus = detect_citus(conn)
+        security = describe_connection(conn)
 
         row = conn.execute(
             "SELECT has_schema_privilege(n.oid, 'USAGE'), has_schema_privilege(n.oid, 'CREATE')"
@@ -182,6 +187,7 @@ def preflight(
         missing_tables=tuple(missing),
         can_create=can_create,
         problems=tuple(problems),
+        security=security,
     )
 
 

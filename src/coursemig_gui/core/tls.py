@@ -14,6 +14,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 AZURE_TLS_DOCS = (
     "https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-ssl-tls"
@@ -135,3 +136,16 @@ def connection_security(info: Mapping[str, str], ssl_in_use: bool, protocol: str
     if sslmode == "verify-ca":
         return f"Encrypted{version}; the certificate authority was verified, the server's name was not."
     return f"Encrypted{version}, but the server was not verified."
+
+
+def describe_connection(conn: Any) -> str:
+    """``connection_security`` for an open psycopg connection, from libpq's own view of it."""
+    pgconn = conn.pgconn
+    info = {o.keyword.decode(): (o.val or b"").decode("utf-8", "replace") for o in pgconn.info}
+    protocol = None
+    if pgconn.ssl_in_use:
+        row = conn.execute(
+            "SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        ).fetchone()
+        protocol = row[0] if row else None
+    return connection_security(info, bool(pgconn.ssl_in_use), protocol or "")

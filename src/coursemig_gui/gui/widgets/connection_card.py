@@ -22,20 +22,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coursemig_gui.core.connection_settings import (
-    SECURITY_LABELS,
-    SECURITY_OFFERED,
-    ConnectionSettings,
-)
+from coursemig_gui.core import tls
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.gui.signals import emit
 from coursemig_gui.gui.state import ConnectionCheck
 from coursemig_gui.gui.widgets.banner import Level, MessageBanner
 from coursemig_gui.gui.worker import Worker
 
-# The Security combo: what a person reads, and the sslmode it means.
-SECURITY_CHOICES = [(SECURITY_LABELS[mode], mode) for mode in SECURITY_OFFERED]
-_SSLMODE_TO_CHOICE = {"allow": "disable", "verify-ca": "verify-full"}
+# The Security box: item data is a key into these choices. New connections are offered
+# tls.CHOICES; an older setting (allow, prefer, verify-ca) is added when one is loaded.
+SECURITY = {
+    "verify": tls.VERIFY,
+    "verify-file": tls.VERIFY_FILE,
+    "encrypt": tls.ENCRYPT_ONLY,
+    "none": tls.NO_ENCRYPTION,
+    **tls.OLDER,
+}
+_KEY = {id(choice): key for key, choice in SECURITY.items()}
+# settings kept exactly as pasted (or as a profile has them), though the card shows no field
+_KEPT = ("channel_binding", "require_auth", "sslcert", "sslkey", "sslcrl")
 
 
 class ConnectionCard(QGroupBox):
@@ -52,7 +58,9 @@ class ConnectionCard(QGroupBox):
         self._fields_version = 0
         self._worker: Worker | None = None
         self._loading = False
-        self._sslrootcert = ""
+        self._sslrootcert = ""  # "system" or a file kept from a pasted string (not shown)
+        self._kept: dict[str, str] = {}
+        self._security_chosen = False  # chosen or loaded: a host edit no longer moves it
 
         self.paste_button = QPushButton(
             "&Paste connection string…" if role == "source" else "Pa&ste connection string…"
@@ -80,10 +88,13 @@ class ConnectionCard(QGroupBox):
         self.show_password.toggled.connect(self._toggle_password)
         self.password.addAction(self.show_password, QLineEdit.ActionPosition.TrailingPosition)
         self.security = QComboBox()
-        for label, mode in SECURITY_CHOICES:
-            self.security.addItem(label, mode)
+        for choice in tls.CHOICES:
+            self.security.addItem(choice.label, _KEY[id(choice)])
+        self.security_note = QLabel()
+        self.security_note.setWordWrap(True)
+        self.security_note.setEnabled(False)  # greyed: it explains, it is not a control
         self.certificate = QLineEdit()
-        self.certificate.setPlaceholderText("The server's CA certificate (optional)")
+        self.certificate.setPlaceholderText("The certificate authority's file (.pem or .crt)")
         self.certificate_button = QPushButton("Browse…")
         self.certificate_button.clicked.connect(self._choose_certificate)
         certificate_row = QHBoxLayout()
@@ -122,6 +133,7 @@ class ConnectionCard(QGroupBox):
         form.addRow("&User:", self.user)
         form.addRow("Pass&word:", self.password)
         form.addRow("Se&curity:", self.security)
+        form.addRow("", self.security_note)
         form.addRow("Certificate:", self.certificate_box)
         self._certificate_label = form.labelForField(self.certificate_box)
         form.addRow("", self.remember)
@@ -143,22 +155,29 @@ class ConnectionCard(QGroupBox):
             edit.textEdited.connect(self._on_edited)
         self.port.valueChanged.connect(self._on_edited)
         self.security.currentIndexChanged.connect(self._on_security_changed)
+        self.security.activated.connect(lambda *_: setattr(self, "_security_chosen", True))
+        self.host.textEdited.connect(self._follow_host_default)
         self.host.editingFinished.connect(self._apply_host_presets)
         self._explain_store()
-        self._on_security_changed()
+        self._follow_host_default("")
 
     # -- reading and filling the fields -------------------------------------------------------
 
     def settings(self) -> ConnectionSettings:
         """The fields as ``ConnectionSettings`` (raises FriendlyError for an impossible value)."""
-        mode = self.security.currentData()
+        choice = self._choice()
+        if _shows_file(choice):
+            rootcert = self.certificate.text().strip()
+        else:
+            rootcert = self._sslrootcert if choice.sslmode in tls.VERIFYING else ""
         return ConnectionSettings(
             host=self.host.text().strip(),
             port=self.port.value(),
             dbname=self.dbname.text().strip(),
             user=self.user.text().strip(),
-            sslmode=mode,
-            sslrootcert=self.certificate.text().strip() if mode == "verify-full" else "",
+            sslmode=choice.sslmode,
+            sslrootcert=rootcert,
+            **self._kept,
         )
 
     def password_text(self) -> str | None:
@@ -175,10 +194,18 @@ class ConnectionCard(QGroupBox):
             self.dbname.setText(settings.dbname if settings else "")
             self.user.setText(settings.user if settings else "")
             self.password.setText(password or "")
-            mode = settings.sslmode if settings else "prefer"
-            mode = _SSLMODE_TO_CHOICE.get(mode, mode)
-            self.security.setCurrentIndex(max(0, self.security.findData(mode)))
-            self.certificate.setText(settings.sslrootcert if settings else "")
+            if settings is None:
+                choice = tls.choice_for(tls.default_sslmode("db"))  # blank: not a local host
+            else:
+                choice = tls.choice_for(settings.sslmode, settings.sslrootcert)
+            self._select(choice)
+            rootcert = settings.sslrootcert if settings else ""
+            self.certificate.setText(rootcert if _shows_file(choice) else "")
+            self._sslrootcert = "" if _shows_file(choice) else rootcert
+            self._kept = (
+                {k: getattr(settings, k) for k in _KEPT if getattr(settings, k)} if settings else {}
+            )
+            self._security_chosen = settings is not None
         finally:
             self._loading = False
         self._on_edited()
@@ -327,11 +354,31 @@ class ConnectionCard(QGroupBox):
         self._fields_version += 1  # any answer still on its way is for the old fields
         emit(self.changed)
 
+    def _choice(self) -> tls.SecurityChoice:
+        return SECURITY[self.security.currentData()]
+
+    def _select(self, choice: tls.SecurityChoice) -> None:
+        key = _KEY[id(choice)]
+        if self.security.findData(key) < 0:  # an older setting: shown as what it really is
+            self.security.addItem(choice.label, key)
+        self.security.setCurrentIndex(self.security.findData(key))
+
+    def _follow_host_default(self, host: str) -> None:
+        """Until Security is chosen: verify a remote server, no encryption on this computer."""
+        if self._security_chosen or self._loading:
+            return
+        mode = tls.default_sslmode(host.strip() or "db")  # an empty field is no local host
+        self._select(tls.choice_for(mode, self.certificate.text().strip()))
+        self._on_security_changed()
+
     def _on_security_changed(self, *_args) -> None:
-        verify = self.security.currentData() == "verify-full"
-        self.certificate_box.setVisible(verify)
+        choice = self._choice()
+        show = _shows_file(choice)
+        self.certificate_box.setVisible(show)
         if self._certificate_label:
-            self._certificate_label.setVisible(verify)
+            self._certificate_label.setVisible(show)
+        rootcert = self.certificate.text().strip() if show else self._sslrootcert
+        self.security_note.setText(tls.security_note(self.host.text(), choice.sslmode, rootcert))
         self._on_edited()
 
     def _apply_host_presets(self) -> None:
@@ -363,6 +410,10 @@ class ConnectionCard(QGroupBox):
         if path:
             self.certificate.setText(path)
             self._on_edited()
+
+
+def _shows_file(choice: tls.SecurityChoice) -> bool:
+    return choice.needs_file or choice.sslmode == "verify-ca"
 
 
 def check_connection(
