@@ -16,20 +16,97 @@ from coursemig_gui.core.type_grammar import MAX_NAME_BYTES, is_type
 
 pytestmark = pytest.mark.bad_input
 
-GOOD_TYPES = ["integer", "varchar(200)", "character varying(200)", "numeric(10,2)", "text[]",
-              "timestamp(3) with time zone", "time without time zone", "double precision[][]",
-              '"Status"', 'public."Status"', '"a""b"', "interval day to second(3)",
-              "bit varying(5)", '"char"', "int4 [3]", "geometry(Point,4326)"]  # fmt: skip
-BAD_TYPES = ["int, evil text", "int DEFAULT 1", "int -- comment", "int /* c */", "text; DROP TABLE x",
-             "text GENERATED ALWAYS AS ('x') STORED", "text COLLATE \"C\"", "int)", "(int",
-             '"unclosed', "int NOT NULL", "varchar(1+1)", "", " ", "int[", "text CHECK (true)",
-             "int\n, b int", "int PRIMARY KEY", "'text'"]  # fmt: skip
-FRAGMENTS = st.sampled_from([
-    "int", "numeric", "text", "varchar", "character", "varying", "with", "time", "zone",
-    "precision", "double", "(", ")", "10", "2", ",", "[", "]", "[]", '"', '""', "Status", ".",
-    " ", "\n", "\t", "--", "/*", "*/", ";", "'", "DEFAULT", "GENERATED", "ALWAYS", "AS",
-    "STORED", "COLLATE", "CHECK", "NOT", "NULL", "x", "$", "é", "-", "+", "1", "e", "::",
-])  # fmt: skip
+GOOD_TYPES = [
+    "integer",
+    "varchar(200)",
+    "character varying(200)",
+    "numeric(10,2)",
+    "text[]",
+    "timestamp(3) with time zone",
+    "time without time zone",
+    "double precision[][]",
+    '"Status"',
+    'public."Status"',
+    '"a""b"',
+    "interval day to second(3)",
+    "bit varying(5)",
+    '"char"',
+    "int4 [3]",
+    "geometry(Point,4326)",
+]
+BAD_TYPES = [
+    "int, evil text",
+    "int DEFAULT 1",
+    "int -- comment",
+    "int /* c */",
+    "text; DROP TABLE x",
+    "text GENERATED ALWAYS AS ('x') STORED",
+    'text COLLATE "C"',
+    "int)",
+    "(int",
+    '"unclosed',
+    "int NOT NULL",
+    "varchar(1+1)",
+    "",
+    " ",
+    "int[",
+    "text CHECK (true)",
+    "int\n, b int",
+    "int PRIMARY KEY",
+    "'text'",
+]
+FRAGMENTS = st.sampled_from(
+    [
+        "int",
+        "numeric",
+        "text",
+        "varchar",
+        "character",
+        "varying",
+        "with",
+        "time",
+        "zone",
+        "precision",
+        "double",
+        "(",
+        ")",
+        "10",
+        "2",
+        ",",
+        "[",
+        "]",
+        "[]",
+        '"',
+        '""',
+        "Status",
+        ".",
+        " ",
+        "\n",
+        "\t",
+        "--",
+        "/*",
+        "*/",
+        ";",
+        "'",
+        "DEFAULT",
+        "GENERATED",
+        "ALWAYS",
+        "AS",
+        "STORED",
+        "COLLATE",
+        "CHECK",
+        "NOT",
+        "NULL",
+        "x",
+        "$",
+        "é",
+        "-",
+        "+",
+        "1",
+        "e",
+        "::",
+    ]
+)
 TYPE_TEXT = st.one_of(
     st.lists(FRAGMENTS, min_size=1, max_size=8).map("".join),
     st.text(max_size=20),
@@ -59,8 +136,12 @@ def test_anything_more_than_a_type_is_refused_before_any_sql(text):
     assert any("is not a column type CourseMig accepts" in p.message for p in problems)
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(text=TYPE_TEXT)
 def test_fuzzed_types_reach_the_server_only_as_one_plain_column(target_db, text):
     tm, table = _table(text)
@@ -102,8 +183,10 @@ def test_a_profile_with_an_injected_type_is_refused_with_a_sentence(tmp_path):
 )
 def test_target_names_are_counted_in_bytes(name, refused):
     table = Table(name="t", columns=(Column(name="c", type="text", not_null=False),))
-    for tm in (TableMapping("t", name, [ColumnMapping("c", "c", "text")]),
-               TableMapping("t", "t", [ColumnMapping("c", name, "text")])):  # fmt: skip
+    for tm in (
+        TableMapping("t", name, [ColumnMapping("c", "c", "text")]),
+        TableMapping("t", "t", [ColumnMapping("c", name, "text")]),
+    ):
         messages = [p.message for p in validate([tm], Catalog(schema="public", tables=(table,)))]
         too_long = [m for m in messages if "bytes long" in m]
         assert bool(too_long) == refused, messages
@@ -115,9 +198,14 @@ def test_foreign_key_names_made_by_coursemig_fit_in_63_bytes_and_stay_apart():
     from coursemig_gui.core.catalog import ForeignKey
 
     columns = (Column("a_é", "int", False), Column("b_é", "int", False))
-    child = Table(name="child", columns=columns,
-                  foreign_keys=(ForeignKey("f1", ("a_é",), "p", ("id",)),
-                                ForeignKey("f2", ("b_é",), "p", ("id",))))  # fmt: skip
+    child = Table(
+        name="child",
+        columns=columns,
+        foreign_keys=(
+            ForeignKey("f1", ("a_é",), "p", ("id",)),
+            ForeignKey("f2", ("b_é",), "p", ("id",)),
+        ),
+    )
     long = "é" * 31  # 62 bytes: a name that fits, whose foreign-key names would not
     tm = TableMapping(
         "child", long, [ColumnMapping("a_é", "a_é", "int"), ColumnMapping("b_é", "b_é", "int")]

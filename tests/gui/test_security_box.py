@@ -82,7 +82,11 @@ def test_channel_binding_and_the_rest_survive_the_form(card):
     settings = card.settings()
     assert settings.channel_binding == "require"
     assert (settings.require_auth, settings.sslcert, settings.sslkey, settings.sslcrl) == (
-        "scram-sha-256", "/c.crt", "/c.key", "/r.crl")  # fmt: skip
+        "scram-sha-256",
+        "/c.crt",
+        "/c.key",
+        "/r.crl",
+    )
     card.set_settings(settings)
     assert card.settings() == settings
 

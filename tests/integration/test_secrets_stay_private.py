@@ -149,8 +149,20 @@ def test_plan_warns_that_it_does_not_need_the_target_password(
     source_db, target_db, tmp_path, capsys
 ):
     out = tmp_path / "plan.json"
-    code = main(["plan", "--source", source_db.url, "--target", target_db.url,
-                 "--tables", "courses_program", "--output", str(out), "-q"])  # fmt: skip
+    code = main(
+        [
+            "plan",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_program",
+            "--output",
+            str(out),
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "'coursemig plan' does not need it" in err

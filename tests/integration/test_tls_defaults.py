@@ -146,9 +146,15 @@ def test_what_the_user_chose_is_never_weakened():
     )
     settings = parse_connection_string(text).settings
     conninfo = settings.conninfo()
-    for part in ("sslmode=verify-full", "sslrootcert=/ca.pem", "channel_binding=require",
-                 "require_auth=scram-sha-256", "sslcert=/c.crt", "sslkey=/c.key",
-                 "sslcrl=/revoked.crl"):  # fmt: skip
+    for part in (
+        "sslmode=verify-full",
+        "sslrootcert=/ca.pem",
+        "channel_binding=require",
+        "require_auth=scram-sha-256",
+        "sslcert=/c.crt",
+        "sslkey=/c.key",
+        "sslcrl=/revoked.crl",
+    ):
         assert part in conninfo
     assert ConnectionSettings.from_dict(settings.to_dict()) == settings
     # an Azure portal string says sslmode=require; Azure can be verified, so it is

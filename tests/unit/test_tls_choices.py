@@ -11,18 +11,36 @@ from coursemig_gui.core import tls
 
 @pytest.mark.parametrize(
     "host",
-    ["localhost", "LOCALHOST.", "127.0.0.1", "127.8.9.10", "::1", "[::1]", "/var/run/postgresql",
-     "", "@abstract", "app.localhost"],
-)  # fmt: skip
+    [
+        "localhost",
+        "LOCALHOST.",
+        "127.0.0.1",
+        "127.8.9.10",
+        "::1",
+        "[::1]",
+        "/var/run/postgresql",
+        "",
+        "@abstract",
+        "app.localhost",
+    ],
+)
 def test_databases_on_this_computer_are_local(host):
     assert tls.is_local_host(host)
 
 
 @pytest.mark.parametrize(
     "host",
-    ["c-x.postgres.cosmos.azure.com", "10.0.0.5", "192.168.1.2", "::2", "db", "127.1",
-     "localhost.example.com", "128.0.0.1"],
-)  # fmt: skip
+    [
+        "c-x.postgres.cosmos.azure.com",
+        "10.0.0.5",
+        "192.168.1.2",
+        "::2",
+        "db",
+        "127.1",
+        "localhost.example.com",
+        "128.0.0.1",
+    ],
+)
 def test_every_other_host_is_not(host):
     assert not tls.is_local_host(host)
 

@@ -65,9 +65,11 @@ def name_problem(kind: str, name: str) -> str | None:
     size = len(name.encode("utf-8"))
     if size <= MAX_NAME_BYTES:
         return None
-    extra = "" if size == len(name) else (
-        " (letters with accents and other non-English characters take 2 to 4 bytes each)"
-    )  # fmt: skip
+    extra = (
+        ""
+        if size == len(name)
+        else (" (letters with accents and other non-English characters take 2 to 4 bytes each)")
+    )
     return (
         f"The {kind} name {name} is {size} bytes long{extra}; PostgreSQL keeps only the first "
         f"{MAX_NAME_BYTES} bytes of a name, so it would be cut short. Choose a shorter name."
