@@ -40,11 +40,15 @@ def _arrange_formula_row(source_db, target_db) -> None:
             "WHERE ctid = (SELECT ctid FROM courses_meetinglocation ORDER BY ctid LIMIT 1)",
             [HYPERLINK],
         )
-        conn.execute("UPDATE courses_meetinglocation SET building = left(building, 20) "
-                     "WHERE building <> %s", [HYPERLINK])  # fmt: skip
+        conn.execute(
+            "UPDATE courses_meetinglocation SET building = left(building, 20) WHERE building <> %s",
+            [HYPERLINK],
+        )
     with target_db.connect(autocommit=True) as conn:
-        conn.execute("CREATE TABLE meetinglocation (slug varchar(200) PRIMARY KEY, "
-                     "building varchar(20), room varchar(10))")  # fmt: skip
+        conn.execute(
+            "CREATE TABLE meetinglocation (slug varchar(200) PRIMARY KEY, "
+            "building varchar(20), room varchar(10))"
+        )
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="file modes are POSIX")
@@ -56,27 +60,50 @@ def test_migrate_with_a_password_in_the_url_warns_and_leaves_no_secret(
     home = Path(os.environ["COURSEMIG_HOME"])
     before = {p for p in (tmp_path.rglob("*")) if p.is_file()}
     assert target_db.password in parse_connection_string(target_db.url).password  # type: ignore[operator]
-    code = main([
-        "migrate", "--source", source_db.url, "--target", target_db.url,
-        "--tables", "courses_meetinglocation", "--if-exists", "append",
-        "--via-csv", str(out / "csv"), "--rejects-dir", str(out / "rejects"),
-        "--json-report", str(out / "report.json"), "-q",
-    ])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_meetinglocation",
+            "--if-exists",
+            "append",
+            "--via-csv",
+            str(out / "csv"),
+            "--rejects-dir",
+            str(out / "rejects"),
+            "--json-report",
+            str(out / "report.json"),
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 3, err  # the formula is too long for building varchar(20): rejected
     warning = next(line for line in err.splitlines() if "warning" in line)
     assert "--target connection string holds a password" in warning
     assert "process list" in warning
-    for safer in ("coursemig password set", "PGPASSWORD", ".pgpass",
-                  "--password-from-stdin TARGET"):  # fmt: skip
+    for safer in (
+        "coursemig password set",
+        "PGPASSWORD",
+        ".pgpass",
+        "--password-from-stdin TARGET",
+    ):
         assert safer in warning, warning
     assert "--source" not in warning  # the source URL has no password
 
-    written = sorted(p for p in (*tmp_path.rglob("*"), *home.rglob("*"))
-                     if p.is_file() and p not in before)  # fmt: skip
+    written = sorted(
+        p for p in (*tmp_path.rglob("*"), *home.rglob("*")) if p.is_file() and p not in before
+    )
     names = {p.name for p in written}
-    assert {"report.json", "courses_meetinglocation.csv", "errors.csv",
-            "meetinglocation.rejected.csv"} <= names, names  # fmt: skip
+    assert {
+        "report.json",
+        "courses_meetinglocation.csv",
+        "errors.csv",
+        "meetinglocation.rejected.csv",
+    } <= names, names
     for path in written:
         data = path.read_bytes().decode("utf-8", "replace")
         for form in _password_forms(target_db.password):  # type: ignore[arg-type]
@@ -101,10 +128,20 @@ def test_password_from_stdin_is_used_and_not_warned_about(
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{target_db.password}\n"))
-    code = main([
-        "migrate", "--source", source_db.url, "--target", _without_password(target_db.url),
-        "--tables", "courses_program", "--password-from-stdin", "TARGET", "-q",
-    ])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            _without_password(target_db.url),
+            "--tables",
+            "courses_program",
+            "--password-from-stdin",
+            "TARGET",
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "warning" not in err
@@ -112,10 +149,17 @@ def test_password_from_stdin_is_used_and_not_warned_about(
 
 def test_password_from_stdin_that_is_empty_is_a_sentence(source_db, target_db, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    code = main([
-        "migrate", "--source", source_db.url, "--target", _without_password(target_db.url),
-        "--password-from-stdin", "target",
-    ])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            _without_password(target_db.url),
+            "--password-from-stdin",
+            "target",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "--password-from-stdin TARGET found no password on standard input" in err
@@ -135,8 +179,9 @@ def test_password_set_stores_in_the_keyring_and_migrate_uses_it(
     settings = parse_connection_string(url).settings
     assert secret_keyring.secrets() == {credential_key(settings): target_db.password}
 
-    code = main(["migrate", "--source", source_db.url, "--target", url,
-                 "--tables", "courses_program", "-q"])  # fmt: skip
+    code = main(
+        ["migrate", "--source", source_db.url, "--target", url, "--tables", "courses_program", "-q"]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "warning" not in err
