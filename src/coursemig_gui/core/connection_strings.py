@@ -10,13 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from coursemig_gui.core import tls
 from coursemig_gui.core.connection_settings import (
     SSLMODE_ALIASES,
     ConnectionSettings,
     apply_presets,
 )
 from coursemig_gui.core.errors import FriendlyError
-from coursemig_gui.core.masking import mask_secrets
+from coursemig_gui.core.masking import masked_failure
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +60,7 @@ _KEY_ALIASES = {
     "connecttimeout": "connect_timeout",
     "timeout": "connect_timeout",
     "applicationname": "application_name",
-    # what the user or the administrator chose about authentication and TLS: kept as given
-    "channelbinding": "channel_binding",
-    "requireauth": "require_auth",
-    "sslcert": "sslcert",
-    "sslcertificate": "sslcert",
-    "sslkey": "sslkey",
-    "sslcrl": "sslcrl",
+    **tls.KEPT_KEY_ALIASES,  # what the user chose about TLS and authentication: kept as given
 }
 
 _PLACEHOLDER = re.compile(
@@ -91,22 +86,9 @@ def parse_connection_string(text: str) -> ParsedConnection:
     key=value, the Azure portal's psql command, ADO.NET (Npgsql), JDBC, or a bare host name.
     """
     try:
-        kind, pairs = _read_pairs(text)
-        return _build(pairs, kind)
-    except FriendlyError:
-        pass
-    # The sentence and its detail are shown and copied to others, so they are made from a copy
-    # with the password masked. Masking may itself mend the text (a password with a space).
-    masked = mask_secrets(text)
-    try:
-        _build(*reversed(_read_pairs(masked)))
-    except FriendlyError as exc:
-        raise FriendlyError(exc.message, exc.detail) from None
-    raise FriendlyError(
-        "Could not read the password in the connection string. If it contains spaces, put it "
-        "in single quotes, or type it in the Password field instead.",
-        f"Could not read: {masked[:200]}",
-    )
+        return _build(*reversed(_read_pairs(text)))
+    except FriendlyError:  # shown and copied to others: explained from a masked copy
+        raise masked_failure(text, lambda masked: _build(*reversed(_read_pairs(masked)))) from None
 
 
 def _read_pairs(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -428,9 +410,7 @@ def _build(pairs: Iterable[tuple[str, str]], kind: str) -> ParsedConnection:
     if hostaddr and not values.get("host"):
         values["host"] = hostaddr
     if ssl_flag is not None and "sslmode" not in values:
-        # JDBC's ssl=true verifies the server (pgjdbc's default sslfactory): never less here
-        flag = SSLMODE_ALIASES.get(ssl_flag.strip().lower(), "require")
-        values["sslmode"] = "verify-full" if flag == "require" else flag
+        values["sslmode"] = tls.ssl_flag_sslmode(ssl_flag, SSLMODE_ALIASES)
     if "," in values.get("host", ""):
         first, _, others = values["host"].partition(",")
         values["host"] = first

@@ -10,6 +10,9 @@ a quoted one to its closing quote or the end of the line, and a URL's secret to 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from coursemig_gui.core.errors import FriendlyError
 
 MASK = "****"
 
@@ -43,3 +46,18 @@ def _mask_value(m: re.Match[str]) -> str:
         closed = len(value) > 1 and value.endswith(value[0])
         return m.group("key") + value[0] + MASK + (value[0] if closed else "")
     return m.group("key") + MASK
+
+
+def masked_failure(text: str, parse: Callable[[str], object]) -> FriendlyError:
+    """The error for a pasted ``text`` that did not parse, made by parsing a copy with the
+    password masked. Masking may itself mend the text (a password with a space in it)."""
+    masked = mask_secrets(text)
+    try:
+        parse(masked)
+    except FriendlyError as exc:
+        return FriendlyError(exc.message, exc.detail)
+    return FriendlyError(
+        "Could not read the password in the connection string. If it contains spaces, put it "
+        "in single quotes, or type it in the Password field instead.",
+        f"Could not read: {masked[:200]}",
+    )

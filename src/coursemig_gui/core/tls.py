@@ -20,6 +20,16 @@ AZURE_TLS_DOCS = (
     "https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-ssl-tls"
 )
 VERIFYING = ("verify-ca", "verify-full")
+# Connection-string keys (squashed: lower case, no spaces, dashes or underscores) for what the
+# user or the administrator chose about TLS and authentication; kept exactly as given.
+KEPT_KEY_ALIASES = {
+    "channelbinding": "channel_binding",
+    "requireauth": "require_auth",
+    "sslcert": "sslcert",
+    "sslcertificate": "sslcert",
+    "sslkey": "sslkey",
+    "sslcrl": "sslcrl",
+}
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,13 @@ def root_certificate(sslmode: str, sslrootcert: str, env: Mapping[str, str] | No
     if sslrootcert or sslmode not in VERIFYING or env.get("PGSSLROOTCERT"):
         return sslrootcert
     return public_roots()
+
+
+def ssl_flag_sslmode(flag: str, aliases: Mapping[str, str]) -> str:
+    """The sslmode for a bare ``ssl=true`` flag: JDBC's verifies the server (pgjdbc's default
+    factory), so it means verify-full here, never less."""
+    mode = aliases.get(flag.strip().lower(), "require")
+    return "verify-full" if mode == "require" else mode
 
 
 def choice_for(sslmode: str, sslrootcert: str = "") -> SecurityChoice:
