@@ -95,8 +95,21 @@ def test_exported_error_log_is_private_and_shows_formulas_as_text(qtbot, tmp_pat
 
     formula = '=HYPERLINK("http://x","y")'
     model = ErrorLogModel()
-    model.append([RejectedRow("courses_program", "program", 1, "The value is too long.",
-                              "subject", formula, "22001", "value too long", f"P1,{formula}")])  # fmt: skip
+    model.append(
+        [
+            RejectedRow(
+                "courses_program",
+                "program",
+                1,
+                "The value is too long.",
+                "subject",
+                formula,
+                "22001",
+                "value too long",
+                f"P1,{formula}",
+            )
+        ]
+    )
     path = tmp_path / "skipped-rows.csv"
     model.export_csv(path)
     with path.open(newline="", encoding="utf-8") as f:
