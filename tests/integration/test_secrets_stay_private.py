@@ -212,3 +212,32 @@ def test_plan_warns_that_it_does_not_need_the_target_password(
     assert code == 0, err
     assert "--target connection string holds a password" in err and "does not need it" in err
     assert target_db.password not in out.read_text(encoding="utf-8")
+
+
+def test_run_takes_the_password_from_stdin(source_db, target_db, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
+    profile = tmp_path / "p.json"
+    assert (
+        main(
+            [
+                "plan",
+                "--source",
+                source_db.url,
+                "--target",
+                _without_password(target_db.url),
+                "--tables",
+                "courses_program",
+                "--output",
+                str(profile),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{target_db.password}\r\n"))  # CRLF: Windows
+    code = main(["run", str(profile), "--password-from-stdin", "TARGET", "-q"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "warning" not in err
+    assert target_db.rows("SELECT count(*) FROM program")[0][0] > 0
