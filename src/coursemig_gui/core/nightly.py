@@ -1,0 +1,122 @@
+"""Running a saved migration every night: the exact command, and the line that schedules it.
+
+Linux and macOS get a crontab line, Windows a ``schtasks`` command. The password is never on
+the command line: ``coursemig run`` takes it from the user's keyring (where the wizard saved it),
+so the job must run as the same user.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+
+DEFAULT_TIME = time(2, 0)  # the middle of the night, when nobody is using the app
+
+
+@dataclass(frozen=True)
+class NightlyRun:
+    """What the "Run this every night" window shows."""
+
+    command: str  # runs the migration once, as typed in a terminal
+    schedule: str  # the crontab line, or the schtasks command that creates the task
+    how: str  # a plain sentence: where the schedule line goes
+    note: str  # a plain sentence about the password
+
+
+def cli_program(platform: str = sys.platform) -> list[str]:
+    """How to start the ``coursemig`` command line of this installation, as absolute paths.
+
+    The frozen bundle carries it next to the wizard (``coursemig-cli``); a Python install has
+    the ``coursemig`` script beside its interpreter. A scheduler has a short PATH, hence full
+    paths.
+    """
+    exe = ".exe" if platform == "win32" else ""
+    here = Path(sys.executable).resolve().parent
+    if getattr(sys, "frozen", False):
+        return [str(here / f"coursemig-cli{exe}")]
+    for folder in (Path(sys.executable).parent, here):
+        script = folder / f"coursemig{exe}"
+        if script.is_file():
+            return [str(script)]
+    found = shutil.which("coursemig")
+    if found:
+        return [str(Path(found).resolve())]
+    return [sys.executable, "-m", "coursemig_gui.cli"]
+
+
+def nightly_run(
+    profile: Path,
+    program: Sequence[str],
+    *,
+    platform: str = sys.platform,
+    at: time = DEFAULT_TIME,
+    name: str | None = None,
+    uid: int | None = None,
+) -> NightlyRun:
+    """The command that runs ``profile`` and how to schedule it daily at ``at`` on ``platform``."""
+    profile = Path(profile)
+    args = [*program, "run", str(profile)]
+    if platform == "win32":
+        command = subprocess.list2cmdline(args)
+        task = f"CourseMig\\{name or profile.stem}"
+        # schtasks reads /TR as one string: its inner quotes are written \" (Microsoft's rule).
+        tr = command.replace('"', '\\"')
+        schedule = f'schtasks /Create /SC DAILY /ST {at:%H:%M} /TN "{task}" /TR "{tr}" /F'
+        return NightlyRun(
+            command,
+            schedule,
+            "Paste the second command into a Command Prompt (not as administrator): it creates "
+            f'the task "{task}" in Task Scheduler, which runs while you are logged on.',
+            "The password comes from Windows Credential Manager, where CourseMig saved it for "
+            "you; it is not in the command or the task.",
+        )
+    command = shlex.join(args)
+    log = profile.with_suffix(".nightly.log")
+    env = ""
+    if platform.startswith("linux"):
+        # cron starts jobs without the login session's D-Bus address, where the keyring lives
+        env = f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{os.getuid() if uid is None else uid}/bus "
+    line = f"{at.minute} {at.hour} * * * {env}{command} >> {shlex.quote(str(log))} 2>&1"
+    if env:
+        store = "your keyring (GNOME Keyring or KWallet)"
+    else:
+        store = "your login keychain"
+    return NightlyRun(
+        command,
+        line,
+        "Add the line to your crontab (run crontab -e in a terminal, paste it at the end, save). "
+        f"Each run's output is added to {log}.",
+        f"The password comes from {store}, where CourseMig saved it; it is not in the command "
+        "or the crontab. The keyring must be unlocked when the job runs (it is while you are "
+        "logged in).",
+    )
+
+
+def unsaved_passwords(connections: Sequence[object | None], store: object | None = None) -> str:
+    """A sentence naming the connections a nightly run could find no password for, or "".
+
+    ``coursemig run`` looks in the keyring, then at PGPASSWORD and the password file; a
+    connection with none of them cannot connect at night (nobody is there to type it).
+    """
+    from coursemig_gui.core.credentials import CredentialStore, pgpass_has_entry
+
+    store = store if store is not None else CredentialStore()
+    missing = [
+        c.display_name()  # type: ignore[attr-defined]
+        for c in connections
+        if c is not None and not store.load(c) and not pgpass_has_entry(c)  # type: ignore[attr-defined]
+    ]
+    if not missing:
+        return ""
+    names = " and ".join(missing)
+    return (
+        f"No password is saved for {names}, so a night run could not connect: tick "
+        '"Remember password" on the Connect page, test the connection, and save again.'
+    )

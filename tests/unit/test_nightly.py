@@ -1,0 +1,65 @@
+"""'Run this every night': the exact command and schedule line per platform, no password in them."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import time
+from pathlib import Path
+
+from coursemig_gui.core.connection import ConnectionSettings
+from coursemig_gui.core.credentials import CredentialStore
+from coursemig_gui.core.nightly import nightly_run, unsaved_passwords
+
+PROFILE = Path("/home/ann/.local/share/CourseMig/profiles/Courses to Azure.json")
+PROGRAM = ["/home/ann/.local/lib/coursemig/coursemig-cli"]
+
+
+def test_linux_crontab_line_runs_the_profile_with_the_keyring_reachable():
+    run = nightly_run(PROFILE, PROGRAM, platform="linux", uid=1000)
+    assert run.command == (
+        "/home/ann/.local/lib/coursemig/coursemig-cli run "
+        "'/home/ann/.local/share/CourseMig/profiles/Courses to Azure.json'"
+    )
+    assert shlex.split(run.command) == [*PROGRAM, "run", str(PROFILE)]
+    assert run.schedule == (
+        "0 2 * * * DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus "
+        + run.command
+        + " >> '/home/ann/.local/share/CourseMig/profiles/Courses to Azure.nightly.log' 2>&1"
+    )
+    assert "crontab -e" in run.how
+    assert "keyring" in run.note and "password" not in run.command.lower()
+
+
+def test_macos_crontab_line_at_another_time():
+    run = nightly_run(PROFILE, PROGRAM, platform="darwin", at=time(23, 30))
+    assert run.schedule.startswith("30 23 * * * /home/ann/")
+    assert "DBUS" not in run.schedule
+    assert "keychain" in run.note
+
+
+def test_windows_schtasks_command_quotes_paths_with_spaces():
+    profile = Path(r"C:\Users\Ann Lee\AppData\Local\CourseMig\profiles\Courses.json")
+    program = [r"C:\Program Files\CourseMig\coursemig-cli.exe"]
+    run = nightly_run(profile, program, platform="win32", name="Courses to Azure")
+    assert run.command == (
+        r'"C:\Program Files\CourseMig\coursemig-cli.exe" run '
+        r'"C:\Users\Ann Lee\AppData\Local\CourseMig\profiles\Courses.json"'
+    )
+    assert run.schedule == (
+        r'schtasks /Create /SC DAILY /ST 02:00 /TN "CourseMig\Courses to Azure" /TR '
+        r'"\"C:\Program Files\CourseMig\coursemig-cli.exe\" run '
+        r'\"C:\Users\Ann Lee\AppData\Local\CourseMig\profiles\Courses.json\"" /F'
+    )
+    assert "Credential Manager" in run.note
+
+
+def test_a_connection_without_a_saved_password_is_named(memory_keyring, monkeypatch, tmp_path):
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
+    source = ConnectionSettings(host="db1", dbname="course_api", user="django")
+    target = ConnectionSettings(host="db2", dbname="citus", user="citus")
+    store = CredentialStore(memory_keyring)
+    store.save(source, "secret")
+    text = unsaved_passwords([source, target], store)
+    assert text.startswith("No password is saved for citus@db2/citus, so a night run")
+    store.save(target, "secret")
+    assert unsaved_passwords([source, target, None], store) == ""
