@@ -1,13 +1,17 @@
 """Screenshots of every wizard page for docs/user-guide.md, taken from the real widgets.
 
 Starts the demo databases (two throwaway local PostgreSQL servers with sample courses), walks
-the wizard the way a person would, and saves ``docs/screenshots/*.png``. Runs offscreen:
+the wizard the way a person would, and saves ``docs/screenshots/*.png``. Runs offscreen unless
+told otherwise; ``--scale 2`` draws at 200 % (``QT_SCALE_FACTOR``) into
+``docs/screenshots/scale-200/``:
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/make_screenshots.py
+    DISPLAY=:1 QT_QPA_PLATFORM=xcb .venv/bin/python scripts/make_screenshots.py --scale 2
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -21,6 +25,14 @@ SIZE = (1100, 760)
 
 
 def main() -> int:
+    global OUT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1.5 for 150 %%, 2 for 200 %%")
+    args = parser.parse_args()
+    if args.scale != 1:
+        # before Qt starts: the whole window drawn larger, as on a high-DPI screen
+        os.environ["QT_SCALE_FACTOR"] = f"{args.scale:g}"
+        OUT = OUT / f"scale-{round(args.scale * 100)}"
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # A throwaway user folder: the screenshots must not show (or touch) anyone's own profiles.
     os.environ["COURSEMIG_HOME"] = tempfile.mkdtemp(prefix="coursemig-shots-")
@@ -109,6 +121,11 @@ def main() -> int:
         wizard.next()
         settle(app)
         shot(wizard, "7-summary")
+        wizard.summary_page.save_profile("Courses nightly")
+        dialog = wizard.summary_page.show_nightly()
+        settle(app)
+        shot(dialog, "8-nightly")
+        dialog.close()
         wizard.shutdown()
         wizard.deleteLater()
         settle(app)

@@ -28,6 +28,7 @@ class NightlyRun:
     schedule: str  # the crontab line, or the schtasks command that creates the task
     how: str  # a plain sentence: where the schedule line goes
     note: str  # a plain sentence about the password
+    schedule_label: str = "Crontab line:"
 
 
 def cli_program(platform: str = sys.platform) -> list[str]:
@@ -74,8 +75,9 @@ def nightly_run(
             schedule,
             "Paste the second command into a Command Prompt (not as administrator): it creates "
             f'the task "{task}" in Task Scheduler, which runs while you are logged on.',
-            "The password comes from Windows Credential Manager, where CourseMig saved it for "
-            "you; it is not in the command or the task.",
+            'The password comes from Windows Credential Manager, where "Remember password" on '
+            "the Connect page keeps it; it is not in the command or the task.",
+            "Command that creates the nightly task:",
         )
     command = shlex.join(args)
     log = profile.with_suffix(".nightly.log")
@@ -93,8 +95,8 @@ def nightly_run(
         line,
         "Add the line to your crontab (run crontab -e in a terminal, paste it at the end, save). "
         f"Each run's output is added to {log}.",
-        f"The password comes from {store}, where CourseMig saved it; it is not in the command "
-        "or the crontab. The keyring must be unlocked when the job runs (it is while you are "
+        f'The password comes from {store}, where "Remember password" on the Connect page keeps '
+        "it; it is not in the command or the crontab. The keyring must be unlocked when the job runs (it is while you are "
         "logged in).",
     )
 

@@ -36,3 +36,12 @@ def new_run_dir(kind: str = "rejects") -> Path:
         path = base / f"{stamp}_{n}"
     path.mkdir(parents=True)
     return path
+
+
+def user_guide() -> Path | None:
+    """The user guide: in the bundle next to the package, in a checkout under docs/."""
+    here = Path(__file__).resolve().parent.parent  # the coursemig_gui package
+    for guide in (here / "docs" / "user-guide.md", here.parents[1] / "docs" / "user-guide.md"):
+        if guide.is_file():
+            return guide
+    return None

@@ -41,6 +41,7 @@ class WizardState:
     source_check: ConnectionCheck | None = None
     target_check: ConnectionCheck | None = None
     selected: list[str] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)  # counted on the Tables page
     mappings: list[TableMapping] = field(default_factory=list)
     options: MigrationOptions = field(default_factory=MigrationOptions)
     report: MigrationReport | None = None

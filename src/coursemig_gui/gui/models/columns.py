@@ -63,12 +63,18 @@ class MappingListModel(QAbstractListModel):
             return None
         tm = self._mappings[index.row()]
         problems = self._problems.get(tm.source, [])
+        name = tm.target if tm.target == tm.source else f"{tm.target}  ← {tm.source}"
         if role == Qt.ItemDataRole.DisplayRole:
-            return tm.target if tm.target == tm.source else f"{tm.target}  ← {tm.source}"
+            return name
         if role == Qt.ItemDataRole.DecorationRole:
             return _icon(state_of(problems))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "\n".join(p.message for p in problems) or "Ready to copy"
+            # the full name first: a narrow list elides it in the middle
+            return (
+                "\n".join([name] + [p.message for p in problems])
+                if problems
+                else f"{name}\nReady to copy"
+            )
         if role == Qt.ItemDataRole.UserRole:
             return tm.source
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -89,6 +89,9 @@ class ColumnsPage(WizardStep):
         self.table_list = QListView()
         self.table_list.setModel(self.tables_model)
         self.table_list.setAccessibleName("Tables to copy")
+        # Too long for the list: "meetingtime  ← courses…ingtime" with the full name as tooltip.
+        self.table_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.fix_all_button = QPushButton("Rename all &reserved words")
         self.fix_all_button.clicked.connect(self.rename_all_reserved_words)
         left = QVBoxLayout()
@@ -145,9 +148,16 @@ class ColumnsPage(WizardStep):
             | QAbstractItemView.EditTrigger.AnyKeyPressed
         )
         self.columns_view.verticalHeader().hide()
+        # rows as tall as their wrapped note, so the whole sentence is readable in Notes
+        self.columns_view.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         header = self.columns_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(ColumnsModel.NOTES, QHeaderView.ResizeMode.Stretch)
+        for col in (ColumnsModel.SOURCE_TYPE, ColumnsModel.TARGET_TYPE):
+            # sized in _fit_types: as wide as the types, but never pushing Notes off the page
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         self.columns_view.setWordWrap(True)
 
         self.sql_button = QPushButton("Show &SQL")
@@ -179,7 +189,7 @@ class ColumnsPage(WizardStep):
         right.addWidget(self.sql_view, 2)
         right_box = QWidget()
         right_box.setLayout(right)
-        splitter = QSplitter()
+        splitter = self.splitter = QSplitter()
         splitter.addWidget(left_box)
         splitter.addWidget(right_box)
         splitter.setStretchFactor(1, 3)
@@ -203,6 +213,8 @@ class ColumnsPage(WizardStep):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         self.tables_model.set_mappings(self.state.mappings)
+        # once the page has its real size (it is laid out after initializePage)
+        QTimer.singleShot(0, self._fit_table_list)
         citus = self.state.target_has_citus
         self.placement_box.setVisible(citus)
         self.suggestion_note.setVisible(citus)
@@ -219,6 +231,21 @@ class ColumnsPage(WizardStep):
             first, QItemSelectionModel.SelectionFlag.ClearAndSelect
         )
         self._show_table(0)
+
+    def _fit_table_list(self) -> None:
+        """The table list as wide as its longest name, up to 30 % of the page (then elided)."""
+        view = self.table_list
+        wanted = view.sizeHintForColumn(0) + 2 * view.frameWidth() + 8
+        wanted += view.verticalScrollBar().sizeHint().width()
+        total = sum(self.splitter.sizes()) or self.width()
+        left = max(min(wanted, int(total * 0.3)), self.fix_all_button.sizeHint().width())
+        self.splitter.setSizes([left, max(total - left, 1)])
+
+    def _fit_types(self) -> None:
+        view = self.columns_view
+        widest = view.fontMetrics().horizontalAdvance("timestamp with time zone") + 16
+        for col in (ColumnsModel.SOURCE_TYPE, ColumnsModel.TARGET_TYPE):
+            view.setColumnWidth(col, min(max(view.sizeHintForColumn(col), 60), widest))
 
     def incomplete_reason(self) -> str | None:
         errors = [p for p in self.problems if p.is_error]
@@ -324,6 +351,7 @@ class ColumnsPage(WizardStep):
         table = catalog.table(tm.source) if (tm and catalog) else None
         self.columns_model.set_table(tm, table)
         self.columns_model.set_problems(self.problems)
+        self._fit_types()
         self._loading = True
         try:
             self.target_name.setText(tm.target if tm else "")

@@ -34,7 +34,7 @@ class MigratePage(WizardStep, MigrateViews):
     migration_finished = Signal(object)  # MigrationReport
 
     def __init__(self, parent=None) -> None:
-        super().__init__("Migrate", "Choose how to copy, then start.", parent)
+        super().__init__("Migrate", "Choose how to copy, read the plan, then start.", parent)
         self.stack = QStackedWidget()
         self.stack.addWidget(self._build_setup())
         self.stack.addWidget(self._build_progress())
@@ -64,7 +64,7 @@ class MigratePage(WizardStep, MigrateViews):
 
     def show_setup(self) -> None:
         self.stack.setCurrentIndex(0)
-        self.setSubTitle("Choose how to copy, then start.")
+        self.setSubTitle("Choose how to copy, read the plan, then start.")
         self.report = None
         self.state.report = None
         self.banner.clear()
@@ -100,7 +100,13 @@ class MigratePage(WizardStep, MigrateViews):
         for widget in (self.csv_folder, self.csv_browse, self.csv_folder_label):
             widget.setEnabled(needs_folder)
         self.start_button.setEnabled(self._options_problem() is None and not self.running)
+        self._show_plan()
         self.refresh_complete()
+
+    def _show_plan(self) -> None:
+        options = copy.deepcopy(self.state.options)
+        self._fill_options(options)  # what the page shows, not yet taken into the state
+        self.plan_box.show_plan(self.state, options)
 
     def _choose_csv_folder(self) -> None:
         start = self.csv_folder.text() or str(user_data_dir())
@@ -109,7 +115,9 @@ class MigratePage(WizardStep, MigrateViews):
             self.csv_folder.setText(folder)
 
     def _read_options(self) -> None:
-        options = self.state.options
+        self._fill_options(self.state.options)
+
+    def _fill_options(self, options) -> None:
         options.route = self._route()
         options.csv_dir = self.csv_folder.text().strip() or None
         options.on_error = OnError.SKIP if self.skip_rows.isChecked() else OnError.STOP

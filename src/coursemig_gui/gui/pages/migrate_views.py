@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.gui.models.error_log import ErrorLogModel
 from coursemig_gui.gui.models.progress import ProgressModel
+from coursemig_gui.gui.widgets.plan_box import PlanBox
 
 ROUTE_CHOICES = [
     (Route.DIRECT, "Copy &directly (fastest)"),
@@ -78,13 +79,13 @@ class MigrateViews:
         errors_layout.addWidget(self.stop_on_error, 1, 0, 1, 2)
         errors_layout.setColumnStretch(2, 1)
         self.verify = QCheckBox("&Verify each table after copying (row counts and content)")
+        for changed in (self.skip_rows.toggled, self.max_rejects.valueChanged, self.verify.toggled):
+            changed.connect(self._on_options_changed)
 
         self.start_button = QPushButton("&Start migration")
         self.start_button.setDefault(False)
         self.start_button.clicked.connect(self.start_migration)
-        start_row = QHBoxLayout()
-        start_row.addStretch(1)
-        start_row.addWidget(self.start_button)
+        self.plan_box = PlanBox(self.start_button)
 
         panel = QWidget()
         layout = QVBoxLayout(panel)
@@ -92,8 +93,8 @@ class MigrateViews:
         layout.addWidget(route_box)
         layout.addWidget(errors_box)
         layout.addWidget(self.verify)
+        layout.addWidget(self.plan_box)
         layout.addStretch(1)
-        layout.addLayout(start_row)
         return panel
 
     # -- the progress view --------------------------------------------------------------------

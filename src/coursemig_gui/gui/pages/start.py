@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCommandLinkButton,
@@ -12,11 +14,13 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QProgressBar,
+    QSizePolicy,
     QTableView,
+    QVBoxLayout,
 )
 
 from coursemig_gui.core.errors import FriendlyError
-from coursemig_gui.core.paths import profiles_dir
+from coursemig_gui.core.paths import profiles_dir, user_guide
 from coursemig_gui.gui.models.profiles import RecentProfilesModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.settings import last_profile
@@ -68,12 +72,26 @@ class StartPage(WizardStep):
         self.recent_label = QLabel("&Recent migrations (double-click to open):")
         self.recent_label.setBuddy(self.recent_view)
 
-        self.body.addWidget(self.new_button)
-        self.body.addWidget(self.open_button)
-        self.body.addLayout(demo_row)
-        self.body.addSpacing(12)
+        # The choices stay together at the top at their own height (command links grow to
+        # fill a page otherwise); another choice goes into this layout.
+        self.choices = QVBoxLayout()
+        self.choices.setSpacing(2)
+        for button in (self.new_button, self.open_button, self.demo_button):
+            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.choices.addWidget(self.new_button)
+        self.choices.addWidget(self.open_button)
+        self.choices.addLayout(demo_row)
+        self.intro = QLabel(_intro_text())
+        self.intro.setWordWrap(True)
+        self.intro.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+
+        self.body.addLayout(self.choices)
+        self.body.addSpacing(16)
         self.body.addWidget(self.recent_label)
         self.body.addWidget(self.recent_view, 1)
+        self.body.addWidget(self.intro)
+        self.body.addStretch(0)
+        self._filler = self.body.count() - 1  # takes the space when there is no recent list
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         self.recent_model.reload()
@@ -85,6 +103,8 @@ class StartPage(WizardStep):
                 self.recent_view.selectRow(row)
         self.recent_view.setVisible(has_recent)
         self.recent_label.setVisible(has_recent)
+        self.intro.setVisible(not has_recent)
+        self.body.setStretch(self._filler, 0 if has_recent else 1)
         from coursemig_gui.demo.localserver import find_server_bindir
 
         # The demo runs two local PostgreSQL servers: only offered when their programs exist.
@@ -127,3 +147,15 @@ class StartPage(WizardStep):
             return
         self.banner.clear()
         self.migration_wizard.next()
+
+
+def _intro_text() -> str:
+    text = (
+        "CourseMig copies the tables of a Django app from one PostgreSQL database to another "
+        "(Azure Cosmos DB for PostgreSQL, or any PostgreSQL) and can check each table after "
+        "copying. A row it cannot copy is set aside in a file with the reason, for you to look at."
+    )
+    guide = user_guide()
+    if guide:
+        text += f' <a href="{QUrl.fromLocalFile(str(guide)).toString()}">Read the user guide</a>.'
+    return text

@@ -58,12 +58,17 @@ class SummaryPage(WizardStep):
         self.save_report_button.clicked.connect(self.choose_report_file)
         self.save_profile_button = QPushButton("Save this migration as a &profile…")
         self.save_profile_button.clicked.connect(self.ask_profile_name)
+        self.nightly_button = QPushButton("Run this every &night…")
+        self.nightly_button.setToolTip("The command and the schedule line for a nightly run")
+        self.nightly_button.clicked.connect(self.show_nightly)
+        self.nightly_button.hide()  # offered once the migration is saved
         self.open_rejects_button = QPushButton("&Open skipped-rows folder")
         self.open_rejects_button.clicked.connect(self.open_rejects_folder)
         self.start_over_button = QPushButton("Start o&ver")
         self.start_over_button.clicked.connect(self.start_over)
         buttons = QHBoxLayout()
-        for button in (self.save_report_button, self.save_profile_button, self.open_rejects_button):
+        for button in (self.save_report_button, self.save_profile_button, self.nightly_button,
+                       self.open_rejects_button):  # fmt: skip
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.start_over_button)
@@ -89,6 +94,7 @@ class SummaryPage(WizardStep):
         self.model.set_report(report)
         self.banner.clear()
         self.handover.hide()
+        self.nightly_button.setVisible(self.state.profile_path is not None)
         if report is None:
             self.headline.setText("Nothing has run yet.")
             self.details.clear()
@@ -192,12 +198,27 @@ class SummaryPage(WizardStep):
             return None
         state.profile_path = path
         remember_last_profile(path)
+        self.nightly_button.show()
         self.banner.show_message(
             Level.SUCCESS,
             f'Saved as "{name}". It is on the Start page next time; passwords are not in it.',
             str(path),
         )
         return path
+
+    def show_nightly(self):
+        """The command and schedule line core builds for the saved migration (never a password)."""
+        from coursemig_gui.core.nightly import cli_program, nightly_run, unsaved_passwords
+        from coursemig_gui.gui.widgets.nightly_dialog import NightlyDialog
+
+        path = self.state.profile_path
+        if path is None:
+            return None
+        run = nightly_run(path, cli_program(), name=self.state.name)
+        warning = unsaved_passwords([self.state.source, self.state.target])
+        dialog = NightlyDialog(run, warning, self)
+        dialog.open()
+        return dialog
 
     def open_rejects_folder(self) -> None:
         report = self.report

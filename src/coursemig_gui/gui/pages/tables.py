@@ -121,6 +121,7 @@ class TablesPage(WizardStep):
             self.counting.hide()
             if catalog is self._catalog:
                 self.model.set_row_counts(counts)
+                state.row_counts = counts
 
         def failed(error) -> None:
             self.counting.hide()
