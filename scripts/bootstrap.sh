@@ -1,12 +1,13 @@
 # Shared by run-tests.sh and run-app.sh: install what a fresh machine lacks. Sourced, not run.
 
 # Debian packages: PostgreSQL's server programs (tests and the demo start throwaway servers),
-# openssl (test certificates), gnome-keyring and dbus (the tests' real password store) and the
-# system libraries Qt's xcb/offscreen platforms load.
+# openssl (test certificates), gnome-keyring and dbus (the tests' real password store), the
+# system libraries Qt's xcb/offscreen platforms load, and Xvfb (a real X display for the tests
+# that start the program on the xcb platform).
 DEBIAN_PACKAGES=(postgresql openssl gnome-keyring dbus libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
   libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core
-  python3-venv)
+  python3-venv xvfb)
 
 bootstrap_system_packages() {
   command -v dpkg-query >/dev/null 2>&1 || return 0

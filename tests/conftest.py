@@ -27,6 +27,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from real_display import xvfb_display  # noqa: F401 - the fixture, for tests/gui and tests/packaging
 
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.connection_strings import parse_connection_string

@@ -19,9 +19,10 @@ import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
+from real_display import assert_not_blank, xcb_env
 
 from coursemig_gui import __version__
 
@@ -30,6 +31,7 @@ DIST = ROOT / "packaging" / "dist"
 WORK = ROOT / "packaging" / "build"
 BUNDLE = DIST / "coursemig"
 EXE = BUNDLE / "coursemig"
+CLI = BUNDLE / "coursemig-cli"
 INTERNAL = BUNDLE / "_internal"
 TARBALL_NAME = f"coursemig-{__version__}-linux-{platform.machine()}"
 TARBALL = DIST / f"{TARBALL_NAME}.tar.gz"
@@ -56,6 +58,7 @@ _INPUTS = [
     ROOT / "packaging" / "build.sh",
     ROOT / "packaging" / "linux",
     ROOT / "pyproject.toml",
+    ROOT / "docs" / "user-guide.md",  # carried in the bundle
 ]
 
 
@@ -152,7 +155,7 @@ def test_frozen_self_test_passes_against_the_tls_scram_target(bundle, target_db,
         r"^OK   Database: connected to citus@127\.0\.0\.1:\d+/\S+ over TLS;", out, re.M
     )
     assert "pre-flight: Connected to PostgreSQL" in out
-    assert out.rstrip().endswith("Self-test passed: all 6 checks worked.")
+    assert out.rstrip().endswith("Self-test passed: all 7 checks worked.")
     # the report file says what stdout said (a windowed Windows build has only the file)
     assert report.read_text(encoding="utf-8").splitlines() == out.splitlines()
 
@@ -173,7 +176,7 @@ def test_frozen_self_test_fails_with_a_sentence_on_a_wrong_password(bundle, targ
     line = next(li for li in result.stdout.splitlines() if li.startswith("FAIL Database: "))
     assert "password" in line.lower()
     assert "Traceback" not in result.stdout + result.stderr
-    assert "Self-test failed: 1 of 6 checks did not work (Database)." in result.stdout
+    assert "Self-test failed: 1 of 7 checks did not work (Database)." in result.stdout
 
 
 def test_bundle_size_and_contents(bundle):
@@ -190,6 +193,8 @@ def test_bundle_size_and_contents(bundle):
         assert (platforms / plugin).is_file(), plugin
     assert (INTERNAL / "coursemig_gui" / "demo" / "django_schema.sql").is_file()
     assert (INTERNAL / "coursemig_gui" / "resources" / "coursemig.svg").is_file()
+    assert (INTERNAL / "coursemig_gui" / "docs" / "user-guide.md").is_file()
+    assert (INTERNAL / "coursemig_gui" / "docs" / "screenshots" / "1-start.png").is_file()
     assert (INTERNAL / f"coursemig_gui-{__version__}.dist-info").is_dir()
     assert list(INTERNAL.glob("keyring-*.dist-info/entry_points.txt"))
     assert list((INTERNAL / "psycopg_binary").glob("_psycopg.*.so"))
@@ -201,11 +206,30 @@ def test_bundle_size_and_contents(bundle):
     assert not (platforms / "libqeglfs.so").exists()
 
 
+def test_frozen_bundle_starts_on_a_real_display_walks_a_page_and_shows_it(
+    bundle, xvfb_display, tmp_path
+):
+    """The bundle on Xvfb with the xcb platform: its own xcb plugin and the libraries it needs."""
+    shot = tmp_path / "frozen-connect.png"
+    env = dict(xcb_env(xvfb_display), COURSEMIG_HOME=str(tmp_path / "home"))
+    result = subprocess.run(
+        [str(bundle), "--self-test", "--self-test-screenshot", str(shot)],
+        env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr[-4000:]
+    assert 'started with the "xcb" display plugin' in out
+    assert 'walked on to "Connect" and saved what the screen shows' in out
+    assert f"OK   Command line: {CLI} --version answers: coursemig {__version__}." in out
+    assert_not_blank(shot)
+
+
 def test_tarball_installs_and_the_installed_copy_runs(bundle, tmp_path):
     with tarfile.open(TARBALL) as tar:
         names = set(tar.getnames())
         for member in (
             "coursemig/coursemig",
+            "coursemig/coursemig-cli",
             "coursemig.desktop",
             "coursemig.png",
             "install.sh",
@@ -232,6 +256,14 @@ def test_tarball_installs_and_the_installed_copy_runs(bundle, tmp_path):
     ran = _run(prefix / "bin" / "coursemig-gui", "--self-test")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "Self-test passed" in ran.stdout
+    cli_path = prefix / "lib" / "coursemig" / "coursemig-cli"
+    assert (
+        f"OK   Command line: {cli_path} --version answers: coursemig {__version__}." in ran.stdout
+    )
+    # the command line is on the PATH as "coursemig"
+    assert (prefix / "bin" / "coursemig").resolve() == cli_path
+    ran = _run(prefix / "bin" / "coursemig", "--version")
+    assert ran.returncode == 0 and ran.stdout.strip() == f"coursemig {__version__}", ran.stderr
 
     result = subprocess.run(
         ["sh", str(unpacked / "install.sh"), "--uninstall"], env=env, capture_output=True, text=True
@@ -239,3 +271,39 @@ def test_tarball_installs_and_the_installed_copy_runs(bundle, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert not installed.exists()
     assert not (prefix / "share" / "applications" / "coursemig.desktop").exists()
+    assert not (prefix / "bin" / "coursemig").exists()
+
+
+def test_installed_command_line_runs_a_saved_profile(bundle, source_db, target_db, tmp_path):
+    """IT staff's nightly job: `coursemig run PROFILE.json` from the installed tarball."""
+    with tarfile.open(TARBALL) as tar:
+        tar.extractall(tmp_path, filter="tar")
+    prefix = tmp_path / "prefix"
+    env = dict(_headless_env(), PREFIX=str(prefix), COURSEMIG_HOME=str(tmp_path / "home"))
+    installed = subprocess.run(
+        ["sh", str(tmp_path / TARBALL_NAME / "install.sh")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    coursemig = prefix / "bin" / "coursemig"
+    profile = tmp_path / "courses.json"
+    # the profile names the connections; the password is not in it, nor on the command line
+    target_url = target_db.url.replace(f":{quote(target_db.password, safe='')}@", "@")
+    assert target_db.password not in target_url
+    planned = subprocess.run(
+        [str(coursemig), "plan", "--source", source_db.url, "--target", target_url,
+         "--app", "courses", "--name", "Courses", "-o", str(profile)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert target_db.password not in profile.read_text()
+    # no keyring on this machine: libpq's own PGPASSWORD stands in for it here
+    run_env = dict(env, PGPASSWORD=target_db.password)
+    ran = subprocess.run(
+        [str(coursemig), "run", str(profile), "--json-report", str(tmp_path / "report.json")],
+        env=run_env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stdout + ran.stderr
+    expected = source_db.rows("SELECT count(*) FROM courses_course")[0][0]
+    assert target_db.rows("SELECT count(*) FROM course")[0][0] == expected

@@ -23,7 +23,7 @@ def test_a_connection_string_for_another_database_is_a_fail_line(capsys):
     assert run_self_test("mysql://root@localhost/app") == 1
     out = capsys.readouterr().out
     assert 'FAIL Database: This is a connection string for "mysql", not PostgreSQL.' in out
-    assert "Self-test failed: 1 of 6 checks did not work (Database)." in out
+    assert "Self-test failed: 1 of 7 checks did not work (Database)." in out
 
 
 def test_a_missing_display_plugin_is_a_fail_line_not_an_abort():

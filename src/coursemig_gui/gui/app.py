@@ -45,6 +45,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="FILE",
         help="with --self-test: also write the results to FILE (Windows shows no console)",
     )
+    parser.add_argument(
+        "--self-test-screenshot",
+        type=Path,
+        metavar="PNG",
+        help="with --self-test: walk one page on and save what the screen shows to PNG",
+    )
     return parser.parse_args(argv)
 
 
@@ -63,11 +69,11 @@ def about_text() -> str:
     )
 
 
-def run_self_test(url: str, report: Path | None = None) -> int:
+def run_self_test(url: str, report: Path | None = None, screenshot: Path | None = None) -> int:
     """``--self-test [URL]``: the checks live in gui/selftest.py (issue 7)."""
     from coursemig_gui.gui.selftest import run_self_test as self_test
 
-    return self_test(url or None, report=report)
+    return self_test(url or None, report=report, screenshot=screenshot)
 
 
 def make_application(argv: Sequence[str] | None = None) -> QApplication:
@@ -105,7 +111,7 @@ def open_window(args: argparse.Namespace):
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test is not None:
-        return run_self_test(args.self_test, args.self_test_report)
+        return run_self_test(args.self_test, args.self_test_report, args.self_test_screenshot)
     app = make_application()
     wizard = open_window(args)
     # Ctrl-C or a logout's SIGTERM must still stop the workers and the demo servers: quit the

@@ -44,11 +44,14 @@ class Check:
         return [first] + [f"NOTE {self.name}: {note}" for note in self.notes]
 
 
-def run_self_test(url: str | None, *, report: Path | None = None) -> int:
+def run_self_test(
+    url: str | None, *, report: Path | None = None, screenshot: Path | None = None
+) -> int:
     """Run every check, print a line each (and write them to ``report``); 0 if all worked.
 
     Windowed Windows programs have no console, so ``report`` is how a person (or CI) reads the
-    result there.
+    result there. ``screenshot``: the Window check also walks one page on and saves what the
+    display shows of the window there (a blank picture fails it).
     """
     lines: list[str] = []
 
@@ -63,11 +66,12 @@ def run_self_test(url: str | None, *, report: Path | None = None) -> int:
     say(qt_check)
     steps: list[tuple[str, Callable[[], Check]]] = []
     if app is not None:
-        steps.append(("Window", _show_wizard))
+        steps.append(("Window", lambda: _show_wizard(screenshot)))
     steps += [
         ("Database driver", _check_driver),
         ("Password store", _check_keyring),
         ("Data files", _check_data_files),
+        ("Command line", _check_command_line),
     ]
     if url:
         steps.append(("Database", lambda: _check_database(url)))
@@ -172,7 +176,7 @@ def _platform_plugins(plugin_dir: Path) -> set[str]:
     return names
 
 
-def _show_wizard() -> Check:
+def _show_wizard(screenshot: Path | None = None) -> Check:
     from PySide6.QtWidgets import QApplication
 
     from coursemig_gui.gui.wizard import MigrationWizard
@@ -192,6 +196,7 @@ def _show_wizard() -> Check:
     title = page.title() if page is not None else ""
     pages = len(wizard.pageIds())
     notes = []
+    walked = _walk_and_screenshot(wizard, screenshot) if shown and screenshot else ""
     no_icon = QApplication.windowIcon().isNull()
     if no_icon and not getattr(sys, "frozen", False):
         # from a source tree the icon is optional; a bundle that lost it is broken
@@ -204,13 +209,53 @@ def _show_wizard() -> Check:
         return Check(False, "Window", "the wizard window did not open.")
     if no_icon and getattr(sys, "frozen", False):
         return Check(False, "Window", "the app icon is missing from this installation.")
+    if walked.startswith("FAIL "):
+        return Check(False, "Window", walked.removeprefix("FAIL "))
     return Check(
         True,
         "Window",
         f'the wizard ({pages} pages) opened on its first page "{title}" '
-        f"{seconds:.2f} s after the program started.",
+        f"{seconds:.2f} s after the program started{walked}.",
         tuple(notes),
     )
+
+
+def _walk_and_screenshot(wizard, path: Path) -> str:
+    """One page on (New migration → Connect), then the window as the display shows it.
+
+    The picture comes from the screen (on X11 read back from the X server), not from Qt's own
+    drawing, so a display that shows nothing gives a blank picture. Returns the end of the
+    Window sentence, or "FAIL " and why.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    wizard.start_page.start_new()
+    page = wizard.currentPage()
+    deadline = time.monotonic() + 1.0  # let the new page paint and the server catch up
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.02)
+    image = wizard.screen().grabWindow(wizard.winId()).toImage()
+    colours = _colour_count(image)
+    if image.isNull() or colours < 8:
+        return f"FAIL the window on the screen was blank ({colours} colours) on the Connect page."
+    if not image.save(str(path)):
+        return f"FAIL the screenshot could not be saved to {path}."
+    return (
+        f'; walked on to "{page.title() if page else "?"}" and saved what the screen shows '
+        f"({image.width()}×{image.height()}, {colours} colours) to {path}"
+    )
+
+
+def _colour_count(image, cap: int = 256) -> int:
+    """Distinct colours on a grid of every 7th pixel (enough to tell a blank window)."""
+    seen: set[int] = set()
+    for y in range(0, image.height(), 7):
+        for x in range(0, image.width(), 7):
+            seen.add(image.pixel(x, y) & 0xFFFFFF)
+            if len(seen) >= cap:
+                return cap
+    return len(seen)
 
 
 def seconds_since_start() -> float:
@@ -295,6 +340,31 @@ def _check_data_files() -> Check:
         "Data files",
         f"CourseMig {__version__}; the sample-data schema is readable ({len(schema):,} characters).",
     )
+
+
+def _check_command_line() -> Check:
+    """The ``coursemig`` command line of this installation answers ``--version``."""
+    import subprocess
+
+    from coursemig_gui import __version__
+    from coursemig_gui.core.nightly import cli_program
+
+    program = cli_program()
+    if not Path(program[0]).exists():
+        return Check(False, "Command line", f"{program[0]} is missing from this installation.")
+    flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing on Windows
+    result = subprocess.run(
+        [*program, "--version"], capture_output=True, text=True, timeout=60, creationflags=flags
+    )
+    answer = result.stdout.strip()
+    if result.returncode != 0 or answer != f"coursemig {__version__}":
+        said = answer or result.stderr.strip()[-300:] or "nothing"
+        return Check(
+            False,
+            "Command line",
+            f"{program[0]} --version answered {said!r} (exit code {result.returncode}).",
+        )
+    return Check(True, "Command line", f"{program[0]} --version answers: {answer}.")
 
 
 # -- a real database -------------------------------------------------------------------------
