@@ -48,10 +48,13 @@ def main() -> int:
     print("starting the demo databases…")
     demo = start_demo()
     try:
-        _saved_example(Profile)
         wizard = MigrationWizard()
         wizard.resize(*SIZE)
         wizard.show()
+        settle(app)
+        shot(wizard, "1-start-first-time")
+        _saved_example(Profile)
+        wizard.start_page.initializePage()
         settle(app)
 
         def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
@@ -120,8 +123,9 @@ def main() -> int:
 
         wizard.next()
         settle(app)
-        shot(wizard, "7-summary")
         wizard.summary_page.save_profile("Courses nightly")
+        settle(app)
+        shot(wizard, "7-summary")
         dialog = wizard.summary_page.show_nightly()
         settle(app)
         shot(dialog, "8-nightly")

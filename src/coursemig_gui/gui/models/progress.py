@@ -34,7 +34,8 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 def state_text(progress: TableProgress) -> str:
     if progress.phase == Phase.DONE_WITH_REJECTS:
-        return f"done with {progress.rejected:,} skipped rows ⚠"
+        rows = "row" if progress.rejected == 1 else "rows"
+        return f"done with {progress.rejected:,} skipped {rows} ⚠"
     return _STATE_TEXT.get(progress.phase, str(progress.phase))
 
 

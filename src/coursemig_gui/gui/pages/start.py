@@ -77,7 +77,10 @@ class StartPage(WizardStep):
         self.choices = QVBoxLayout()
         self.choices.setSpacing(2)
         for button in (self.new_button, self.open_button, self.demo_button):
-            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+            # keeps height-for-width: the description wraps only when the page is narrow
+            policy = button.sizePolicy()
+            policy.setVerticalPolicy(QSizePolicy.Policy.Maximum)
+            button.setSizePolicy(policy)
         self.choices.addWidget(self.new_button)
         self.choices.addWidget(self.open_button)
         self.choices.addLayout(demo_row)
