@@ -54,10 +54,10 @@ def describe_plan(
         return "No table is chosen, so nothing will be copied."
     parts = [_what_and_where(tables, options, source, target, counted_rows, estimated_rows)]
     parts += _column_changes(tables)
-    if options.route != Route.EXPORT:
+    if options.route.writes_database:
         parts.append(_if_exists(tables))
     parts.append(_bad_rows(options))
-    if options.verify and options.route != Route.EXPORT:
+    if options.verify and options.route.writes_database:
         parts.append("each table is checked after copying")
     return "; ".join(parts) + "."
 
@@ -102,7 +102,7 @@ def _what_and_where(
     estimated: Mapping[str, int] | None,
 ) -> str:
     what = _plural(len(tables), "table")
-    if options.route != Route.IMPORT:  # CSV files are not counted before the run
+    if options.route.reads_database:  # CSV files are not counted before the run
         rows = _rows(tables, counted, estimated)
         if rows:
             what += f", {rows}"
