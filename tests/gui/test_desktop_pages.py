@@ -99,9 +99,12 @@ def test_the_plan_before_start_says_what_will_happen(qtbot, wizard, source_db, t
     assert f"to {target.dbname} on {target.host}:{target.port};" in text
     assert "; 2 columns renamed; tables that already exist: stop;" in text
     assert text == describe_plan(
-        state.mappings, state.options, source=state.source, target=target,
+        state.mappings,
+        state.options,
+        source=state.source,
+        target=target,
         counted_rows=state.row_counts,
-    )  # fmt: skip
+    )
     # what the page shows right now, before Start takes the options
     qtbot.mouseClick(page.stop_on_error, Qt.MouseButton.LeftButton)
     assert "a bad row stops its table (rolled back)" in page.plan_box.text.text()

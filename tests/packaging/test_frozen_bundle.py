@@ -214,8 +214,11 @@ def test_frozen_bundle_starts_on_a_real_display_walks_a_page_and_shows_it(
     env = dict(xcb_env(xvfb_display), COURSEMIG_HOME=str(tmp_path / "home"))
     result = subprocess.run(
         [str(bundle), "--self-test", "--self-test-screenshot", str(shot)],
-        env=env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr[-4000:]
     assert 'started with the "xcb" display plugin' in out
@@ -282,8 +285,11 @@ def test_installed_command_line_runs_a_saved_profile(bundle, source_db, target_d
     env = dict(_headless_env(), PREFIX=str(prefix), COURSEMIG_HOME=str(tmp_path / "home"))
     installed = subprocess.run(
         ["sh", str(tmp_path / TARBALL_NAME / "install.sh")],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     coursemig = prefix / "bin" / "coursemig"
     profile = tmp_path / "courses.json"
@@ -291,18 +297,36 @@ def test_installed_command_line_runs_a_saved_profile(bundle, source_db, target_d
     target_url = target_db.url.replace(f":{quote(target_db.password, safe='')}@", "@")
     assert target_db.password not in target_url
     planned = subprocess.run(
-        [str(coursemig), "plan", "--source", source_db.url, "--target", target_url,
-         "--app", "courses", "--name", "Courses", "-o", str(profile)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            str(coursemig),
+            "plan",
+            "--source",
+            source_db.url,
+            "--target",
+            target_url,
+            "--app",
+            "courses",
+            "--name",
+            "Courses",
+            "-o",
+            str(profile),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert planned.returncode == 0, planned.stdout + planned.stderr
     assert target_db.password not in profile.read_text()
     # no keyring on this machine: libpq's own PGPASSWORD stands in for it here
     run_env = dict(env, PGPASSWORD=target_db.password)
     ran = subprocess.run(
         [str(coursemig), "run", str(profile), "--json-report", str(tmp_path / "report.json")],
-        env=run_env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "Traceback" not in ran.stdout + ran.stderr
     expected = source_db.rows("SELECT count(*) FROM courses_course")[0][0]

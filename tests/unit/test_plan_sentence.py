@@ -43,9 +43,13 @@ def test_an_estimate_makes_the_total_about_and_a_missing_figure_leaves_it_out():
     options = MigrationOptions(on_error=OnError.STOP, verify=False)
     local = ConnectionSettings(host="127.0.0.1", port=54321, dbname="copy", user="u")
     text = describe_plan(
-        tables, options, source=SOURCE, target=local,
-        counted_rows={"courses_t0": 1}, estimated_rows={"courses_t1": 41},
-    )  # fmt: skip
+        tables,
+        options,
+        source=SOURCE,
+        target=local,
+        counted_rows={"courses_t0": 1},
+        estimated_rows={"courses_t1": 41},
+    )
     assert text.startswith(
         "2 tables, about 42 rows, from course_api on 127.0.0.1 to copy on 127.0.0.1:54321;"
     )
@@ -59,9 +63,12 @@ def test_an_estimate_makes_the_total_about_and_a_missing_figure_leaves_it_out():
 
 def test_one_table_one_row_are_singular():
     text = describe_plan(
-        [_table("courses_t0", ("id", "id"))], MigrationOptions(),
-        source=SOURCE, target=TARGET, counted_rows={"courses_t0": 1},
-    )  # fmt: skip
+        [_table("courses_t0", ("id", "id"))],
+        MigrationOptions(),
+        source=SOURCE,
+        target=TARGET,
+        counted_rows={"courses_t0": 1},
+    )
     assert text.startswith("1 table, 1 row, from")
 
 
