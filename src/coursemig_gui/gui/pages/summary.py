@@ -67,8 +67,12 @@ class SummaryPage(WizardStep):
         self.start_over_button = QPushButton("Start o&ver")
         self.start_over_button.clicked.connect(self.start_over)
         buttons = QHBoxLayout()
-        for button in (self.save_report_button, self.save_profile_button, self.nightly_button,
-                       self.open_rejects_button):  # fmt: skip
+        for button in (
+            self.save_report_button,
+            self.save_profile_button,
+            self.nightly_button,
+            self.open_rejects_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.start_over_button)
