@@ -6,7 +6,7 @@ import shlex
 from datetime import time
 from pathlib import Path
 
-from coursemig_gui.core.connection import ConnectionSettings
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.credentials import CredentialStore
 from coursemig_gui.core.nightly import nightly_run, unsaved_passwords
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coursemig_gui.core.connection import ConnectionSettings
+from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.mapping import ColumnMapping, IfExists, TableMapping
 from coursemig_gui.core.options import MigrationOptions, OnError, Route
 from coursemig_gui.core.plan_sentence import describe_plan

@@ -14,10 +14,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from coursemig_gui.core.connection_settings import DEFAULT_PORT
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.options import MigrationOptions, OnError, Route
-
-DEFAULT_PORT = 5432
 
 IF_EXISTS_WORDS = {
     IfExists.FAIL: "stop",
@@ -28,7 +27,7 @@ IF_EXISTS_WORDS = {
 
 
 class Place(Protocol):
-    """Where a database is (core.connection.ConnectionSettings has these)."""
+    """Where a database is (core.connection_settings.ConnectionSettings has these)."""
 
     host: str
     port: int
