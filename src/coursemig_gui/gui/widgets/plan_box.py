@@ -26,6 +26,18 @@ class PlanBox(QGroupBox):
         layout.addWidget(self.text)
         layout.addLayout(row)
 
-    def set_plan(self, sentence: str) -> None:
+    def show_plan(self, state, options) -> None:
+        """Core's sentence for ``state`` (a gui.state.WizardState) run with ``options``."""
+        from coursemig_gui.core.plan_sentence import describe_plan
+
+        catalog = state.catalog
+        sentence = describe_plan(
+            state.mappings,
+            options,
+            source=state.source,
+            target=state.target,
+            counted_rows=state.row_counts,
+            estimated_rows={t.name: t.row_estimate for t in catalog.tables} if catalog else {},
+        )
         self.text.setText(sentence)
         self.setAccessibleDescription(sentence)
