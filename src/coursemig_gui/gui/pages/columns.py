@@ -33,6 +33,7 @@ from coursemig_gui.core.mapping import (
 )
 from coursemig_gui.gui.models.columns import ColumnsModel, MappingListModel
 from coursemig_gui.gui.pages.base import WizardStep
+from coursemig_gui.gui.pages.columns_sizes import fit_table_list, fit_type_columns
 from coursemig_gui.gui.widgets.banner import Level
 
 IF_EXISTS_CHOICES = [
@@ -214,7 +215,9 @@ class ColumnsPage(WizardStep):
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         self.tables_model.set_mappings(self.state.mappings)
         # once the page has its real size (it is laid out after initializePage)
-        QTimer.singleShot(0, self._fit_table_list)
+        QTimer.singleShot(
+            0, lambda: fit_table_list(self.table_list, self.splitter, self.fix_all_button)
+        )
         citus = self.state.target_has_citus
         self.placement_box.setVisible(citus)
         self.suggestion_note.setVisible(citus)
@@ -231,21 +234,6 @@ class ColumnsPage(WizardStep):
             first, QItemSelectionModel.SelectionFlag.ClearAndSelect
         )
         self._show_table(0)
-
-    def _fit_table_list(self) -> None:
-        """The table list as wide as its longest name, up to 30 % of the page (then elided)."""
-        view = self.table_list
-        wanted = view.sizeHintForColumn(0) + 2 * view.frameWidth() + 8
-        wanted += view.verticalScrollBar().sizeHint().width()
-        total = sum(self.splitter.sizes()) or self.width()
-        left = max(min(wanted, int(total * 0.3)), self.fix_all_button.sizeHint().width())
-        self.splitter.setSizes([left, max(total - left, 1)])
-
-    def _fit_types(self) -> None:
-        view = self.columns_view
-        widest = view.fontMetrics().horizontalAdvance("timestamp with time zone") + 16
-        for col in (ColumnsModel.SOURCE_TYPE, ColumnsModel.TARGET_TYPE):
-            view.setColumnWidth(col, min(max(view.sizeHintForColumn(col), 60), widest))
 
     def incomplete_reason(self) -> str | None:
         errors = [p for p in self.problems if p.is_error]
@@ -351,7 +339,7 @@ class ColumnsPage(WizardStep):
         table = catalog.table(tm.source) if (tm and catalog) else None
         self.columns_model.set_table(tm, table)
         self.columns_model.set_problems(self.problems)
-        self._fit_types()
+        fit_type_columns(self.columns_view, (ColumnsModel.SOURCE_TYPE, ColumnsModel.TARGET_TYPE))
         self._loading = True
         try:
             self.target_name.setText(tm.target if tm else "")
