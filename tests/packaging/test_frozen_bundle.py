@@ -277,8 +277,14 @@ def test_tarball_installs_and_the_installed_copy_runs(bundle, tmp_path):
     assert not (prefix / "bin" / "coursemig").exists()
 
 
-def test_installed_command_line_runs_a_saved_profile(bundle, source_db, target_db, tmp_path):
-    """IT staff's nightly job: `coursemig run PROFILE.json` from the installed tarball."""
+def test_installed_command_line_runs_a_saved_profile(
+    bundle, source_db, target_db, secret_keyring, tmp_path
+):
+    """IT staff's nightly job: `coursemig run PROFILE.json` from the installed tarball, the
+    password coming from the keyring (the real gnome-keyring run-tests.sh starts)."""
+    from coursemig_gui.core.connection_strings import parse_connection_string
+    from coursemig_gui.core.credentials import CredentialStore
+
     with tarfile.open(TARBALL) as tar:
         tar.extractall(tmp_path, filter="tar")
     prefix = tmp_path / "prefix"
@@ -296,6 +302,8 @@ def test_installed_command_line_runs_a_saved_profile(bundle, source_db, target_d
     # the profile names the connections; the password is not in it, nor on the command line
     target_url = target_db.url.replace(f":{quote(target_db.password, safe='')}@", "@")
     assert target_db.password not in target_url
+    # what "Remember password" on the Connect page does
+    assert CredentialStore().save(parse_connection_string(target_url).settings, target_db.password)
     planned = subprocess.run(
         [
             str(coursemig),
@@ -318,11 +326,10 @@ def test_installed_command_line_runs_a_saved_profile(bundle, source_db, target_d
     )
     assert planned.returncode == 0, planned.stdout + planned.stderr
     assert target_db.password not in profile.read_text()
-    # no keyring on this machine: libpq's own PGPASSWORD stands in for it here
-    run_env = dict(env, PGPASSWORD=target_db.password)
+    assert "PGPASSWORD" not in env  # the keyring is the only place the password is
     ran = subprocess.run(
         [str(coursemig), "run", str(profile), "--json-report", str(tmp_path / "report.json")],
-        env=run_env,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,

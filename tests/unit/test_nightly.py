@@ -53,11 +53,11 @@ def test_windows_schtasks_command_quotes_paths_with_spaces():
     assert "Credential Manager" in run.note
 
 
-def test_a_connection_without_a_saved_password_is_named(memory_keyring, monkeypatch, tmp_path):
+def test_a_connection_without_a_saved_password_is_named(secret_keyring, monkeypatch, tmp_path):
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
     source = ConnectionSettings(host="db1", dbname="course_api", user="django")
     target = ConnectionSettings(host="db2", dbname="citus", user="citus")
-    store = CredentialStore(memory_keyring)
+    store = CredentialStore()  # the real gnome-keyring that run-tests.sh starts
     store.save(source, "secret")
     text = unsaved_passwords([source, target], store)
     assert text.startswith("No password is saved for citus@db2/citus, so a night run")
