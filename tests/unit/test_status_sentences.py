@@ -17,9 +17,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "when-things-go-wrong.md"
 def test_every_final_status_has_one_sentence_in_gui_cli_and_docs(capsys):
     import argparse
 
-    from coursemig_gui.core.table_status import status_label, status_sentence
-
     from coursemig_gui.cli import _finish
+    from coursemig_gui.core.table_status import status_label, status_sentence
     from coursemig_gui.gui.models.report import ReportModel
 
     docs = DOCS.read_text(encoding="utf-8")

@@ -202,6 +202,10 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
                     record = record[:-2] + b"\n"  # one line end for COPY, whatever the file has
                 elif not record.endswith(b"\n"):
                     record += b"\n"
+                if record == b"\\.\n":
+                    # COPY (PostgreSQL 17 and older) takes a lone \. line for the end of the
+                    # data and drops every row after it; quoted it is the value \. instead
+                    record = b'"\\."\n'
                 batch.append(record)
                 lines.append(start)
                 size += len(record)

@@ -24,10 +24,25 @@ class Phase(StrEnum):
     FAILED = "failed"
     ROLLED_BACK = "rolled back"  # cancelled: the table is as it was before
     SKIPPED = "skipped"
+    # After COMMIT: the rows are in the target, but the check afterwards did not finish
+    COPIED_NOT_VERIFIED = "copied, not verified"
+    # The connection broke during COMMIT and the target could not say how it ended
+    COMMIT_UNKNOWN = "commit unknown"
+    NOT_STARTED = "not started"  # the run stopped before this table began
 
 
+# Every status a table can end a run in; core.table_status has each one's sentence.
 FINAL_PHASES = frozenset(
-    {Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.FAILED, Phase.ROLLED_BACK, Phase.SKIPPED}
+    {
+        Phase.DONE,
+        Phase.DONE_WITH_REJECTS,
+        Phase.COPIED_NOT_VERIFIED,
+        Phase.COMMIT_UNKNOWN,
+        Phase.FAILED,
+        Phase.ROLLED_BACK,
+        Phase.SKIPPED,
+        Phase.NOT_STARTED,
+    }
 )
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from coursemig_gui.core.catalog import Catalog, Table, base_type, django_model_name
+from coursemig_gui.core.type_changes import lossy_change
 from coursemig_gui.core.type_grammar import name_problem, type_problem
 
 
@@ -177,6 +178,11 @@ def narrowing_reason(source_type: str, target_type: str) -> str | None:
         return f"{target_type} is shorter than {source_type}: longer values will be rejected"
     sb, tb = base_type(s), base_type(t)
     if sb in _NUMERIC_ORDER and tb in _NUMERIC_ORDER:
+        if sb == "numeric" and tb != "numeric":
+            return (
+                f"{target_type} holds whole numbers only: numbers with a fraction, and "
+                "numbers too large for it, will be rejected"
+            )
         if _NUMERIC_ORDER.index(tb) < _NUMERIC_ORDER.index(sb):
             return f"{target_type} holds smaller numbers than {source_type}: large values will be rejected"
         return None
@@ -326,6 +332,18 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
                     suggest_rename(cm.target),
                 )
             )
+        lossy = lossy_change(col.type, cm.target_type)
+        if lossy:  # the server would not say a word: stop before the run
+            problems.append(
+                Problem(
+                    tm.source,
+                    f"{tm.target}.{cm.target}: {lossy}. Choose {col.type} (it keeps every value) "
+                    "or a wider type.",
+                    column=cm.source,
+                    fix=col.type,
+                )
+            )
+            continue
         reason = narrowing_reason(col.type, cm.target_type)
         if reason:
             problems.append(

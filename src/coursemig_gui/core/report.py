@@ -17,7 +17,8 @@ from coursemig_gui.core.private_files import write_private_text
 
 class Verification:
     MATCH = "match"  # counts and content checksum agree
-    COUNTS_MATCH = "counts match"  # content not comparable (types changed, rows appended)
+    # only the counts were compared; verification_detail says what was not, and why
+    COUNTS_MATCH = "counts match"
     MISMATCH = "mismatch"
     NOT_RUN = "not run"
 
@@ -37,6 +38,7 @@ class TableReport:
     csv_file: str | None = None
     message: str = ""
     detail: str = ""
+    committed: bool = False  # its rows are in the target for good: never loaded again
 
     @property
     def ok(self) -> bool:
@@ -55,14 +57,17 @@ class MigrationReport:
     cancelled: bool = False
     message: str = ""  # a run-level failure (no connection, invalid plan), plain sentence
     detail: str = ""
+    # steps after the loads that failed (Citus: foreign keys, sequences), one sentence each
+    problems: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> Outcome:
-        """How the run ended: done, done with rejected rows, or failed."""
-        if self.message and not self.tables:
+        """How the run ended: done, done with rejected rows, or failed (a table failed, was not
+        verified or not started, a check found a difference, or a step of the run failed)."""
+        if self.message or self.problems or self.cancelled:
             return Outcome.FAILED
-        if self.cancelled or any(
-            t.status in (Phase.FAILED, Phase.ROLLED_BACK, Phase.WAITING)
+        if any(
+            t.status not in (Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED)
             or t.verification == Verification.MISMATCH
             for t in self.tables
         ):
@@ -78,12 +83,36 @@ class MigrationReport:
         with_rejects = [t for t in done if t.rows_rejected]
         failed = [t for t in self.tables if t.status == Phase.FAILED]
         rolled = [t for t in self.tables if t.status == Phase.ROLLED_BACK]
+        unverified = [t for t in self.tables if t.status == Phase.COPIED_NOT_VERIFIED]
+        unknown = [t for t in self.tables if t.status == Phase.COMMIT_UNKNOWN]
+        differs = [t for t in done if t.verification == Verification.MISMATCH]
         if self.message and not self.tables:
             return self.message
-        if len(done) == n and not with_rejects:
+        if len(done) == n and not with_rejects and not differs:
             verified = all(t.verification == Verification.MATCH for t in done)
-            return f"All {n} tables copied" + (" and verified" if verified else "")
+            partly = [t for t in done if t.verification == Verification.COUNTS_MATCH]
+            text = f"All {n} tables copied" + (" and verified" if verified else "")
+            if partly:
+                text += (
+                    f" ({len(partly)} checked by row count only: "
+                    f"{', '.join(t.target for t in partly)})"
+                )
+            return text + self._after_copy()
         parts = [f"{len(done)} of {n} tables copied"]
+        if unverified:
+            parts.append(
+                f"{len(unverified)} copied, not verified "
+                f"({', '.join(t.target for t in unverified)})"
+            )
+        if unknown:
+            parts.append(
+                f"{len(unknown)} of unknown outcome, check them "
+                f"({', '.join(t.target for t in unknown)})"
+            )
+        if differs:
+            parts.append(
+                f"{len(differs)} different from the source ({', '.join(t.target for t in differs)})"
+            )
         if with_rejects:
             skipped = sum(t.rows_rejected for t in with_rejects)
             parts.append(
@@ -95,7 +124,18 @@ class MigrationReport:
             parts.append(
                 f"{len(rolled)} stopped and rolled back ({', '.join(t.target for t in rolled)})"
             )
-        return ", ".join(parts)
+        not_started = [t for t in self.tables if t.status == Phase.NOT_STARTED]
+        if not_started:
+            parts.append(f"{len(not_started)} not started")
+        return ", ".join(parts) + self._after_copy()
+
+    def _after_copy(self) -> str:
+        """A run-level failure or a failed step after the loads: never left out of the
+        headline, since the tables alone would read as a success."""
+        said = [*self.problems, *([self.message] if self.message else [])]
+        if not said:
+            return ""
+        return ", but " + " ".join(s[0].lower() + s[1:] for s in said).rstrip(".")
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -150,8 +150,9 @@ class DatabaseRows:
                 tee_file = None
                 part.replace(self.tee)
         finally:
-            if tee_file is not None:
+            if tee_file is not None:  # not read to the end: no half file is left behind
                 tee_file.close()
+                part.unlink(missing_ok=True)
 
     def _read(self) -> None:
         try:

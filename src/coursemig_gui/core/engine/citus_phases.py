@@ -15,6 +15,7 @@ from coursemig_gui.core.ddl import create_table, foreign_keys
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.target_tables import _move_sequences
+from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
     LogMessage,
     Phase,
@@ -75,20 +76,36 @@ class CitusPhases:
 
     def _after_loads(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
         """Citus, after every load: drop the tables this run created but did not load, add the
-        foreign keys between loaded tables, then move sequences past the loaded ids."""
+        foreign keys between loaded tables, then move sequences past the loaded ids. Each step
+        that fails is said in ``report.problems``, so it reaches the exit code and headline."""
         schema = self.options.target_schema
-        loaded = {
-            tm.target
-            for tm in ordered
-            if reports[tm.source].status in (Phase.DONE, Phase.DONE_WITH_REJECTS)
-        }
+        loaded = {tm.target for tm in ordered if reports[tm.source].committed}
         unloaded = [tm for tm in ordered if tm.target in self._made and tm.target not in loaded]
-        with open_session(self.target) as tgt:
+        try:
+            tgt = open_session(self.target)
+        except FriendlyError as exc:
+            self._step_failed(
+                None,
+                "The steps after the copy (foreign keys between the tables, "
+                "moving sequences past the copied ids) could not be done",
+                exc,
+            )
+            return
+        with tgt:
             for tm in unloaded:
                 # made for this run and never filled: gone again, as on plain PostgreSQL
-                tgt.execute(
-                    sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, tm.target))
-                )
+                try:
+                    tgt.execute(
+                        sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, tm.target))
+                    )
+                except psycopg.Error as exc:
+                    self._step_failed(
+                        reports[tm.source],
+                        f"{tm.target} was created for this run "
+                        "but not copied, and it could not be removed again",
+                        exc,
+                    )
+                    continue
                 self._made.discard(tm.target)
                 self.emit(
                     LogMessage(
@@ -107,24 +124,45 @@ class CitusPhases:
                             with tgt.transaction():
                                 tgt.execute(statement)
                         except psycopg.Error as exc:
-                            friendly = explain_error(exc)
-                            why = explain_citus_error(exc, tm) or friendly.message
-                            text = (
-                                f"{tm.target} was copied, but one of its foreign keys could not "
-                                f"be added: {why}"
-                            )
-                            report = reports[tm.source]
-                            report.message = f"{report.message} {text}".strip()
-                            self.emit(
-                                LogMessage(
-                                    text,
-                                    "warning",
-                                    f"{statement.as_string(tgt)}\n{friendly.detail}",
-                                )
+                            why = explain_citus_error(exc, tm)
+                            self._step_failed(
+                                reports[tm.source],
+                                f"{tm.target} was copied, but one "
+                                "of its foreign keys could not be added",
+                                exc,
+                                why,
+                                statement.as_string(None),
                             )
             if self.options.route != Route.IMPORT:  # an import moves them in its own transaction
                 for tm in ordered:
-                    if tm.target in loaded:
+                    if tm.target not in loaded:
+                        continue
+                    try:
                         _move_sequences(
                             tgt, schema, tm.target, [cm.target for cm in tm.included_columns]
                         )
+                    except psycopg.Error as exc:
+                        self._step_failed(
+                            reports[tm.source],
+                            f"the sequences of {tm.target} were "
+                            "not moved past the copied ids, so the app's next new "
+                            f"row in {tm.target} would fail on a duplicate id",
+                            exc,
+                        )
+
+    def _step_failed(
+        self,
+        report: TableReport | None,
+        what: str,
+        exc: BaseException,
+        why: str | None = None,
+        statement: str = "",
+    ) -> None:
+        """A step after the loads failed: said for the run and, if it is one table's, for it."""
+        friendly = exc if isinstance(exc, FriendlyError) else explain_error(exc)
+        what = f"{what[0].upper()}{what[1:]}"
+        text = f"{what}: {why or friendly.message}"
+        self.report.problems.append(f"{what}." if report is not None else text)
+        if report is not None:
+            report.message = f"{report.message} {text}".strip()
+        self.emit(LogMessage(text, "error", f"{statement}\n{friendly.detail}".strip()))

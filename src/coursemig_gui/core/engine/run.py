@@ -7,7 +7,7 @@ it was before."""
 from __future__ import annotations
 
 import threading
-import time
+import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from pathlib import Path
@@ -27,10 +27,11 @@ from coursemig_gui.core.engine.citus_phases import CitusPhases
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.table_load import TableLoad
-from coursemig_gui.core.engine.target_tables import _DeferredCheckFailed, _ReferringKey
+from coursemig_gui.core.engine.table_outcome import SnapshotLost, run_table
+from coursemig_gui.core.engine.target_tables import _ReferringKey
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
-    Cancelled,
+    FINAL_PHASES,
     CancelToken,
     EventCallback,
     LogMessage,
@@ -45,9 +46,6 @@ from coursemig_gui.core.paths import new_run_dir
 from coursemig_gui.core.plan import load_order
 from coursemig_gui.core.rejects import RejectLog
 from coursemig_gui.core.report import MigrationReport, TableReport
-from coursemig_gui.core.transfer import (
-    TableFailed,
-)
 
 
 def run_migration(
@@ -68,8 +66,18 @@ def run_migration(
     except psycopg.Error as exc:
         friendly = explain_error(exc)
         run.report.message, run.report.detail = friendly.message, friendly.detail
+    except Exception as exc:  # noqa: BLE001 - a bug must still end in a report, not a traceback
+        run.report.message = (
+            "CourseMig stopped because of a problem inside it. Tables not finished were left "
+            "as they were. Please send the details to CourseMig's makers."
+        )
+        run.report.detail = "".join(traceback.format_exception(exc))
     finally:
         run.close()
+        for t in run.report.tables:
+            if t.status not in FINAL_PHASES:  # the run ended before this table did
+                t.status = Phase.NOT_STARTED
+                t.message = t.message or "Not started: the migration stopped first."
         run.report.finished = datetime.now().isoformat(timespec="seconds")
     if run.report.message:
         on_event(LogMessage(run.report.message, "error", run.report.detail))
@@ -197,11 +205,16 @@ class _Run(TableLoad, CitusPhases):
 
     def _load(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
         if self.options.loaders <= 1 or len(ordered) <= 1:
-            for tm in ordered:
+            for n, tm in enumerate(ordered):
                 if self.cancel.cancelled:
                     self._not_started(reports[tm.source])
                     continue
-                self._table_with_retries(tm, reports[tm.source])
+                try:
+                    self._table_with_retries(tm, reports[tm.source])
+                except SnapshotLost:
+                    for later in ordered[n + 1 :]:
+                        self._not_started(reports[later.source], "the source's snapshot was lost")
+                    raise
         else:
             self._parallel(ordered, reports)
 
@@ -229,6 +242,7 @@ class _Run(TableLoad, CitusPhases):
         pending = list(ordered)
         finished: set[str] = set()
         running: dict[Future, str] = {}
+        lost: SnapshotLost | None = None
         with ThreadPoolExecutor(
             self.options.loaders, thread_name_prefix="coursemig-loader"
         ) as pool:
@@ -250,13 +264,21 @@ class _Run(TableLoad, CitusPhases):
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     finished.add(running.pop(future))
-                    future.result()
+                    try:
+                        future.result()
+                    except SnapshotLost as exc:  # no later table can start: let the others end
+                        lost = exc
+                        for tm in pending:
+                            self._not_started(reports[tm.source], "the source's snapshot was lost")
+                        pending = []
+        if lost is not None:
+            raise lost
 
-    def _not_started(self, report: TableReport) -> None:
-        report.status = Phase.SKIPPED
-        report.message = "Not started: the migration was stopped."
+    def _not_started(self, report: TableReport, why: str = "the migration was stopped") -> None:
+        report.status = Phase.NOT_STARTED
+        report.message = f"Not started: {why}."
         self.emit(
-            TableProgress(report.source, report.target, Phase.SKIPPED, message=report.message)
+            TableProgress(report.source, report.target, report.status, message=report.message)
         )
 
     def _estimate(self, tm: TableMapping) -> int:
@@ -264,97 +286,7 @@ class _Run(TableLoad, CitusPhases):
         return table.row_estimate if table else 0
 
     def _table_with_retries(self, tm: TableMapping, report: TableReport) -> None:
-        attempts = max(1, self.options.retries + 1) if self.writes_database else 1
-        for attempt in range(1, attempts + 1):
-            started = time.monotonic()
-            if attempt > 1 and self.rejects is not None:
-                self.rejects.discard(tm.target)  # the table starts again: so do its bad rows
-            try:
-                try:
-                    self._table(tm, report, started)
-                except _DeferredCheckFailed as exc:
-                    # Keys or foreign keys checked after the load found a bad row: load the
-                    # table again with the checks in place, so each bad row is isolated and
-                    # logged instead of failing the whole table.
-                    self._checks_during_load.add(tm.target)
-                    self.rejects.discard(tm.target)
-                    self.emit(
-                        LogMessage(
-                            f"{exc.message} Loading {tm.target} again, checking "
-                            "each row, to find them.",
-                            "warning",
-                            exc.detail,
-                        )
-                    )
-                    started = time.monotonic()
-                    self._table(tm, report, started)
-                if attempt > 1:
-                    self.emit(
-                        LogMessage(
-                            f"{tm.target} was copied on try {attempt} of {attempts}, "
-                            "from the start, so each row is in it once."
-                        )
-                    )
-                return
-            except Cancelled:
-                report.status = Phase.ROLLED_BACK
-                report.rows_written = 0
-                report.message = f"Stopped: {tm.target} was rolled back and is as it was before."
-            except TableFailed as exc:
-                report.status = Phase.FAILED
-                report.rows_written = 0
-                report.message, report.detail = exc.message, exc.detail
-            except FriendlyError as exc:
-                report.status = Phase.FAILED
-                report.rows_written = 0
-                report.message, report.detail = exc.message, exc.detail
-            except psycopg.OperationalError as exc:
-                # A dropped connection, a failover, a restart: the table's transaction is gone
-                # with it, so starting the table again cannot write a row twice.
-                friendly = explain_error(exc)
-                report.status = Phase.FAILED
-                report.rows_written = 0
-                report.message = (
-                    f"{tm.target} could not be finished: {friendly.message} "
-                    f"It was rolled back and is as it was before."
-                )
-                report.detail = friendly.detail
-                # A statement timeout (QueryCanceled) would only strike again: no retry.
-                transient = not isinstance(exc, psycopg.errors.QueryCanceled)
-                if attempt < attempts and transient and not self.cancel.cancelled:
-                    self.emit(
-                        LogMessage(
-                            f"The connection was lost while copying {tm.target}; "
-                            f"starting it again (try {attempt + 1} of {attempts}).",
-                            "warning",
-                            friendly.detail,
-                        )
-                    )
-                    time.sleep(min(2.0 * attempt, 5.0))
-                    continue
-            except psycopg.Error as exc:
-                friendly = explain_error(exc)
-                report.status = Phase.FAILED
-                report.rows_written = 0
-                report.message = (
-                    f"{tm.target} could not be copied and was left as it was. {friendly.message}"
-                )
-                report.detail = friendly.detail
-            report.seconds = time.monotonic() - started
-            self.emit(
-                TableProgress(
-                    tm.source,
-                    tm.target,
-                    report.status,
-                    report.rows_read,
-                    report.rows_read,
-                    0,
-                    report.rows_rejected,
-                    report.seconds,
-                    report.message,
-                )
-            )
-            return
+        run_table(self, tm, report)
 
     def close(self) -> None:
         if self._snapshot_conn is not None:

@@ -15,12 +15,16 @@ from coursemig_gui.core.catalog import (
     table_exists,
 )
 from coursemig_gui.core.csvfiles import csv_file_name, file_batches, pg_encoding, read_layout
+from coursemig_gui.core.engine.commit_point import TableTransaction
 from coursemig_gui.core.engine.copy_format import csv_line
 from coursemig_gui.core.engine.routes import Route
-from coursemig_gui.core.engine.session import open_session
-from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences
+from coursemig_gui.core.engine.session import open_session, pin_session
+from coursemig_gui.core.engine.table_outcome import SnapshotLost
+from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences, refuse_lossy
 from coursemig_gui.core.engine.verify import verify_copy, verify_import
+from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
+    LogMessage,
     Phase,
     ProgressThrottle,
     RejectedRow,
@@ -44,10 +48,32 @@ class TableLoad(TargetTables):
     # -- one table -----------------------------------------------------------------------------
 
     def _open_source(self) -> psycopg.Connection:
-        conn = open_session(self.source)
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self.snapshot)))
+        try:
+            conn = open_session(self.source)
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self.snapshot)))
+        except (psycopg.Error, FriendlyError) as exc:
+            if self._snapshot_alive():
+                raise
+            raise SnapshotLost(
+                "The source database restarted (or the connection that held its snapshot broke) "
+                "during the run, so the tables not yet copied could no longer be read as of the "
+                "same moment as those already copied, and were not started. To finish the job, "
+                "run the same migration again, choosing 'Skip' for the tables already copied.",
+                str(exc),
+            ) from exc
+        pin_session(conn)
         return conn
+
+    def _snapshot_alive(self) -> bool:
+        conn = self._snapshot_conn
+        if conn is None or conn.closed or conn.broken:
+            return False
+        try:
+            conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
 
     def _table(self, tm: TableMapping, report: TableReport, started: float) -> None:
         for pending in (self._pending_keys, self._pending_fks, self._set_aside):
@@ -118,96 +144,137 @@ class TableLoad(TargetTables):
         keep_csv = self.options.route == Route.DIRECT_KEEP_CSV
         columns = tm.included_columns
         before = 0
-        with tgt.transaction():
-            if (
-                tm.if_exists == IfExists.SKIP
-                and tm.target not in self._made
-                and table_exists(tgt, tm.target, schema)
-            ):
-                report.status = Phase.SKIPPED
-                report.message = f"{tm.target} already exists and was skipped, as chosen."
+        if (
+            tm.if_exists == IfExists.SKIP
+            and tm.target not in self._made
+            and table_exists(tgt, tm.target, schema)
+        ):
+            self._skipped(tm, report)
+            return
+        stream = None
+        tx = self._table_transaction(tgt, tm, report)
+        try:
+            with tx:
+                created, existing = self._prepare_target(tm, tgt, table, report)
+                if existing is not None and tm.if_exists == IfExists.APPEND:
+                    before = count_rows(tgt, tm.target, schema)
+                source_types = [table.column(cm.source).type for cm in columns]
+                target_types = (
+                    [existing[cm.target].type for cm in columns]
+                    if existing is not None
+                    else [cm.target_type for cm in columns]
+                )
+                if existing is not None:
+                    refuse_lossy(
+                        tm.target, [cm.target for cm in columns], source_types, target_types
+                    )
+                same_types = source_types == target_types
+                # Binary is about 1.4x faster, but only safe when the server need not convert.
+                fmt = "binary" if (self.options.binary and same_types and not keep_csv) else "csv"
+                stream = DatabaseRows(
+                    src,
+                    sql.Identifier(self.options.source_schema, tm.source),
+                    [cm.source for cm in columns],
+                    fmt,
+                    self.options.batch_rows,
+                    self.options.batch_bytes,
+                    tee=(self.csv_dir / csv_file_name(tm.source)) if keep_csv else None,
+                )
+                loader = TableLoader(
+                    tgt,
+                    target,
+                    [cm.target for cm in columns],
+                    fmt,
+                    table_name=tm.source,
+                    target_name=tm.target,
+                    header=stream.csv_header(),
+                    policy=self._policy(),
+                    rejects=self.rejects,
+                    on_reject=self._on_reject,
+                    cancel=self.cancel,
+                    source_type_oids=[table.column(cm.source).type_oid for cm in columns],
+                    checksum=self.options.verify,
+                )
+                self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
+                result = loader.load(
+                    stream.batches(),
+                    self._progress(tm, report, Phase.COPYING, started, table.row_estimate),
+                )
+                stream.close()  # the reader thread is done before anything else happens
+                self.cancel.check()
+                if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
+                    self._add_pending_keys(tgt, tm)
+                    self._add_pending_foreign_keys(tgt, tm)
+                    self._restore_foreign_keys(tgt, tm)
+                    _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
+            # committed: from here on the table is never loaded again
+            report.rows_read, report.rows_written = result.rows_read, result.rows_written
+            report.rows_rejected = result.rows_rejected
+            if keep_csv:
+                report.csv_file = str(self.csv_dir / csv_file_name(tm.source))
+            if result.rows_rejected:
+                report.reject_file = str(self.rejects.reject_file(tm.target))
+            if self.options.verify:
                 self.emit(
-                    TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message)
+                    TableProgress(
+                        tm.source,
+                        tm.target,
+                        Phase.VERIFYING,
+                        result.rows_read,
+                        result.rows_read,
+                        result.bytes_read,
+                        result.rows_rejected,
+                        time.monotonic() - started,
+                    )
                 )
-                return
-            created, existing = self._prepare_target(tm, tgt, table, report)
-            if existing is not None and tm.if_exists == IfExists.APPEND:
-                before = count_rows(tgt, tm.target, schema)
-            source_types = [table.column(cm.source).type for cm in columns]
-            target_types = (
-                [existing[cm.target].type for cm in columns]
-                if existing is not None
-                else [cm.target_type for cm in columns]
-            )
-            same_types = source_types == target_types
-            # Binary is about 1.4x faster, but only safe when the server need not convert.
-            fmt = "binary" if (self.options.binary and same_types and not keep_csv) else "csv"
-            stream = DatabaseRows(
-                src,
-                sql.Identifier(self.options.source_schema, tm.source),
-                [cm.source for cm in columns],
-                fmt,
-                self.options.batch_rows,
-                self.options.batch_bytes,
-                tee=(self.csv_dir / csv_file_name(tm.source)) if keep_csv else None,
-            )
-            loader = TableLoader(
-                tgt,
-                target,
-                [cm.target for cm in columns],
-                fmt,
-                table_name=tm.source,
-                target_name=tm.target,
-                header=stream.csv_header(),
-                policy=self._policy(),
-                rejects=self.rejects,
-                on_reject=self._on_reject,
-                cancel=self.cancel,
-                source_type_oids=[table.column(cm.source).type_oid for cm in columns],
-                checksum=self.options.verify,
-            )
-            self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
-            result = loader.load(
-                stream.batches(),
-                self._progress(tm, report, Phase.COPYING, started, table.row_estimate),
-            )
-            self.cancel.check()
-            if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
-                self._add_pending_keys(tgt, tm)
-                self._add_pending_foreign_keys(tgt, tm)
-                self._restore_foreign_keys(tgt, tm)
-                _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
-        report.rows_read, report.rows_written = result.rows_read, result.rows_written
-        report.rows_rejected = result.rows_rejected
-        if keep_csv:
-            report.csv_file = str(self.csv_dir / csv_file_name(tm.source))
-        if result.rows_rejected:
-            report.reject_file = str(self.rejects.reject_file(tm.target))
-        if self.options.verify:
-            self.emit(
-                TableProgress(
-                    tm.source,
-                    tm.target,
-                    Phase.VERIFYING,
-                    result.rows_read,
-                    result.rows_read,
-                    result.bytes_read,
-                    result.rows_rejected,
-                    time.monotonic() - started,
+                self.cancel.check()
+                verify_copy(
+                    tx.connection,
+                    schema,
+                    tm,
+                    report,
+                    result.rows_written,
+                    result.checksum,
+                    fmt,
+                    source_types,
+                    target_types,
+                    before,
+                    self.cancel,
                 )
-            )
-            verify_copy(
-                tgt,
-                self.options.target_schema,
-                tm,
-                report,
-                result.rows_written,
-                result.checksum,
-                fmt,
-                same_types,
-                before,
-            )
+        finally:
+            if stream is not None:
+                stream.close()  # on every path, before its connection closes
+            if tx.replacement is not None:
+                self.cancel.unwatch(tx.replacement)
+            tx.close()
         self._finish(tm, report, started)
+
+    def _table_transaction(self, tgt, tm: TableMapping, report: TableReport) -> TableTransaction:
+        def resolved(status: str) -> None:
+            said = (
+                "it was committed, so it is not copied again"
+                if status == "committed"
+                else ("it was not committed")
+            )
+            self.emit(
+                LogMessage(
+                    f"The connection to the target broke during the COMMIT of "
+                    f"{tm.target}; the target says {said}.",
+                    "warning",
+                )
+            )
+
+        def reopen():
+            conn = open_session(self.target)
+            self.cancel.watch(conn)
+            return conn
+
+        return TableTransaction(tgt, report, reopen, resolved, pin_session)
+
+    def _skipped(self, tm: TableMapping, report: TableReport) -> None:
+        report.status = Phase.SKIPPED
+        report.message = f"{tm.target} already exists and was skipped, as chosen."
+        self.emit(TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message))
 
     def _finish(self, tm: TableMapping, report: TableReport, started: float) -> None:
         report.seconds = time.monotonic() - started
@@ -286,14 +353,11 @@ class TableLoad(TargetTables):
             target_columns.append(cm.target if cm else name)
         table = _table_from_mapping(tm, layout.columns, target_columns)
         before = 0
-        with tgt.transaction():
-            if tm.if_exists == IfExists.SKIP and table_exists(tgt, tm.target, schema):
-                report.status = Phase.SKIPPED
-                report.message = f"{tm.target} already exists and was skipped, as chosen."
-                self.emit(
-                    TableProgress(tm.source, tm.target, Phase.SKIPPED, message=report.message)
-                )
-                return
+        if tm.if_exists == IfExists.SKIP and table_exists(tgt, tm.target, schema):
+            self._skipped(tm, report)
+            return
+        tx = self._table_transaction(tgt, tm, report)
+        with tx:
             import_mapping = TableMapping(
                 tm.source,
                 tm.target,
@@ -338,8 +402,14 @@ class TableLoad(TargetTables):
         report.csv_file = str(path)
         if result.rows_rejected:
             report.reject_file = str(self.rejects.reject_file(tm.target))
-        if self.options.verify:
-            verify_import(tgt, schema, tm, report, result.rows_written, before)
+        try:
+            if self.options.verify:
+                self.cancel.check()
+                verify_import(tx.connection, schema, tm, report, result.rows_written, before)
+        finally:
+            if tx.replacement is not None:
+                self.cancel.unwatch(tx.replacement)
+            tx.close()
         self._finish(tm, report, started)
 
 

@@ -25,6 +25,7 @@ from coursemig_gui.core.report import TableReport
 from coursemig_gui.core.transfer import (
     TableFailed,
 )
+from coursemig_gui.core.type_changes import lossy_change
 
 
 class TargetTables:
@@ -257,4 +258,24 @@ def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: 
                 col=sql.Identifier(column),
                 tbl=sql.Identifier(schema, table),
             )
+        )
+
+
+def refuse_lossy(
+    table: str, columns: list[str], source_types: list[str], target_types: list[str]
+) -> None:
+    """An existing table's types are known only during the run: one that would silently change
+    values fails the table before a row is written (a new table's are checked before the run)."""
+    reasons = [
+        f"{c}: {why}"
+        for c, s, t in zip(columns, source_types, target_types, strict=True)
+        if (why := lossy_change(s, t))
+    ]
+    if reasons:
+        raise TableFailed(
+            f"The existing table {table} would change values on the way in ("
+            + "; ".join(reasons)
+            + "), so it was not touched. Widen those columns in the target, or copy into a new "
+            "table.",
+            "; ".join(reasons),
         )
