@@ -205,6 +205,7 @@ class _Printer:
 
 def _finish(args: argparse.Namespace, report) -> int:
     from coursemig_gui.core.report import MigrationReport
+    from coursemig_gui.core.table_status import status_sentence
 
     assert isinstance(report, MigrationReport)
     if getattr(args, "json_report", None):
@@ -217,6 +218,10 @@ def _finish(args: argparse.Namespace, report) -> int:
                 f"{t.verification}"
             )
             print(line, file=sys.stderr)
+        for status in dict.fromkeys(t.status for t in report.tables):  # what each one means
+            print(f"  {status}: {status_sentence(status)}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"coursemig: {problem}", file=sys.stderr)
     if report.message:
         print(f"coursemig: {report.message}", file=sys.stderr)
         if report.detail and os.environ.get("COURSEMIG_DEBUG"):
@@ -237,7 +242,8 @@ def _run(args, source, target, mappings, options) -> int:
     def stop(signum, frame) -> None:  # Ctrl-C: roll back the table in progress, then stop
         if cancel.cancelled:
             raise KeyboardInterrupt
-        print("\nStopping: rolling back the table in progress…", file=sys.stderr)
+        print("\nStopping: the table in progress is rolled back (one already committed is "
+              "kept, and said so)…", file=sys.stderr)  # fmt: skip
         cancel.cancel()
 
     old = signal.signal(signal.SIGINT, stop)

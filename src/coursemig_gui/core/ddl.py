@@ -25,7 +25,10 @@ def _type_sql(type_text: str) -> sql.Composable:
     # Types are SQL type syntax, not identifiers (numeric(10,2)), so they go in as SQL text: only
     # after the allow-list grammar says the text is a type and nothing more (profiles are shared).
     if not is_type(type_text):
-        raise ValueError(f"not a type name: {type_text!r}")
+        raise ValueError(
+            f"{type_text.strip() or 'an empty type'} is not a column type CourseMig accepts (a "
+            "type name, optionally with sizes, for example varchar(200) or numeric(10,2))"
+        )
     return sql.SQL(type_text)
 
 

@@ -27,8 +27,12 @@ _STATE_TEXT = {
     Phase.FAILED: "failed ✗",
     Phase.ROLLED_BACK: "stopped, rolled back",
     Phase.SKIPPED: "skipped (already there)",
+    Phase.COPIED_NOT_VERIFIED: "copied, not verified ⚠",
+    Phase.COMMIT_UNKNOWN: "unknown: check the table ✗",
+    Phase.NOT_STARTED: "not started",
 }
-_FINISHED = frozenset({Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.FAILED})
+_FINISHED = frozenset({Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.FAILED,
+                       Phase.COPIED_NOT_VERIFIED})  # fmt: skip
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -40,7 +44,7 @@ def state_text(progress: TableProgress) -> str:
 
 
 def percent(p: TableProgress) -> int:
-    if p.phase in (Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED):
+    if p.phase in (Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.COPIED_NOT_VERIFIED):
         return 100
     if not p.rows_total:
         return 0

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from coursemig_gui.core.events import Phase
 from coursemig_gui.core.report import MigrationReport, TableReport, Verification
+from coursemig_gui.core.table_status import status_label, status_sentence
 from coursemig_gui.gui.models.base import ListTableModel
 
-_RESULT_TEXT = {
-    Phase.DONE: "Copied ✓",
-    Phase.DONE_WITH_REJECTS: "Copied, some rows skipped ⚠",
-    Phase.FAILED: "Failed ✗",
-    Phase.ROLLED_BACK: "Stopped, rolled back",
-    Phase.SKIPPED: "Skipped (already there)",
-    Phase.WAITING: "Not started",
-}
 _VERIFICATION_TEXT = {
     Verification.MATCH: "✓ counts and content match",
-    Verification.COUNTS_MATCH: "✓ counts match",
+    Verification.COUNTS_MATCH: "counts match; content not compared",
     Verification.MISMATCH: "✗ differs",
     Verification.NOT_RUN: "not checked",
 }
 
 
 def result_text(t: TableReport) -> str:
-    return _RESULT_TEXT.get(t.status, str(t.status))
+    return status_label(t.status)
 
 
 def verification_text(t: TableReport) -> str:
@@ -34,6 +26,7 @@ def verification_text(t: TableReport) -> str:
 
 class ReportModel(ListTableModel):
     TABLE, RESULT, READ, WRITTEN, SKIPPED, SECONDS, VERIFICATION = range(7)
+    SENTENCE_ROLE = Qt.ItemDataRole.UserRole + 1  # what the table's status means, in a sentence
     HEADERS = (
         "Table",
         "Result",
@@ -71,10 +64,14 @@ class ReportModel(ListTableModel):
                 self.SECONDS: f"{t.seconds:.1f}",
                 self.VERIFICATION: verification_text(t),
             }[col]
+        if role == self.SENTENCE_ROLE:
+            return status_sentence(t.status)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = "\n".join(x for x in (t.message, t.verification_detail, t.detail) if x)
             if col == self.TABLE:
                 return f"{t.target}, copied from {t.source}"
+            if col == self.RESULT:
+                return "\n".join(x for x in (status_sentence(t.status), t.message) if x) or None
             return tip or None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (
             self.READ,

@@ -109,11 +109,15 @@ class SummaryPage(WizardStep):
             headline = "Stopped before the end. " + (
                 f"Finished: {', '.join(finished)}." if finished else "No table was finished."
             )
+            unverified = [t.target for t in report.tables if t.status == Phase.COPIED_NOT_VERIFIED]
+            if unverified:
+                headline += f" Copied, not verified: {', '.join(unverified)}."
         self.headline.setText(headline)
         self.details.setText(self._details_text(report))
         self.open_rejects_button.setEnabled(any(t.reject_file for t in report.tables))
-        if report.message:
-            self.banner.show_message(Level.ERROR, report.message, report.detail)
+        if report.message or report.problems:
+            said = " ".join([*report.problems, report.message]).strip()
+            self.banner.show_message(Level.ERROR, said, report.detail)
         self.next_steps.setText(self._next_steps_text())
         if self.next_steps.text() and self.state.django_plan().models:
             self.handover.show()
@@ -127,7 +131,15 @@ class SummaryPage(WizardStep):
         if rejected:
             rows = "row" if rejected == 1 else "rows"
             text += f"; {rejected:,} {rows} skipped (the reasons are in the skipped-rows folder)"
-        unfinished = [t.target for t in report.tables if t.status not in _FINISHED]
+        unverified = [t.target for t in report.tables if t.status == Phase.COPIED_NOT_VERIFIED]
+        if unverified:
+            text += (f". Copied but not verified: {', '.join(unverified)} — their rows are in the "
+                     "target")  # fmt: skip
+        unknown = [t.target for t in report.tables if t.status == Phase.COMMIT_UNKNOWN]
+        if unknown:
+            text += f". Unknown whether copied: {', '.join(unknown)} — look at them in the target"
+        unfinished = [t.target for t in report.tables if t.status not in _FINISHED
+                      and t.status not in (Phase.COPIED_NOT_VERIFIED, Phase.COMMIT_UNKNOWN)]  # fmt: skip
         if unfinished:
             text += f". Not copied: {', '.join(unfinished)} — those tables are as they were before"
         return text + "."
