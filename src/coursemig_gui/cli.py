@@ -164,7 +164,13 @@ class _Printer:
         self._last = 0.0
 
     def __call__(self, event) -> None:
-        from coursemig_gui.core.events import FINAL_PHASES, LogMessage, RejectedRow, TableProgress
+        from coursemig_gui.core.events import (
+            FINAL_PHASES,
+            LogMessage,
+            RejectedRow,
+            TableProgress,
+            TableRestarted,
+        )
 
         if self.quiet:
             return
@@ -192,6 +198,13 @@ class _Printer:
             line = f" (line {event.line})" if event.line else ""  # CSV files: the line to look at
             print(
                 f"  row {event.row_number}{line} of {event.table}{where}: {event.reason}",
+                file=sys.stderr,
+            )
+        elif isinstance(event, TableRestarted):
+            self._clear()
+            print(
+                f"  (the rows of {event.target} listed so far were rolled back: it is loaded "
+                "again from the start)",
                 file=sys.stderr,
             )
         elif isinstance(event, LogMessage) and event.level != "error":
@@ -242,8 +255,11 @@ def _run(args, source, target, mappings, options) -> int:
     def stop(signum, frame) -> None:  # Ctrl-C: roll back the table in progress, then stop
         if cancel.cancelled:
             raise KeyboardInterrupt
-        print("\nStopping: the table in progress is rolled back (one already committed is "
-              "kept, and said so)…", file=sys.stderr)  # fmt: skip
+        print(
+            "\nStopping: the table in progress is rolled back (one already committed is "
+            "kept, and said so)…",
+            file=sys.stderr,
+        )
         cancel.cancel()
 
     old = signal.signal(signal.SIGINT, stop)

@@ -82,13 +82,22 @@ class RejectedRow:
 
 
 @dataclass(frozen=True)
+class TableRestarted:
+    """A table is loaded again from its first row (its earlier try was rolled back): the rows
+    that try rejected no longer count, and a live error log drops them."""
+
+    table: str
+    target: str
+
+
+@dataclass(frozen=True)
 class LogMessage:
     text: str
     level: str = "info"  # info | warning | error
     detail: str = ""
 
 
-Event = TableProgress | RejectedRow | LogMessage
+Event = TableProgress | RejectedRow | LogMessage | TableRestarted
 EventCallback = Callable[[Event], None]
 
 

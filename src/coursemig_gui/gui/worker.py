@@ -29,6 +29,7 @@ from coursemig_gui.core.events import (
     LogMessage,
     RejectedRow,
     TableProgress,
+    TableRestarted,
 )
 from coursemig_gui.gui.signals import emit
 
@@ -165,6 +166,11 @@ class EventBatcher(QObject):
                 self._phases[event.table] = event.phase
             elif isinstance(event, RejectedRow):
                 self._pending.rejected.append(event)
+            elif isinstance(event, TableRestarted):  # its rows so far were rolled back
+                self._pending.rejected = [
+                    r for r in self._pending.rejected if r.target != event.target
+                ]
+                self._pending.restarted.append(event.target)
             elif isinstance(event, LogMessage):
                 self._pending.messages.append(event)
                 urgent = event.level == "error"
@@ -182,16 +188,17 @@ class EventBatcher(QObject):
 class EventBatch:
     """What arrived since the last batch: newest progress per table, every reject and message."""
 
-    __slots__ = ("progress", "rejected", "messages")
+    __slots__ = ("progress", "rejected", "messages", "restarted")
 
     def __init__(self) -> None:
         self.progress: dict[str, TableProgress] = {}
         self.rejected: list[RejectedRow] = []
         self.messages: list[LogMessage] = []
+        self.restarted: list[str] = []  # target tables loaded again from the start
 
     @property
     def empty(self) -> bool:
-        return not (self.progress or self.rejected or self.messages)
+        return not (self.progress or self.rejected or self.messages or self.restarted)
 
 
 class MigrationRun(QObject):
@@ -199,6 +206,7 @@ class MigrationRun(QObject):
 
     table_progress = Signal(object)  # TableProgress, the newest per table
     rows_rejected = Signal(list)  # list[RejectedRow], in the order they were found
+    table_restarted = Signal(str)  # a target table loaded again: drop its rows so far
     log_message = Signal(object)  # LogMessage
     finished = Signal(object)  # MigrationReport
     failed = Signal(object)  # FriendlyError: a bug, since run_migration reports user errors
@@ -251,6 +259,8 @@ class MigrationRun(QObject):
     def _deliver(self, batch: EventBatch) -> None:
         for progress in batch.progress.values():
             emit(self.table_progress, progress)
+        for target in batch.restarted:  # before the rows of the new try
+            emit(self.table_restarted, target)
         if batch.rejected:
             emit(self.rows_rejected, batch.rejected)
         for message in batch.messages:

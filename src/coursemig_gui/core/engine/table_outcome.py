@@ -18,7 +18,14 @@ import psycopg
 from coursemig_gui.core.engine.commit_point import CommitNotMade, CommitUnresolved
 from coursemig_gui.core.engine.target_tables import _DeferredCheckFailed
 from coursemig_gui.core.errors import FriendlyError
-from coursemig_gui.core.events import Cancelled, CancelToken, LogMessage, Phase, TableProgress
+from coursemig_gui.core.events import (
+    Cancelled,
+    CancelToken,
+    LogMessage,
+    Phase,
+    TableProgress,
+    TableRestarted,
+)
 from coursemig_gui.core.explain import explain_error
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
@@ -71,7 +78,9 @@ def run_table(run: TableRun, tm: TableMapping, report: TableReport) -> None:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure ends as this table's status
             retry = _settle(run, tm, report, exc, attempt, attempts)
-        if not retry:
+        if retry:
+            run.emit(TableRestarted(tm.source, tm.target))
+        else:
             report.seconds = time.monotonic() - started
             run.emit(
                 TableProgress(
@@ -100,6 +109,7 @@ def _load_once(run: TableRun, tm: TableMapping, report: TableReport, started: fl
         run._checks_during_load.add(tm.target)
         if run.rejects is not None:
             run.rejects.discard(tm.target)
+        run.emit(TableRestarted(tm.source, tm.target))
         run.emit(
             LogMessage(
                 f"{exc.message} Loading {tm.target} again, checking each row, to find them.",

@@ -35,6 +35,15 @@ class ErrorLogModel(ListTableModel):
         self._items.extend(rows)
         self.endInsertRows()
 
+    def discard(self, target: str) -> None:
+        """Drop the rows of a table that is loaded again from the start (they were rolled
+        back; the new try reports its own)."""
+        kept = [r for r in self._items if r.target != target]
+        if len(kept) != len(self._items):
+            self.beginResetModel()
+            self._items = kept
+            self.endResetModel()
+
     def rejected_rows(self) -> list[RejectedRow]:
         return list(self._items)
 

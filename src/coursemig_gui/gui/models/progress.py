@@ -31,8 +31,9 @@ _STATE_TEXT = {
     Phase.COMMIT_UNKNOWN: "unknown: check the table ✗",
     Phase.NOT_STARTED: "not started",
 }
-_FINISHED = frozenset({Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.FAILED,
-                       Phase.COPIED_NOT_VERIFIED})  # fmt: skip
+_FINISHED = frozenset(
+    {Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.FAILED, Phase.COPIED_NOT_VERIFIED}
+)
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 

@@ -167,6 +167,7 @@ class MigratePage(WizardStep, MigrateViews):
         self.run = MigrationRun(self)
         self.run.table_progress.connect(self._on_progress)
         self.run.rows_rejected.connect(self._on_rejected)
+        self.run.table_restarted.connect(self._on_restarted)
         self.run.log_message.connect(self._on_log)
         self.run.finished.connect(self._on_finished)
         self.run.failed.connect(self._on_failed)
@@ -209,6 +210,10 @@ class MigratePage(WizardStep, MigrateViews):
     def _on_rejected(self, rows: list) -> None:
         self.error_model.append(rows)
         self.open_folder_button.setEnabled(True)
+        self._update_error_title()
+
+    def _on_restarted(self, target: str) -> None:
+        self.error_model.discard(target)
         self._update_error_title()
 
     def _on_log(self, message: LogMessage) -> None:

@@ -133,13 +133,18 @@ class SummaryPage(WizardStep):
             text += f"; {rejected:,} {rows} skipped (the reasons are in the skipped-rows folder)"
         unverified = [t.target for t in report.tables if t.status == Phase.COPIED_NOT_VERIFIED]
         if unverified:
-            text += (f". Copied but not verified: {', '.join(unverified)} — their rows are in the "
-                     "target")  # fmt: skip
+            text += (
+                f". Copied but not verified: {', '.join(unverified)} — their rows are in the target"
+            )
         unknown = [t.target for t in report.tables if t.status == Phase.COMMIT_UNKNOWN]
         if unknown:
             text += f". Unknown whether copied: {', '.join(unknown)} — look at them in the target"
-        unfinished = [t.target for t in report.tables if t.status not in _FINISHED
-                      and t.status not in (Phase.COPIED_NOT_VERIFIED, Phase.COMMIT_UNKNOWN)]  # fmt: skip
+        unfinished = [
+            t.target
+            for t in report.tables
+            if t.status not in _FINISHED
+            and t.status not in (Phase.COPIED_NOT_VERIFIED, Phase.COMMIT_UNKNOWN)
+        ]
         if unfinished:
             text += f". Not copied: {', '.join(unfinished)} — those tables are as they were before"
         return text + "."
