@@ -218,6 +218,26 @@ def test_a_lossy_type_change_never_ends_in_success(source_db, target_db, column,
         assert "fraction" in f"{warnings} {report.message}", warnings
 
 
+def test_a_type_that_cannot_be_read_back_is_counted_and_says_so(source_db, target_db):
+    """An enum of the source copied as text: the target has no such type to read the values
+    back as, so the check counts the rows and the report says what it did not compare."""
+    with source_db.admin_connect() as conn:
+        conn.execute("CREATE TYPE mood AS ENUM ('calm', 'busy')")
+        conn.execute("CREATE TABLE moods (id integer PRIMARY KEY, m mood)")
+        conn.execute("INSERT INTO moods VALUES (1, 'calm'), (2, 'busy'), (3, NULL)")
+        conn.execute("ALTER TABLE moods OWNER TO django")
+    mappings = mappings_for(source_db, ["moods"])
+    mappings[0].column("m").target_type = "text"
+    report = _migrate(source_db, target_db, mappings)
+    moods = report.tables[0]
+    assert moods.status == Phase.DONE, moods.message
+    assert moods.verification == Verification.COUNTS_MATCH
+    assert "not compared" in moods.verification_detail and "m (mood -> text)" in (
+        moods.verification_detail
+    ), moods.verification_detail
+    assert "checked by row count only: moods" in report.headline()
+
+
 # -- steps after the loads ---------------------------------------------------------------------
 
 

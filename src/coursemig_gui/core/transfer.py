@@ -184,14 +184,22 @@ class DatabaseRows:
             self.close()
 
     def close(self) -> None:
+        """Stop the reader thread and wait for it, so it never outlives its connection."""
         self._stop.set()
         if self._thread is not None:
-            # drain, so a reader blocked on a full queue sees the stop flag
+            # drain, so a reader blocked on a full queue sees the stop flag; one still waiting
+            # on the source after a while has its COPY cancelled, so it ends too
+            waited = 0
             while self._thread.is_alive():
                 try:
                     self._queue.get(timeout=0.1)
                 except queue.Empty:
-                    pass
+                    waited += 1
+                    if waited == 10:
+                        try:
+                            self.conn.cancel_safe(timeout=2.0)
+                        except Exception:  # noqa: BLE001 - a broken connection ends it anyway
+                            pass
             self._thread = None
 
 
