@@ -386,3 +386,67 @@ def test_a_lost_source_snapshot_is_said_and_the_rerun_offered(source_db, target_
     assert target_db.rows("SELECT to_regclass('public.degree')") == [(None,)]
     assert report.exit_code == 1
     assert "Skip" in report.message and "again" in report.message, report.message
+
+
+# -- smaller ones ------------------------------------------------------------------------------
+
+
+def test_stop_while_waiting_for_a_lock_is_a_stop_not_a_timeout(source_db, target_db):
+    """Stop pressed while the engine waits to empty a table another session has locked: the
+    server cancels the statement, and the table reads as stopped by the user."""
+    import threading
+    import time
+
+    first = _migrate(source_db, target_db, mappings_for(source_db, ["courses_program"]))
+    assert first.exit_code == 0, first.headline()
+    before = target_db.rows("SELECT count(*) FROM program")[0][0]
+    mappings = mappings_for(source_db, ["courses_program"])
+    mappings[0].if_exists = IfExists.REPLACE
+    cancel = CancelToken()
+    locker = target_db.admin_connect()
+    locker.execute("BEGIN")
+    locker.execute("LOCK TABLE program IN ACCESS EXCLUSIVE MODE")
+
+    def stop_when_waiting() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            rows = target_db.rows("SELECT count(*) FROM pg_stat_activity WHERE usename = %s "
+                                  "AND wait_event_type = 'Lock'", [target_db.user])  # fmt: skip
+            if rows[0][0]:
+                cancel.cancel()
+                return
+            time.sleep(0.05)
+
+    stopper = threading.Thread(target=stop_when_waiting, daemon=True)
+    stopper.start()
+    try:
+        report = _migrate(source_db, target_db, mappings, cancel=cancel)
+    finally:
+        stopper.join(5)
+        locker.execute("ROLLBACK")
+        locker.close()
+    program = report.tables[0]
+    assert cancel.cancelled, "the engine never waited for the lock"
+    assert program.status == Phase.ROLLED_BACK, program.message
+    assert program.message == "Stopped: program was rolled back and is as it was before."
+    assert "time limit" not in program.message
+    assert target_db.rows("SELECT count(*) FROM program")[0][0] == before
+
+
+def test_a_failed_export_leaves_no_half_file(source_db, tmp_path):
+    """The export of degree fails when it is renamed into place (a folder is in the way):
+    no *.csv.part is left behind, degree fails with a sentence, program is exported."""
+    from coursemig_gui.core.options import Route
+
+    folder = tmp_path / "export"
+    (folder / "courses_degree.csv").mkdir(parents=True)  # in the way of the finished file
+    mappings = mappings_for(source_db, ["courses_program", "courses_degree"])
+    options = MigrationOptions(route=Route.EXPORT, csv_dir=str(folder))
+    report = run_migration(source_db.endpoint, None, mappings, options)
+    by_target = {t.target: t for t in report.tables}
+    assert by_target["program"].status == Phase.DONE
+    degree = by_target["degree"]
+    assert degree.status == Phase.FAILED
+    assert "courses_degree.csv" in degree.message and "inside CourseMig" not in degree.message
+    assert not list(folder.glob("*.part")), list(folder.iterdir())
+    assert report.exit_code == 1

@@ -106,6 +106,7 @@ class DatabaseRows:
         when the whole table was read."""
         tee_file = None
         part = self.tee.with_suffix(".csv.part") if self.tee is not None else None
+        finished = False
         try:
             if part is not None:
                 part.parent.mkdir(parents=True, exist_ok=True)
@@ -149,9 +150,11 @@ class DatabaseRows:
                 tee_file.close()
                 tee_file = None
                 part.replace(self.tee)
+                finished = True
         finally:
-            if tee_file is not None:  # not read to the end: no half file is left behind
+            if tee_file is not None:
                 tee_file.close()
+            if part is not None and not finished:  # no half file is left behind
                 part.unlink(missing_ok=True)
 
     def _read(self) -> None:

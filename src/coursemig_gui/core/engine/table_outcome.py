@@ -195,6 +195,13 @@ def _settle(
         report.message = f"{t} could not be copied and was left as it was. {friendly.message}"
         report.detail = friendly.detail
         return False
+    if isinstance(exc, OSError):  # a CSV file or folder on this computer
+        where = f" {exc.filename}" if exc.filename else ""
+        report.message = (f"{t} could not be copied: the file{where} could not be written or "
+                          f"read ({exc.strerror or exc}). Check the folder, and that the disk "
+                          "has room, then run it again.")  # fmt: skip
+        report.detail = str(exc)
+        return False
     if isinstance(exc, ValueError):  # a value from the profile CourseMig cannot use
         report.message = f"{t} could not be copied and was left as it was: {_sentence(exc)}"
         report.detail = "".join(traceback.format_exception(exc))
