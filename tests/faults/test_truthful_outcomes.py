@@ -41,8 +41,14 @@ COPIED_NOT_VERIFIED = "copied, not verified"
 def _migrate(source_db, target_db, mappings, on_event=None, cancel=None, **options):
     """The one place these tests call the engine (its entry point moves in issue 13)."""
     kw = {"on_event": on_event} if on_event else {}
-    return run_migration(source_db.endpoint, target_db.endpoint, mappings,
-                         MigrationOptions(batch_rows=500, **options), cancel=cancel, **kw)  # fmt: skip
+    return run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        mappings,
+        MigrationOptions(batch_rows=500, **options),
+        cancel=cancel,
+        **kw,
+    )
 
 
 def _texts(events) -> list[str]:
@@ -56,8 +62,12 @@ def _on(table: str, phase: Phase, action, events: list):
 
     def on_event(event) -> None:
         events.append(event)
-        if (not done and isinstance(event, TableProgress) and event.target == table
-                and event.phase == phase):  # fmt: skip
+        if (
+            not done
+            and isinstance(event, TableProgress)
+            and event.target == table
+            and event.phase == phase
+        ):
             done.append(True)
             action()
 
@@ -90,8 +100,9 @@ def test_connection_killed_during_verification_after_commit_is_not_retried(sourc
     mappings = _keyless_course(source_db, target_db)
     killer = Killer(target_db, target_db.user)
     events: list = []
-    report = _migrate(source_db, target_db, mappings,
-                      _on("course", Phase.VERIFYING, killer.kill_now, events))  # fmt: skip
+    report = _migrate(
+        source_db, target_db, mappings, _on("course", Phase.VERIFYING, killer.kill_now, events)
+    )
     assert killer.killed and killer.killed != [-1], ("nothing was killed", report.to_json())
     _course_once(source_db, target_db)
     course = report.tables[0]
@@ -143,8 +154,13 @@ def test_stop_pressed_during_verification(source_db, target_db):
     cancel = CancelToken()
     events: list = []
     mappings = mappings_for(source_db, ["courses_program"])
-    report = _migrate(source_db, target_db, mappings,
-                      _on("program", Phase.VERIFYING, cancel.cancel, events), cancel)  # fmt: skip
+    report = _migrate(
+        source_db,
+        target_db,
+        mappings,
+        _on("program", Phase.VERIFYING, cancel.cancel, events),
+        cancel,
+    )
     program = report.tables[0]
     expected = source_db.rows("SELECT count(*) FROM courses_program")[0][0]
     assert target_db.rows("SELECT count(*) FROM program")[0][0] == expected
@@ -172,16 +188,20 @@ ALTER TABLE ledger OWNER TO django;
 """
 
 
-@pytest.mark.parametrize(("column", "new_type", "existing"), [
-    ("amount", "numeric(10,2)", False),
-    ("amount", "numeric(10,2)", True),
-    ("whole", "integer", False),
-    ("at", "timestamp without time zone", False),
-    ("at", "timestamp without time zone", True),
-    ("name", "character varying(20)", False),  # refused row by row already: loud, exit 3
-])  # fmt: skip
-def test_a_lossy_type_change_never_ends_in_success(source_db, target_db, column, new_type,
-                                                   existing):  # fmt: skip
+@pytest.mark.parametrize(
+    ("column", "new_type", "existing"),
+    [
+        ("amount", "numeric(10,2)", False),
+        ("amount", "numeric(10,2)", True),
+        ("whole", "integer", False),
+        ("at", "timestamp without time zone", False),
+        ("at", "timestamp without time zone", True),
+        ("name", "character varying(20)", False),  # refused row by row already: loud, exit 3
+    ],
+)
+def test_a_lossy_type_change_never_ends_in_success(
+    source_db, target_db, column, new_type, existing
+):
     with source_db.admin_connect() as conn:
         conn.execute(_LEDGER)
     mappings = mappings_for(source_db, ["ledger"])
@@ -246,8 +266,9 @@ def test_standin_citus_failing_sequence_move_reaches_exit_code_and_headline(
     source_db, target_db, tmp_path
 ):
     standin_citus().install(target_db)
-    mappings = mappings_for(source_db, ["courses_program", "courses_degree",
-                                        "courses_specialization"])  # fmt: skip
+    mappings = mappings_for(
+        source_db, ["courses_program", "courses_degree", "courses_specialization"]
+    )
     for tm in mappings:
         tm.placement = Placement.REFERENCE
     spec = next(tm for tm in mappings if tm.target == "specialization")
@@ -259,8 +280,12 @@ def test_standin_citus_failing_sequence_move_reaches_exit_code_and_headline(
             conn.execute("ALTER SEQUENCE specialization_id_seq MAXVALUE 2")
 
     events: list = []
-    report = _migrate(source_db, target_db, mappings,
-                      _on("specialization", Phase.COPYING, squeeze_sequence, events))  # fmt: skip
+    report = _migrate(
+        source_db,
+        target_db,
+        mappings,
+        _on("specialization", Phase.COPYING, squeeze_sequence, events),
+    )
     assert report.exit_code == 1, (report.headline(), report.message)
     headline = report.headline()
     assert "sequence" in headline and "specialization" in headline, headline
@@ -280,9 +305,12 @@ def test_a_bad_type_name_in_a_profile_fails_only_its_table(
     mappings = mappings_for(source_db, ["courses_program", "courses_degree", "courses_course"])
     course = next(tm for tm in mappings if tm.target == "course")
     course.column("title").target_type = '"Status"'  # a quoted enum name typed in the box
-    path = Profile(name="bad type", source=parse_connection_string(source_db.url).settings,
-                   target=parse_connection_string(target_db.url).settings,
-                   tables=mappings).save(tmp_path / "bad.json")  # fmt: skip
+    path = Profile(
+        name="bad type",
+        source=parse_connection_string(source_db.url).settings,
+        target=parse_connection_string(target_db.url).settings,
+        tables=mappings,
+    ).save(tmp_path / "bad.json")
     report_file = tmp_path / "report.json"
     capsys.readouterr()
     code = main(["run", str(path), "--json-report", str(report_file)])
@@ -294,8 +322,10 @@ def test_a_bad_type_name_in_a_profile_fails_only_its_table(
     assert by_target["course"]["status"] == "failed"
     assert "type" in by_target["course"]["message"] and by_target["course"]["message"].endswith(".")
     assert by_target["program"]["status"] == by_target["degree"]["status"] == "done"
-    assert target_db.rows("SELECT count(*) FROM degree")[0][0] == source_db.rows(
-        "SELECT count(*) FROM courses_degree")[0][0]  # fmt: skip
+    assert (
+        target_db.rows("SELECT count(*) FROM degree")[0][0]
+        == source_db.rows("SELECT count(*) FROM courses_degree")[0][0]
+    )
 
 
 # -- CSV and encodings -------------------------------------------------------------------------
@@ -306,8 +336,19 @@ def test_a_csv_with_a_lone_end_of_data_line(target_db, tmp_path):
     folder.mkdir()
     (folder / "items.csv").write_bytes(b"id,name\n1,a\n\\.\n2,b\n3,c\n")
     report_file = tmp_path / "report.json"
-    code = main(["import", str(folder), "--target", target_db.url, "--rejects-dir",
-                 str(tmp_path / "rejects"), "--json-report", str(report_file), "-q"])  # fmt: skip
+    code = main(
+        [
+            "import",
+            str(folder),
+            "--target",
+            target_db.url,
+            "--rejects-dir",
+            str(tmp_path / "rejects"),
+            "--json-report",
+            str(report_file),
+            "-q",
+        ]
+    )
     data = json.loads(report_file.read_text())
     items = data["tables"][0]
     ids = sorted(r[0] for r in target_db.rows("SELECT id FROM items"))
@@ -330,8 +371,12 @@ def latin1_source(servers):
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'LATIN1' "
-                             "LC_COLLATE 'C' LC_CTYPE 'C' OWNER django").format(sql.Identifier(name)))  # fmt: skip
+        conn.execute(
+            sql.SQL(
+                "CREATE DATABASE {} TEMPLATE template0 ENCODING 'LATIN1' "
+                "LC_COLLATE 'C' LC_CTYPE 'C' OWNER django"
+            ).format(sql.Identifier(name))
+        )
     with psycopg.connect(server.admin_conninfo(name), autocommit=True) as conn:
         conn.execute("SET client_encoding = 'UTF8'")
         conn.execute("CREATE TABLE notes (id integer PRIMARY KEY, body text, label varchar(20))")
@@ -345,8 +390,9 @@ def latin1_source(servers):
         yield Endpoint(parsed.settings, parsed.password)
     finally:
         with psycopg.connect(server.admin_conninfo(), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))  # fmt: skip
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def test_a_latin1_source_database_copies_its_text_correctly(latin1_source, target_db):
@@ -374,8 +420,9 @@ def test_a_lost_source_snapshot_is_said_and_the_rerun_offered(source_db, target_
     mappings = mappings_for(source_db, ["courses_program", "courses_degree", "courses_course"])
     killer = Killer(source_db, source_db.user, "query LIKE '%%pg_export_snapshot%%'")
     events: list = []
-    report = _migrate(source_db, target_db, mappings,
-                      _on("course", Phase.COPYING, killer.kill_now, events))  # fmt: skip
+    report = _migrate(
+        source_db, target_db, mappings, _on("course", Phase.COPYING, killer.kill_now, events)
+    )
     assert killer.killed and killer.killed != [-1], "the snapshot's connection was not found"
     by_target = {t.target: t for t in report.tables}
     assert [t.target for t in report.tables] == ["program", "course", "degree"]  # load order
@@ -410,8 +457,11 @@ def test_stop_while_waiting_for_a_lock_is_a_stop_not_a_timeout(source_db, target
     def stop_when_waiting() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            rows = target_db.rows("SELECT count(*) FROM pg_stat_activity WHERE usename = %s "
-                                  "AND wait_event_type = 'Lock'", [target_db.user])  # fmt: skip
+            rows = target_db.rows(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = %s "
+                "AND wait_event_type = 'Lock'",
+                [target_db.user],
+            )
             if rows[0][0]:
                 cancel.cancel()
                 return

@@ -135,14 +135,20 @@ def slow_commit(db, table: str, seconds: float = 30) -> Callable[[], None]:
     """Make every COMMIT of a transaction that inserted into ``table`` wait ``seconds`` on the
     server before it is written (wait event ``PgSleep``). Returns a function that removes it."""
     with db.admin_connect() as conn:
-        conn.execute(sql.SQL(_SLOW_COMMIT).format(
-            seconds=sql.Literal(seconds), table=sql.Identifier("public", table)))  # fmt: skip
+        conn.execute(
+            sql.SQL(_SLOW_COMMIT).format(
+                seconds=sql.Literal(seconds), table=sql.Identifier("public", table)
+            )
+        )
 
     def remove() -> None:
         with db.admin_connect() as conn:
             for trigger in ("truth_slow_commit", "truth_defer"):
-                conn.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-                    sql.Identifier(trigger), sql.Identifier("public", table)))  # fmt: skip
+                conn.execute(
+                    sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+                        sql.Identifier(trigger), sql.Identifier("public", table)
+                    )
+                )
 
     return remove
 
@@ -170,13 +176,19 @@ def commit_waits_for_standby(db, user: str) -> Iterator[Callable[[], None]]:
 
     try:
         server_admin.execute("ALTER SYSTEM SET synchronous_commit = 'local'")
-        server_admin.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} SET synchronous_commit = 'on'")
-                             .format(sql.Identifier(user), sql.Identifier(db.dbname)))  # fmt: skip
+        server_admin.execute(
+            sql.SQL("ALTER ROLE {} IN DATABASE {} SET synchronous_commit = 'on'").format(
+                sql.Identifier(user), sql.Identifier(db.dbname)
+            )
+        )
         server_admin.execute("ALTER SYSTEM SET synchronous_standby_names = 'truth_no_standby'")
         settle()
         yield release
     finally:
         release()
-        server_admin.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET synchronous_commit")
-                             .format(sql.Identifier(user), sql.Identifier(db.dbname)))  # fmt: skip
+        server_admin.execute(
+            sql.SQL("ALTER ROLE {} IN DATABASE {} RESET synchronous_commit").format(
+                sql.Identifier(user), sql.Identifier(db.dbname)
+            )
+        )
         server_admin.close()

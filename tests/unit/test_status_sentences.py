@@ -19,8 +19,11 @@ def test_every_final_status_has_one_sentence_in_gui_cli_and_docs(capsys):
     from coursemig_gui.gui.models.report import ReportModel
 
     docs = DOCS.read_text(encoding="utf-8")
-    report = MigrationReport(tables=[TableReport(f"s{i}", f"t{i}", status)
-                                     for i, status in enumerate(sorted(FINAL_PHASES))])  # fmt: skip
+    report = MigrationReport(
+        tables=[
+            TableReport(f"s{i}", f"t{i}", status) for i, status in enumerate(sorted(FINAL_PHASES))
+        ]
+    )
     model = ReportModel()
     model.set_report(report)
     capsys.readouterr()

@@ -81,10 +81,10 @@ class CitusPhases:
         schema = self.options.target_schema
         loaded = {tm.target for tm in ordered if reports[tm.source].committed}
         # a table whose COMMIT has an unknown outcome may hold its rows: it is left for a look
-        unknown = {tm.target for tm in ordered
-                   if reports[tm.source].status == Phase.COMMIT_UNKNOWN}  # fmt: skip
-        unloaded = [tm for tm in ordered if tm.target in self._made
-                    and tm.target not in loaded | unknown]  # fmt: skip
+        unknown = {tm.target for tm in ordered if reports[tm.source].status == Phase.COMMIT_UNKNOWN}
+        unloaded = [
+            tm for tm in ordered if tm.target in self._made and tm.target not in loaded | unknown
+        ]
         try:
             tgt = open_session(self.target)
         except FriendlyError as exc:

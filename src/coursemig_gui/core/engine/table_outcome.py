@@ -197,9 +197,11 @@ def _settle(
         return False
     if isinstance(exc, OSError):  # a CSV file or folder on this computer
         where = f" {exc.filename}" if exc.filename else ""
-        report.message = (f"{t} could not be copied: the file{where} could not be written or "
-                          f"read ({exc.strerror or exc}). Check the folder, and that the disk "
-                          "has room, then run it again.")  # fmt: skip
+        report.message = (
+            f"{t} could not be copied: the file{where} could not be written or "
+            f"read ({exc.strerror or exc}). Check the folder, and that the disk "
+            "has room, then run it again."
+        )
         report.detail = str(exc)
         return False
     if isinstance(exc, ValueError):  # a value from the profile CourseMig cannot use
