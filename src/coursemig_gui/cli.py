@@ -164,13 +164,8 @@ class _Printer:
         self._last = 0.0
 
     def __call__(self, event) -> None:
-        from coursemig_gui.core.events import (
-            FINAL_PHASES,
-            LogMessage,
-            RejectedRow,
-            TableProgress,
-            TableRestarted,
-        )
+        from coursemig_gui.core.events import FINAL_PHASES, LogMessage, RejectedRow, TableProgress
+        from coursemig_gui.core.events import TableRestarted as Restarted
 
         if self.quiet:
             return
@@ -200,7 +195,7 @@ class _Printer:
                 f"  row {event.row_number}{line} of {event.table}{where}: {event.reason}",
                 file=sys.stderr,
             )
-        elif isinstance(event, TableRestarted):
+        elif isinstance(event, Restarted):
             self._clear()
             print(
                 f"  (the rows of {event.target} listed so far were rolled back: it is loaded "
@@ -255,11 +250,7 @@ def _run(args, source, target, mappings, options) -> int:
     def stop(signum, frame) -> None:  # Ctrl-C: roll back the table in progress, then stop
         if cancel.cancelled:
             raise KeyboardInterrupt
-        print(
-            "\nStopping: the table in progress is rolled back (one already committed is "
-            "kept, and said so)…",
-            file=sys.stderr,
-        )
+        print("\nStopping: rolling back the table in progress…", file=sys.stderr)
         cancel.cancel()
 
     old = signal.signal(signal.SIGINT, stop)
