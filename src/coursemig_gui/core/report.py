@@ -98,10 +98,11 @@ class MigrationReport:
                     f"{', '.join(t.target for t in partly)})"
                 )
             return text + self._after_copy()
-        parts = [f"{len(done)} of {n} tables copied"]
+        # a table copied but not verified is copied (its rows are in): counted, and named
+        parts = [f"{len(done) + len(unverified)} of {n} tables copied"]
         if unverified:
             parts.append(
-                f"{len(unverified)} copied, not verified "
+                f"{len(unverified)} of them not verified "
                 f"({', '.join(t.target for t in unverified)})"
             )
         if unknown:

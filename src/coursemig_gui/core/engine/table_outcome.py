@@ -222,11 +222,10 @@ def _not_verified(run: TableRun, report: TableReport, exc: BaseException) -> Non
     if isinstance(exc, Cancelled) or run.cancel.cancelled:
         why = "you pressed Stop while it was being checked."
         detail = ""
-    elif isinstance(exc, psycopg.Error):
-        friendly = explain_error(exc)
-        why, detail = friendly.message, friendly.detail
-    elif isinstance(exc, FriendlyError):
-        why, detail = exc.message, exc.detail
+    elif isinstance(exc, psycopg.Error | FriendlyError):
+        friendly = exc if isinstance(exc, FriendlyError) else explain_error(exc)
+        # what happened, without the advice to "try again": the table must not be copied again
+        why, detail = _first_sentence(friendly.message), friendly.detail
     else:
         why = _sentence(exc)
         detail = "".join(traceback.format_exception(exc))
@@ -241,6 +240,11 @@ def _not_verified(run: TableRun, report: TableReport, exc: BaseException) -> Non
         "'Replace all rows'."
     )
     report.detail = detail
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + "." if dot else text
 
 
 def _sentence(exc: BaseException) -> str:

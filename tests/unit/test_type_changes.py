@@ -1,0 +1,33 @@
+"""Issue 12: which type changes lose information without a word from the server."""
+
+from __future__ import annotations
+
+import pytest
+
+from coursemig_gui.core.type_changes import lossy_change
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "lossy"),
+    [
+        ("numeric(12,4)", "numeric(10,2)", True),  # 1.1234 -> 1.12
+        ("numeric", "numeric(10,2)", True),
+        ("numeric(12,4)", "numeric(20,4)", False),
+        ("numeric(12,4)", "numeric", False),
+        ("timestamp with time zone", "timestamp without time zone", True),
+        ("timestamp with time zone", "timestamptz", False),
+        ("timestamp without time zone", "timestamp with time zone", False),
+        ("timestamp(6) without time zone", "timestamp(0) without time zone", True),
+        ("timestamp with time zone", "date", True),
+        ("double precision", "real", True),
+        ("bigint", "double precision", True),
+        ("integer", "double precision", False),
+        # refused row by row by the server, each logged with its reason: loud, not lossy
+        ("numeric", "integer", False),
+        ("character varying(200)", "character varying(20)", False),
+        ("text", "integer", False),
+        ("integer", "bigint", False),
+    ],
+)
+def test_lossy_changes_are_named(source, target, lossy):
+    assert (lossy_change(source, target) is not None) == lossy
