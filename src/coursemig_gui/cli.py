@@ -197,11 +197,7 @@ class _Printer:
             )
         elif isinstance(event, Restarted):
             self._clear()
-            print(
-                f"  (the rows of {event.target} listed so far were rolled back: it is loaded "
-                "again from the start)",
-                file=sys.stderr,
-            )
+            print(f"  ({event.target} starts again; rows above were rolled back)", file=sys.stderr)
         elif isinstance(event, LogMessage) and event.level != "error":
             self._clear()
             print(f"{event.level}: {event.text}", file=sys.stderr)
@@ -213,7 +209,6 @@ class _Printer:
 
 def _finish(args: argparse.Namespace, report) -> int:
     from coursemig_gui.core.report import MigrationReport
-    from coursemig_gui.core.table_status import status_sentence
 
     assert isinstance(report, MigrationReport)
     if getattr(args, "json_report", None):
@@ -226,10 +221,8 @@ def _finish(args: argparse.Namespace, report) -> int:
                 f"{t.verification}"
             )
             print(line, file=sys.stderr)
-        for status in dict.fromkeys(t.status for t in report.tables):  # what each one means
-            print(f"  {status}: {status_sentence(status)}", file=sys.stderr)
-    for problem in report.problems:
-        print(f"coursemig: {problem}", file=sys.stderr)
+        for line in report.status_sentences():  # what each status met means
+            print(f"  {line}", file=sys.stderr)
     if report.message:
         print(f"coursemig: {report.message}", file=sys.stderr)
         if report.detail and os.environ.get("COURSEMIG_DEBUG"):

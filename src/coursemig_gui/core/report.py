@@ -13,6 +13,7 @@ from pathlib import Path
 from coursemig_gui.core.events import Phase
 from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.private_files import write_private_text
+from coursemig_gui.core.table_status import status_sentence
 
 
 class Verification:
@@ -129,6 +130,10 @@ class MigrationReport:
         if not_started:
             parts.append(f"{len(not_started)} not started")
         return ", ".join(parts) + self._after_copy()
+
+    def status_sentences(self) -> list[str]:
+        """'status: sentence' for each status the tables ended in, in the order met."""
+        return [f"{s}: {status_sentence(s)}" for s in dict.fromkeys(t.status for t in self.tables)]
 
     def _after_copy(self) -> str:
         """A run-level failure or a failed step after the loads: never left out of the

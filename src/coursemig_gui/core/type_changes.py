@@ -15,6 +15,8 @@ import re
 
 from psycopg import sql
 
+from coursemig_gui.core.type_grammar import is_type
+
 _NUMERIC = re.compile(r"^(?:numeric|decimal)\s*(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?$")
 _TIME = re.compile(
     r"^(timestamp|time)\s*(?:\((\d)\))?\s*(with time zone|without time zone)?$|^(timestamptz|timetz)"
@@ -94,13 +96,9 @@ def lossy_change(source_type: str, target_type: str) -> str | None:
 
 
 def castable(type_text: str) -> bool:
-    """Whether a type name from the catalog can be written into a cast as it is (a quoted
-    name, an array of one, or anything odd is not)."""
-    return (
-        bool(type_text.strip())
-        and not any(ch in type_text for ch in ";'\"\\")
-        and ("--" not in type_text)
-    )
+    """Whether a type name from the catalog can be written into a cast as it is: the same
+    allow-list grammar as CREATE TABLE (``type_grammar``), so nothing but a type goes in."""
+    return is_type(type_text)
 
 
 def read_back_as(
