@@ -297,7 +297,7 @@ def test_standin_citus_failing_sequence_move_reaches_exit_code_and_headline(
 
 
 def test_a_bad_type_name_in_a_profile_fails_only_its_table(
-    source_db, target_db, tmp_path, monkeypatch, capsys, memory_keyring
+    source_db, target_db, tmp_path, monkeypatch, capsys
 ):
     from coursemig_gui.core.profile import Profile
 
