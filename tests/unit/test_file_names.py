@@ -3,6 +3,8 @@ name Windows accepts, inside its folder."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from coursemig_gui.core.csvfiles import csv_file_name
 from coursemig_gui.core.file_names import safe_file_stem
 from coursemig_gui.core.rejects import RejectLog
@@ -31,3 +33,18 @@ def test_every_file_the_tool_makes_uses_it(tmp_path):
     rejects = RejectLog(tmp_path)
     assert rejects.reject_file("a/b") != rejects.reject_file("a_b")
     assert rejects.reject_file("CON").name.split(".")[0].lower() != "con"
+
+
+def test_names_differing_only_by_case_get_distinct_files():
+    # Windows and macOS fold case (and macOS Unicode normalization): Course.csv would overwrite
+    # course.csv there, so two such tables must never share a file.
+    for group in (
+        ["course", "Course", "COURSE"],
+        ["a/b", "A/B"],
+        ["CON", "con", "Con"],
+        ["\u00e9t\u00e9", "\u00c9t\u00e9", "e\u0301te\u0301"],  # composed, upper, decomposed
+        ["strasse", "stra\u00dfe"],
+    ):
+        folded = {unicodedata.normalize("NFC", safe_file_stem(n)).casefold() for n in group}
+        assert len(folded) == len(group), group
+    assert safe_file_stem("courses_course") == "courses_course"  # the usual case stays as is

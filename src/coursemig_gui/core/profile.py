@@ -61,7 +61,7 @@ class Profile:
 
     def save(self, path: Path | None = None) -> Path:
         """Write atomically; an existing file is kept as ``.bak`` first."""
-        path = Path(path) if path else profiles_dir() / f"{_safe_file_name(self.name)}.json"
+        path = Path(path) if path else _profile_path(self.name)
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
         if path.exists():
@@ -129,6 +129,21 @@ def _upgrade(data: dict) -> dict:
 
 def _safe_file_name(name: str) -> str:
     return safe_file_stem(name.strip() or "migration")
+
+
+def _profile_path(name: str) -> Path:
+    """Where a profile is saved by its name. Before file names told case apart, "Nightly" was
+    saved as Nightly.json; a nightly task may run that file, so it is kept when it holds this
+    very profile (its own name, exactly), rather than leaving it behind with old settings."""
+    path = profiles_dir() / f"{_safe_file_name(name)}.json"
+    legacy = profiles_dir() / f"{name.strip()}.json"
+    if path.stem.rsplit("-", 1)[0] == name.strip() and legacy.is_file():
+        try:
+            if json.loads(legacy.read_text(encoding="utf-8")).get("name") == name:
+                return legacy
+        except (OSError, ValueError, AttributeError):
+            pass
+    return path
 
 
 @dataclass(frozen=True)
