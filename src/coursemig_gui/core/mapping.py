@@ -205,7 +205,7 @@ def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
                 Problem(tm.source, f"The table {tm.source} is no longer in the source database.")
             )
             continue
-        if not tm.target.strip():
+        if not tm.target:
             problems.append(Problem(tm.source, f"{tm.source} needs a target table name."))
         if too_long := name_problem("table", tm.target):
             problems.append(Problem(tm.source, too_long))
@@ -302,7 +302,7 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
                     )
                 )
             continue
-        if not cm.target.strip():
+        if not cm.target:
             problems.append(
                 Problem(tm.source, f"The column {cm.source} needs a target name.", column=cm.source)
             )
