@@ -103,3 +103,11 @@ def test_routes_mixed_policies_and_column_changes():
 def test_nothing_chosen():
     text = describe_plan([], MigrationOptions(), source=SOURCE, target=TARGET)
     assert text == "No table is chosen, so nothing will be copied."
+
+
+def test_a_limit_of_zero_bad_rows_is_not_called_skipping():
+    # --max-rejects 0 (or 0 %): the first bad row fails the table, which is left as it was
+    for options in (MigrationOptions(max_rejects=0), MigrationOptions(max_reject_percent=0)):
+        text = describe_plan(_tables(), options, source=SOURCE, target=TARGET)
+        assert "skipped" not in text
+        assert "a bad row stops its table (rolled back)" in text

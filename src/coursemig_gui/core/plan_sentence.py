@@ -149,7 +149,8 @@ def _if_exists(tables: list[TableMapping]) -> str:
 
 
 def _bad_rows(options: MigrationOptions) -> str:
-    if options.on_error == OnError.STOP:
+    if options.on_error == OnError.STOP or 0 in (options.max_rejects, options.max_reject_percent):
+        # a limit of none: the first bad row fails the table, as --on-error stop does
         return "a bad row stops its table (rolled back)"
     limit = f"up to {_plural(options.max_rejects, 'row')} per table" if options.max_rejects else ""
     if options.max_reject_percent is not None:
