@@ -303,3 +303,17 @@ def test_whats_next_is_true_for_each_answer():
     assert "every name it expects was kept, and Django's own tables came along" in keep
     partial = whats_next(DjangoAppWill.KEEP_NAMES, unchanged, "db", False)
     assert "were not copied" in partial
+
+
+def test_readme_made_before_any_run_does_not_say_the_tables_were_copied(tmp_path):
+    # `coursemig plan … --output p.json` then `coursemig django-handover p.json`: nothing has
+    # been copied yet; the wizard writes the folder after its run, when it is true
+    mappings, plan = _new_names_plan(_catalog())
+    target = ConnectionSettings(host="db.example.org", dbname="citus", user="citus")
+    write_handover(tmp_path / "cli", target, mappings, plan)
+    text = (tmp_path / "cli" / "README.txt").read_text(encoding="utf-8")
+    assert "were copied" not in text
+    assert "coursemig run" in text
+    write_handover(tmp_path / "gui", target, mappings, plan, copied=True)
+    text = (tmp_path / "gui" / "README.txt").read_text(encoding="utf-8")
+    assert text.splitlines()[3].startswith("The tables were copied to citus@db.example.org/citus.")

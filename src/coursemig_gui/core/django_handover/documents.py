@@ -267,13 +267,23 @@ def readme(
     has_patch: bool,
     history_copied: bool,
     problems: list[str],
+    copied: bool = False,
 ) -> str:
-    """One page a non-developer can forward: what happened, what is in the folder, no jargon."""
+    """One page a non-developer can forward: what happened, what is in the folder, no jargon.
+    ``copied``: written after a run that copied the tables (the wizard); the command line can
+    write it from a saved migration that has not run yet, so then it says what the run does."""
     out = ["CONNECTING THE DJANGO APP TO THE NEW DATABASE", "=" * 45, ""]
-    out += _wrap(
-        f"The tables were copied to {target_name}. The old database was not changed; "
-        "keep it until the app has run on the new one for a while."
-    )
+    if copied:
+        out += _wrap(
+            f"The tables were copied to {target_name}. The old database was not changed; "
+            "keep it until the app has run on the new one for a while."
+        )
+    else:
+        out += _wrap(
+            f"This saved migration copies the tables to {target_name} when it runs (coursemig "
+            "run, or the wizard's Migrate page); do that before the app moves. It does not "
+            "change the old database: keep it until the app has run on the new one for a while."
+        )
     if changes.any:
         out += _wrap(
             f"Some tables or columns have new names (for example {_example(changes)}). "
@@ -282,7 +292,7 @@ def readme(
         )
     elif history_copied:
         out += _wrap(
-            "The copy kept every name the app expects, and Django's own tables came "
+            "The copy keeps every name the app expects, and Django's own tables come "
             "along: the developer only changes the database address in the app's "
             "settings."
         )

@@ -37,6 +37,7 @@ def write_handover(
     options: MigrationOptions | None = None,
     project: Path | None = None,
     citus: bool | None = None,
+    copied: bool = False,  # True after a run that copied the tables (README says so)
 ) -> Handover:
     """Write README.txt, next_steps.md, database_settings.py, DATABASE_URL.txt,
     models_changes.md and (with a project folder) models.patch into ``folder``."""
@@ -70,7 +71,13 @@ def write_handover(
     folder.mkdir(parents=True, exist_ok=True)
     texts = {
         "README.txt": readme(
-            django.app_will, target.display_name(), changes, has_patch, history_copied, problems
+            django.app_will,
+            target.display_name(),
+            changes,
+            has_patch,
+            history_copied,
+            problems,
+            copied=copied,
         ),
         "next_steps.md": next_steps(
             django.app_will, changes, mappings, django.models, has_patch, citus, dependencies

@@ -60,6 +60,7 @@ class HandoverPanel(QWidget):
                 state.options,
                 state.django_project,
                 citus=state.target_has_citus or None,
+                copied=True,  # the Summary page writes it after a run that did not fail
             )
         except FriendlyError as error:
             self.result = None
