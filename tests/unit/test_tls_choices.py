@@ -99,3 +99,15 @@ def test_the_summary_says_when_the_server_was_not_verified():
     assert "the server was not verified" in unverified
     assert "not verified" in tls.connection_security({"sslmode": "prefer", "host": "db"}, True)
     assert "on this computer" in tls.connection_security({"host": "localhost"}, False)
+
+
+def test_the_note_names_the_administrators_root_file_when_pgsslrootcert_is_set():
+    # libpq then reads PGSSLROOTCERT itself (root_certificate hands it no file), so the note
+    # must not say the public root certificates are used
+    env = {"PGSSLROOTCERT": "/etc/ssl/school-ca.pem"}
+    assert tls.root_certificate("verify-full", "", env) == ""
+    note = tls.security_note("db.example.com", "verify-full", "", env)
+    assert "public root certificates" not in note
+    assert "/etc/ssl/school-ca.pem" in note and "PGSSLROOTCERT" in note
+    chosen = tls.security_note("db.example.com", "verify-full", "/tmp/ca.pem", env)
+    assert chosen == "Encrypted; the server's certificate is checked against /tmp/ca.pem."

@@ -115,8 +115,11 @@ def choice_for(sslmode: str, sslrootcert: str = "") -> SecurityChoice:
     return ENCRYPT_ONLY if sslmode == "require" else NO_ENCRYPTION
 
 
-def security_note(host: str, sslmode: str, sslrootcert: str = "") -> str:
+def security_note(
+    host: str, sslmode: str, sslrootcert: str = "", env: Mapping[str, str] | None = None
+) -> str:
     """The line under the Security box: what the choice does, and why for a local default."""
+    env = os.environ if env is None else env
     if sslmode == "disable":
         if is_local_host(host):
             return (
@@ -129,6 +132,11 @@ def security_note(host: str, sslmode: str, sslrootcert: str = "") -> str:
     if sslmode == "verify-full":
         if sslrootcert and sslrootcert != "system":
             return f"Encrypted; the server's certificate is checked against {sslrootcert}."
+        if not sslrootcert and env.get("PGSSLROOTCERT"):  # libpq reads it (root_certificate)
+            return (
+                "Encrypted; the server's certificate is checked against "
+                f"{env['PGSSLROOTCERT']} (named by PGSSLROOTCERT)."
+            )
         return (
             "Encrypted; the server's certificate is checked against the public root certificates "
             "(Azure's are among them)."
