@@ -209,7 +209,7 @@ def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
             problems.append(Problem(tm.source, f"{tm.source} needs a target table name."))
         if too_long := name_problem("table", tm.target):
             problems.append(Problem(tm.source, too_long))
-        key = tm.target.lower()
+        key = tm.target  # quoted names are exact: "Course" and "course" are two tables
         if key in seen:
             problems.append(
                 Problem(
@@ -310,16 +310,16 @@ def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[
         for unfit in (name_problem("column", cm.target), type_problem(cm.target, cm.target_type)):
             if unfit:
                 problems.append(Problem(tm.source, unfit, column=cm.source))
-        if cm.target.lower() in names:
+        if cm.target in names:  # exact, as PostgreSQL compares quoted names
             problems.append(
                 Problem(
                     tm.source,
-                    f"{names[cm.target.lower()]} and {cm.source} would both "
+                    f"{names[cm.target]} and {cm.source} would both "
                     f"become {tm.target}.{cm.target}.",
                     column=cm.source,
                 )
             )
-        names[cm.target.lower()] = cm.source
+        names[cm.target] = cm.source
         if cm.target.lower() in catalog.reserved_words:
             problems.append(
                 Problem(
