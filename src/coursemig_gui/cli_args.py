@@ -24,24 +24,18 @@ def pairs(values: list[str] | None, flag: str) -> dict[str, str]:
     return result
 
 
-def _add_source(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument(
-        "--source",
-        required=required,
-        metavar="URL",
-        help="the Django database: a postgresql:// URL or any connection string",
-    )
-    p.add_argument("--source-schema", default="public", metavar="SCHEMA")
+def _add_database(p: argparse.ArgumentParser, side: str, help_text: str) -> None:
+    """``--source``/``--target`` and its schema: one shape for both databases."""
+    p.add_argument(f"--{side}", required=True, metavar="URL", help=help_text)
+    p.add_argument(f"--{side}-schema", default="public", metavar="SCHEMA")
+
+
+def _add_source(p: argparse.ArgumentParser) -> None:
+    _add_database(p, "source", "the Django database: a postgresql:// URL or any connection string")
 
 
 def _add_target(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--target",
-        required=True,
-        metavar="URL",
-        help="the target database (Azure: the portal's connection string)",
-    )
-    p.add_argument("--target-schema", default="public", metavar="SCHEMA")
+    _add_database(p, "target", "the target database (Azure: the portal's connection string)")
 
 
 def _add_selection(p: argparse.ArgumentParser) -> None:
