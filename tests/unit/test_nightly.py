@@ -63,3 +63,25 @@ def test_a_connection_without_a_saved_password_is_named(secret_keyring, monkeypa
     assert text.startswith("No password is saved for citus@db2/citus, so a night run")
     store.save(target, "secret")
     assert unsaved_passwords([source, target, None], store) == ""
+
+
+def test_the_nightly_log_is_made_private_before_cron_writes_it(tmp_path):
+    # cron's ">>" makes a missing file with the usual umask (0644) and keeps an existing file's
+    # mode, so the log (whose messages can quote rows) is created 0600 beforehand
+    import os
+
+    from coursemig_gui.core.nightly import make_log_private
+
+    profile = tmp_path / "Courses to Azure.json"
+    old_umask = os.umask(0o022)
+    try:
+        log = make_log_private(profile, platform="linux")
+    finally:
+        os.umask(old_umask)
+    assert log is not None and log.name == "Courses to Azure.nightly.log"
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert str(log) in nightly_run(profile, PROGRAM, platform="linux", uid=1000).schedule
+    log.write_text("the first night\n", encoding="utf-8")
+    make_log_private(profile, platform="linux")  # again: what is there stays
+    assert log.read_text(encoding="utf-8") == "the first night\n"
+    assert make_log_private(profile, platform="win32") is None

@@ -80,7 +80,7 @@ def nightly_run(
             "Command that creates the nightly task:",
         )
     command = shlex.join(args)
-    log = profile.with_suffix(".nightly.log")
+    log = nightly_log(profile)
     env = ""
     if platform.startswith("linux"):
         # cron starts jobs without the login session's D-Bus address, where the keyring lives
@@ -99,6 +99,27 @@ def nightly_run(
         "it; it is not in the command or the crontab. The keyring must be unlocked when the job runs (it is while you are "
         "logged in).",
     )
+
+
+def nightly_log(profile: Path) -> Path:
+    """The file the crontab line appends each run's output to, next to the saved migration."""
+    return Path(profile).with_suffix(".nightly.log")
+
+
+def make_log_private(profile: Path, platform: str = sys.platform) -> Path | None:
+    """Create the nightly log readable by the user only, before cron first writes it.
+
+    A run's messages can quote rows (a key that already exists, a value that does not fit), as
+    the 0600 reject files do; cron's ``>>`` would create the file with the usual umask (0644),
+    and it keeps the mode of a file that is already there. Windows' task writes no log.
+    """
+    if platform == "win32":
+        return None
+    from coursemig_gui.core.private_files import open_private
+
+    log = nightly_log(profile)
+    open_private(log, "a").close()
+    return log
 
 
 def unsaved_passwords(connections: Sequence[object | None], store: object | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from html import escape
 from pathlib import Path
 
@@ -229,13 +230,20 @@ class SummaryPage(WizardStep):
 
     def show_nightly(self):
         """The command and schedule line core builds for the saved migration (never a password)."""
-        from coursemig_gui.core.nightly import cli_program, nightly_run, unsaved_passwords
+        from coursemig_gui.core.nightly import (
+            cli_program,
+            make_log_private,
+            nightly_run,
+            unsaved_passwords,
+        )
         from coursemig_gui.gui.widgets.nightly_dialog import NightlyDialog
 
         path = self.state.profile_path
         if path is None:
             return None
         run = nightly_run(path, cli_program(), name=self.state.name)
+        with contextlib.suppress(OSError):  # the folder is the profile's own; the line still helps
+            make_log_private(path)
         warning = unsaved_passwords([self.state.source, self.state.target])
         dialog = NightlyDialog(run, warning, self)
         dialog.open()
