@@ -82,6 +82,8 @@ def test_the_nightly_log_is_made_private_before_cron_writes_it(tmp_path):
     assert log.stat().st_mode & 0o777 == 0o600
     assert str(log) in nightly_run(profile, PROGRAM, platform="linux", uid=1000).schedule
     log.write_text("the first night\n", encoding="utf-8")
-    make_log_private(profile, platform="linux")  # again: what is there stays
+    log.chmod(0o644)  # as cron made it before this version
+    make_log_private(profile, platform="linux")  # again: what is there stays, made private
     assert log.read_text(encoding="utf-8") == "the first night\n"
+    assert log.stat().st_mode & 0o777 == 0o600
     assert make_log_private(profile, platform="win32") is None

@@ -111,14 +111,16 @@ def make_log_private(profile: Path, platform: str = sys.platform) -> Path | None
 
     A run's messages can quote rows (a key that already exists, a value that does not fit), as
     the 0600 reject files do; cron's ``>>`` would create the file with the usual umask (0644),
-    and it keeps the mode of a file that is already there. Windows' task writes no log.
+    and it keeps the mode of a file that is already there (so one made before is made private
+    too). Windows' task writes no log.
     """
     if platform == "win32":
         return None
-    from coursemig_gui.core.private_files import open_private
+    from coursemig_gui.core.private_files import PRIVATE_MODE, open_private
 
     log = nightly_log(profile)
     open_private(log, "a").close()
+    os.chmod(log, PRIVATE_MODE)  # a log made before, by cron, may still be 0644
     return log
 
 
