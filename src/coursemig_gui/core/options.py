@@ -31,6 +31,7 @@ class MigrationOptions:
     binary: bool = True  # binary COPY where source and target types are identical
     csv_encoding: str = "utf-8"
     csv_delimiter: str = ","
+    csv_zip: bool = False  # export: also pack the finished folder into <folder>.zip
     # New tables copied from a database get their keys after the load (a new table cannot
     # receive a duplicate the source's own keys let through); off: keys during the load.
     keys_after_load: bool = True

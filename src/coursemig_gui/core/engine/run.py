@@ -40,8 +40,19 @@ from coursemig_gui.core.events import (
     ignore_events,
 )
 from coursemig_gui.core.explain import explain_error
+from coursemig_gui.core.export_package import (
+    MANIFEST_NAME,
+    SCHEMA_NAME,
+    Package,
+    PackageTable,
+    read_package,
+    remove_manifest,
+    schema_script,
+    write_package,
+)
 from coursemig_gui.core.mapping import Problem, TableMapping, validate
 from coursemig_gui.core.options import MigrationOptions
+from coursemig_gui.core.package_zip import zip_package
 from coursemig_gui.core.paths import new_run_dir
 from coursemig_gui.core.plan import load_order
 from coursemig_gui.core.rejects import RejectLog
@@ -112,6 +123,8 @@ class _Run(TableLoad, CitusPhases):
         self._pending_keys: dict[str, sql.Composed | None] = {}  # new tables: keys after load
         self._pending_fks: dict[str, tuple[sql.Composed, ...]] = {}  # and their foreign keys
         self._checks_during_load: set[str] = set()  # tables whose deferred checks failed once
+        self.package: Package | None = None  # import: the export's manifest, when it has one
+        self._exported: dict[str, PackageTable] = {}  # export: the tables written whole
 
     def emit(self, event) -> None:
         with self._event_lock:
@@ -158,6 +171,13 @@ class _Run(TableLoad, CitusPhases):
                 self.emit(LogMessage(f"The target runs {self.citus.summary()}."))
         if self.options.route.writes_csv:
             self.csv_dir.mkdir(parents=True, exist_ok=True)
+            remove_manifest(self.csv_dir)  # it would vouch for files about to be replaced
+        if self.options.route == Route.IMPORT:
+            self.package = read_package(self.csv_dir)
+            if self.package is not None:  # types, keys and order come from the export
+                self.catalog = self.package.catalog()
+                self.emit(LogMessage(f"{self.csv_dir} is an export package: each file is "
+                                     "checked against its manifest before it is loaded."))  # fmt: skip
         folder = (
             Path(self.options.rejects_dir) if self.options.rejects_dir else new_run_dir("rejects")
         )
@@ -172,6 +192,8 @@ class _Run(TableLoad, CitusPhases):
             )
         if not self.citus_mode:
             self._load(ordered, reports)
+            if self.options.route == Route.EXPORT:
+                self._write_package(ordered)
         else:
             # Citus: create and distribute every new table while empty, load reference and
             # local tables (each commits), then distributed ones; FKs and sequences after.
@@ -185,6 +207,21 @@ class _Run(TableLoad, CitusPhases):
             finally:
                 self._after_loads(ordered, reports)
         self.report.cancelled = self.cancel.cancelled
+
+    def _write_package(self, ordered: list[TableMapping]) -> None:
+        """After every table: ``schema.sql`` and the manifest, only when every file is whole."""
+        entries = [self._exported.get(tm.source) for tm in ordered]
+        if self.cancel.cancelled or None in entries:
+            self.emit(LogMessage("The export is incomplete, so it has no manifest "
+                                 "(coursemig-export.json): an import will not treat these "
+                                 "files as a checked package.", "warning"))  # fmt: skip
+            return
+        schema = schema_script(entries, ordered, self.options)
+        write_package(self.csv_dir, entries, self.options.source_schema, schema)
+        if self.options.csv_zip:
+            names = [e.file for e in entries] + [SCHEMA_NAME, MANIFEST_NAME]
+            packed = zip_package(self.csv_dir, names)
+            self.emit(LogMessage(f"The export was also packed into {packed}."))
 
     @property
     def citus_mode(self) -> bool:

@@ -4,17 +4,24 @@ load (direct, export or import), verify and finish."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import psycopg
 from psycopg import sql
 
 from coursemig_gui.core.catalog import (
-    Column,
-    Table,
     count_rows,
     table_exists,
 )
-from coursemig_gui.core.csvfiles import csv_file_name, file_batches, pg_encoding, read_layout
+from coursemig_gui.core.content_checksum import add_checksums, stable_rows_checksum
+from coursemig_gui.core.csv_import import column_mapping_for, match_columns, table_from_mapping
+from coursemig_gui.core.csvfiles import (
+    csv_file_name,
+    file_batches,
+    pg_encoding,
+    read_layout,
+    without_columns,
+)
 from coursemig_gui.core.engine.commit_point import TableTransaction
 from coursemig_gui.core.engine.copy_format import csv_line
 from coursemig_gui.core.engine.routes import Route
@@ -30,14 +37,15 @@ from coursemig_gui.core.events import (
     RejectedRow,
     TableProgress,
 )
+from coursemig_gui.core.export_package import check_file, package_entry
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.options import OnError
+from coursemig_gui.core.package_import import verify_against_package
 from coursemig_gui.core.report import TableReport, Verification
 from coursemig_gui.core.transfer import (
     DatabaseRows,
     LoadPolicy,
     LoadResult,
-    TableFailed,
     TableLoader,
 )
 
@@ -323,7 +331,12 @@ class TableLoad(TargetTables):
             result.rows_read += len(batch.rows)
             result.rows_written += len(batch.rows)
             result.bytes_read += sum(map(len, batch.rows))
+            # stored in the manifest, so the import can prove the content arrived whole
+            result.checksum = add_checksums(result.checksum, stable_rows_checksum(batch.rows))
             update(result)
+        self._exported[tm.source] = package_entry(
+            table, columns, path, result.rows_read, result.checksum
+        )
         report.rows_read = report.rows_written = result.rows_read
         report.csv_file = str(path)
         report.verification = Verification.NOT_RUN
@@ -332,42 +345,38 @@ class TableLoad(TargetTables):
     def _import(self, tm: TableMapping, report: TableReport, tgt, started: float) -> None:
         schema = self.options.target_schema
         target = sql.Identifier(schema, tm.target)
-        path = self.csv_dir / csv_file_name(tm.source)
+        entry = self.package.entry(tm.source) if self.package else None
+        # a changed or truncated file is refused before anything of it is loaded
+        path = check_file(entry, self.csv_dir) if entry else self.csv_dir / csv_file_name(tm.source)
         layout = read_layout(
             path,
             self.options.csv_encoding,
             self.options.csv_delimiter if self.options.csv_delimiter else None,
+            [c.name for c in entry.table.columns] if entry else None,
         )
-        # Columns are matched by name, never by position: the user's file had program_id last.
-        by_source = {cm.source: cm for cm in tm.columns}
-        by_target = {cm.target: cm for cm in tm.columns}
-        target_columns: list[str] = []
-        for name in layout.columns:
-            cm = by_source.get(name) or by_target.get(name)
-            if cm is not None and not cm.include:
-                raise TableFailed(
-                    f"{path.name} has the column {name}, which is left out for "
-                    f"{tm.target}. Include it, or remove it from the file.",
-                    "",
-                )
-            target_columns.append(cm.target if cm else name)
-        table = _table_from_mapping(tm, layout.columns, target_columns)
+        file_columns, target_columns, dropped = match_columns(tm, layout.columns)
+        table = table_from_mapping(tm, file_columns, target_columns)
+        if entry is not None:  # the export's types, NOT NULLs, keys and identities
+            table = entry.table
         before = 0
         if tm.if_exists == IfExists.SKIP and table_exists(tgt, tm.target, schema):
             self._skipped(tm, report)
             return
         tx = self._table_transaction(tgt, tm, report)
         with tx:
-            import_mapping = TableMapping(
-                tm.source,
-                tm.target,
-                [
-                    _column_mapping_for(name, tname, tm)
-                    for name, tname in zip(layout.columns, target_columns, strict=True)
+            # the file's columns, with the user's names and types, and the table's placement
+            import_mapping = replace(
+                tm,
+                columns=[
+                    column_mapping_for(name, tname, tm, table)
+                    for name, tname in zip(file_columns, target_columns, strict=True)
                 ],
-                if_exists=tm.if_exists,
             )
             _, existing = self._prepare_target(import_mapping, tgt, table, report)
+            loaded_types = [
+                existing[c].type if existing else cm.target_type
+                for c, cm in zip(target_columns, import_mapping.columns, strict=True)
+            ]
             if existing is not None and tm.if_exists == IfExists.APPEND:
                 before = count_rows(tgt, tm.target, schema)
             options = sql.SQL("DELIMITER {}, ENCODING {}").format(
@@ -380,7 +389,7 @@ class TableLoad(TargetTables):
                 "csv",
                 table_name=path.name,
                 target_name=tm.target,
-                header=csv_line(layout.columns),
+                header=csv_line(file_columns),
                 policy=self._policy(),
                 rejects=self.rejects,
                 on_reject=self._on_reject,
@@ -390,8 +399,9 @@ class TableLoad(TargetTables):
             size = path.stat().st_size
             estimate = max(1, size // 200)
             self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, estimate))
+            batches = file_batches(layout, self.options.batch_rows, self.options.batch_bytes)
             result = loader.load(
-                file_batches(layout, self.options.batch_rows, self.options.batch_bytes),
+                without_columns(batches, layout, dropped) if dropped else batches,
                 self._progress(tm, report, Phase.COPYING, started, estimate),
             )
             self.cancel.check()
@@ -403,7 +413,18 @@ class TableLoad(TargetTables):
         if result.rows_rejected:
             report.reject_file = str(self.rejects.reject_file(tm.target))
         try:
-            if self.options.verify:
+            if self.options.verify and entry is not None and not before:
+                self.cancel.check()
+                report.verification, report.verification_detail = verify_against_package(
+                    tx.connection,
+                    entry,
+                    tm.target,
+                    target,
+                    target_columns,
+                    loaded_types == [c.type for c in entry.table.columns],
+                    bool(dropped),
+                )
+            elif self.options.verify:
                 self.cancel.check()
                 verify_import(tx.connection, schema, tm, report, result.rows_written, before)
         finally:
@@ -411,22 +432,3 @@ class TableLoad(TargetTables):
                 self.cancel.unwatch(tx.replacement)
             tx.close()
         self._finish(tm, report, started)
-
-
-def _column_mapping_for(name: str, target_name: str, tm: TableMapping):
-    from coursemig_gui.core.mapping import ColumnMapping
-
-    cm = tm.column(name) or next((c for c in tm.columns if c.target == name), None)
-    return ColumnMapping(name, target_name, cm.target_type if cm else "text")
-
-
-def _table_from_mapping(
-    tm: TableMapping, file_columns: list[str], target_columns: list[str]
-) -> Table:
-    """What to create for a CSV import when the target table is missing: the profile's types
-    where it has them, text otherwise (the server casts text on load)."""
-    cols = []
-    for position, name in enumerate(file_columns, start=1):
-        cm = tm.column(name) or next((c for c in tm.columns if c.target == name), None)
-        cols.append(Column(name, cm.target_type if cm else "text", False, position=position))
-    return Table(name=tm.source, columns=tuple(cols))

@@ -1,0 +1,317 @@
+"""An export as a package: the CSV files, ``schema.sql`` and a manifest, ``coursemig-export.json``,
+that says what each file holds (types, keys, row count) and how to prove it arrived whole
+(the file's SHA-256 and the content checksum of its rows). The format is in docs/export-package.md.
+
+The manifest is written last and atomically, so a folder with a manifest is a finished export; a
+folder without one is treated like CSV files from anywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from coursemig_gui.core.catalog import Catalog, Column, ForeignKey, Table, django_model_name
+from coursemig_gui.core.content_checksum import format_checksum, parse_checksum
+from coursemig_gui.core.errors import FriendlyError
+
+MANIFEST_NAME = "coursemig-export.json"
+SCHEMA_NAME = "schema.sql"
+FORMAT_NAME = "coursemig-export"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PackageTable:
+    """One exported table: its definition (exported columns only, source names), its file and
+    the figures that prove the file."""
+
+    table: Table
+    file: str
+    rows: int
+    sha256: str
+    content_checksum: int
+
+    @property
+    def model(self) -> str | None:
+        return django_model_name(self.table.name, self.table.app) if self.table.app else None
+
+
+@dataclass(frozen=True)
+class Package:
+    tables: tuple[PackageTable, ...]
+    source_schema: str = "public"
+    created: str = ""
+    version: int = FORMAT_VERSION
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+    def entry(self, source: str) -> PackageTable | None:
+        return next((t for t in self.tables if t.table.name == source), None)
+
+    def catalog(self, reserved_words: frozenset[str] = frozenset()) -> Catalog:
+        """The exported tables as a catalog, so the engine plans an import like a direct copy:
+        parents before children, the same types, keys and foreign keys."""
+        apps = tuple(sorted({t.table.app for t in self.tables if t.table.app}))
+        return Catalog(
+            schema=self.source_schema,
+            tables=tuple(t.table for t in self.tables),
+            is_django=bool(apps),
+            apps=apps,
+            reserved_words=reserved_words,
+        )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def exported_table(table: Table, columns: list[str]) -> Table:
+    """The table as far as the file holds it: only the exported columns, and only the keys and
+    foreign keys made of them."""
+    kept = set(columns)
+    by_name = {c.name: c for c in table.columns}
+    cols = tuple(
+        replace(by_name[name], position=i) for i, name in enumerate(columns, 1) if name in by_name
+    )
+    return replace(
+        table,
+        columns=cols,
+        primary_key=table.primary_key if set(table.primary_key) <= kept else (),
+        unique=tuple(u for u in table.unique if set(u) <= kept),
+        foreign_keys=tuple(fk for fk in table.foreign_keys if set(fk.columns) <= kept),
+    )
+
+
+def package_entry(
+    table: Table, columns: list[str], path: Path, rows: int, checksum: int
+) -> PackageTable:
+    """A finished table's entry; reads the file once for its SHA-256."""
+    return PackageTable(
+        exported_table(table, columns), path.name, rows, file_sha256(path), checksum
+    )
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    part = path.with_name(path.name + ".part")
+    with part.open("w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    part.replace(path)
+
+
+def remove_manifest(folder: Path) -> None:
+    """Before an export writes into a folder: an earlier export's manifest would vouch for files
+    this one is about to replace."""
+    for name in (MANIFEST_NAME, SCHEMA_NAME):
+        (Path(folder) / name).unlink(missing_ok=True)
+
+
+def _column_json(column: Column) -> dict:
+    data: dict = {"name": column.name, "type": column.type, "not_null": column.not_null}
+    if column.identity:
+        data["identity"] = column.identity
+    elif (column.default or "").startswith("nextval("):
+        data["identity"] = "serial"  # kept as an identity: the next INSERT gets a fresh id
+    return data
+
+
+def _table_json(entry: PackageTable) -> dict:
+    t = entry.table
+    return {
+        "name": t.name,
+        "app": t.app,
+        "model": entry.model,
+        "file": entry.file,
+        "columns": [_column_json(c) for c in t.columns],
+        "primary_key": list(t.primary_key),
+        "unique": [list(u) for u in t.unique],
+        "foreign_keys": [
+            {
+                "name": fk.name,
+                "columns": list(fk.columns),
+                "references": fk.ref_table,
+                "ref_columns": list(fk.ref_columns),
+            }
+            for fk in t.foreign_keys
+        ],  # fmt: skip
+        "rows": entry.rows,
+        "sha256": entry.sha256,
+        "content_checksum": format_checksum(entry.content_checksum),
+    }
+
+
+def manifest_json(package: Package) -> str:
+    from coursemig_gui import __version__
+
+    data = {
+        "format": FORMAT_NAME,
+        "version": package.version,
+        "created": package.created,
+        "coursemig": __version__,
+        "source_schema": package.source_schema,
+        "encoding": package.encoding,
+        "delimiter": package.delimiter,
+        "content_checksum": "blake2b-64 sum over COPY (FORMAT csv) rows, UTC, ISO dates",
+        "tables": [_table_json(t) for t in package.tables],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_package(folder: Path, entries: list[PackageTable], source_schema: str,
+                  schema_sql: str) -> Package:  # fmt: skip
+    """``schema.sql``, then the manifest, each written whole or not at all; the manifest last."""
+    folder = Path(folder)
+    package = Package(
+        tuple(entries),
+        source_schema=source_schema,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    _atomic_write(folder / SCHEMA_NAME, schema_sql)
+    _atomic_write(folder / MANIFEST_NAME, manifest_json(package))
+    return package
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def _bad_manifest(folder: Path, why: str) -> FriendlyError:
+    return FriendlyError(
+        f"The manifest {MANIFEST_NAME} in {folder} cannot be used: {why}. Export the tables "
+        f"again, or remove {MANIFEST_NAME} to import the files without it.",
+        why,
+    )
+
+
+def _column(data: dict, position: int) -> Column:
+    identity = data.get("identity", "")
+    if identity == "serial":
+        identity = "by default"  # a serial comes back as an identity: same next id, no owner
+    return Column(data["name"], data["type"], bool(data["not_null"]), identity=identity,
+                  position=position)  # fmt: skip
+
+
+def _entry(data: dict, schema: str) -> PackageTable:
+    table = Table(
+        name=data["name"],
+        columns=tuple(_column(c, i) for i, c in enumerate(data["columns"], 1)),
+        schema=schema,
+        primary_key=tuple(data.get("primary_key", [])),
+        unique=tuple(tuple(u) for u in data.get("unique", [])),
+        foreign_keys=tuple(
+            ForeignKey(fk["name"], tuple(fk["columns"]), fk["references"], tuple(fk["ref_columns"]))
+            for fk in data.get("foreign_keys", [])
+        ),
+        row_estimate=int(data["rows"]),
+        app=data.get("app"),
+    )
+    return PackageTable(table, data["file"], int(data["rows"]), data["sha256"],
+                        parse_checksum(data["content_checksum"]))  # fmt: skip
+
+
+def read_package(folder: Path) -> Package | None:
+    """The folder's manifest, or None when it has none (CSV files made elsewhere)."""
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _bad_manifest(folder, f"it could not be read ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise _bad_manifest(folder, "it is not a CourseMig export manifest")
+    if data.get("version") != FORMAT_VERSION:
+        raise _bad_manifest(
+            folder,
+            f"it is format version {data.get('version')}, and this CourseMig reads version "
+            f"{FORMAT_VERSION}",
+        )
+    schema = data.get("source_schema", "public")
+    try:
+        entries = tuple(_entry(t, schema) for t in data["tables"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad_manifest(folder, f"a table's entry is incomplete ({exc!r})") from exc
+    for entry in entries:
+        if Path(entry.file).name != entry.file:  # never a path outside the package
+            raise _bad_manifest(folder, f"the file name {entry.file!r} is not a plain name")
+    return Package(entries, schema, data.get("created", ""), FORMAT_VERSION,
+                   data.get("encoding", "utf-8"), data.get("delimiter", ","))  # fmt: skip
+
+
+def check_file(entry: PackageTable, folder: Path) -> Path:
+    """Before anything of the table is loaded: the file is the one that was exported, byte for
+    byte. Raises a FriendlyError naming the file when it is missing, changed or cut short."""
+    path = Path(folder) / entry.file
+    if not path.is_file():
+        raise FriendlyError(
+            f"The file {entry.file} is listed in {MANIFEST_NAME} but is not in the folder, so "
+            f"{entry.table.name} was not loaded.",
+            str(path),
+        )
+    actual = file_sha256(path)
+    if actual != entry.sha256:
+        raise FriendlyError(
+            f"The file {entry.file} is not the file that was exported: its SHA-256 checksum "
+            f"differs from the one in {MANIFEST_NAME}, so it was changed or cut short on its "
+            "way. Nothing of it was loaded; export it again or fetch an intact copy.",
+            f"{path}: sha256 {actual}, manifest {entry.sha256}",
+        )
+    return path
+
+
+def schema_script(entries: list[PackageTable], ordered: list, options) -> str:
+    """``schema.sql``: the CREATE TABLE statements (with the export's names and types), the
+    ``\\copy`` line that loads each file, and the foreign keys after them, for psql.
+
+    ``ordered`` are the export's mappings, parents before children."""
+    from psycopg import sql
+
+    from coursemig_gui.core.ddl import ddl_script
+
+    catalog = Catalog(options.source_schema, tuple(e.table for e in entries))
+    by_source = {e.table.name: e for e in entries}
+    used = [tm for tm in ordered if tm.include and tm.source in by_source]
+    copies = []
+    for tm in used:
+        columns = [tm.target_column(c.name) or c.name for c in by_source[tm.source].table.columns]
+        copies.append(
+            sql.SQL("\\copy {} ({}) FROM {} WITH (FORMAT csv, HEADER true)")
+            .format(
+                sql.Identifier(options.target_schema, tm.target),
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.Literal(by_source[tm.source].file),
+            )
+            .as_string(None)
+        )
+        for column in by_source[tm.source].table.columns:
+            if column.identity or (column.default or "").startswith(
+                "nextval("
+            ):  # the next INSERT gets an id past the loaded ones
+                name = tm.target_column(column.name) or column.name
+                qualified = sql.Identifier(options.target_schema, tm.target)
+                copies.append(
+                    sql.SQL("SELECT setval(pg_get_serial_sequence({}, {}), max({})) FROM {};")
+                    .format(sql.Literal(qualified.as_string(None)), sql.Literal(name),
+                            sql.Identifier(name), qualified)
+                    .as_string(None)
+                )  # fmt: skip
+    marker = "\n\n-- after every table is loaded\n"
+    creates, _, fks = ddl_script(catalog, used, options).partition(marker)
+    text = (
+        "-- Made by CourseMig with the CSV files next to it. Run it with psql from this folder:\n"
+        "-- the tables are created, each file is loaded (parents first), then the foreign keys.\n"
+        f"\n{creates.rstrip()}\n\n-- the files, parents first\n" + "\n".join(copies) + "\n"
+    )
+    return text + (f"{marker.lstrip()}{fks}" if fks else "")
