@@ -83,8 +83,16 @@ def _split_records(data: bytes, quote: int = ord('"')) -> Iterator[bytes]:
         yield data[start:]
 
 
-def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = None) -> CsvLayout:
-    """Read the header: column names, delimiter (guessed when not given) and encoding checks."""
+def read_layout(
+    path: Path,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    known_columns: list[str] | None = None,
+) -> CsvLayout:
+    """Read the header: column names, delimiter (guessed when not given) and encoding checks.
+
+    ``known_columns``: the names an export's manifest gives for a file whose checksum was
+    checked; they are taken exactly, where the header's would be trimmed."""
     path = Path(path)
     try:
         with path.open("rb") as f:
@@ -132,6 +140,8 @@ def read_layout(path: Path, encoding: str = "utf-8", delimiter: str | None = Non
         delimiter = _guess_delimiter(header_text)
     columns = next(csv.reader(io.StringIO(header_text), delimiter=delimiter), [])
     columns = [c.strip() for c in columns]
+    if known_columns is not None and len(known_columns) == len(columns):
+        columns = list(known_columns)
     if not columns or all(not c for c in columns):
         raise FriendlyError(
             f"The first line of {path.name} does not name any columns.", header_text[:200]

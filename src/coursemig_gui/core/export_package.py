@@ -95,9 +95,8 @@ def package_entry(
     table: Table, columns: list[str], path: Path, rows: int, checksum: int
 ) -> PackageTable:
     """A finished table's entry; reads the file once for its SHA-256."""
-    return PackageTable(
-        exported_table(table, columns), path.name, rows, file_sha256(path), checksum
-    )
+    table = replace(exported_table(table, columns), row_estimate=rows)
+    return PackageTable(table, path.name, rows, file_sha256(path), checksum)
 
 
 # -- writing --------------------------------------------------------------------------------------

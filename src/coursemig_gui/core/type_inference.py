@@ -9,8 +9,6 @@ no numbers with leading zeros (``007`` is a code, and would load as 7).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import uuid
@@ -97,8 +95,9 @@ _RULES: tuple[tuple[str, Callable[[str], bool]], ...] = (
 
 
 def infer_type(values: Iterable[str | None]) -> str:
-    """The narrowest type every non-empty value fits; ``text`` for none, or when nothing fits."""
-    present = [v for v in values if v]  # an empty field is a NULL in COPY's CSV
+    """The narrowest type every value fits (None is a NULL, and fits all); ``text`` when there
+    are no values, or nothing else fits (an empty string fits only text)."""
+    present = [v for v in values if v is not None]
     if not present:
         return "text"
     for name, fits in _RULES:
@@ -107,16 +106,44 @@ def infer_type(values: Iterable[str | None]) -> str:
     return "text"
 
 
-def sample_values(layout: CsvLayout, rows: int = SAMPLE_ROWS) -> dict[str, list[str]]:
+def sample_values(layout: CsvLayout, rows: int = SAMPLE_ROWS) -> dict[str, list[str | None]]:
     """The first ``rows`` data rows of a file, column by column."""
-    columns: dict[str, list[str]] = {name: [] for name in layout.columns}
+    columns: dict[str, list[str | None]] = {name: [] for name in layout.columns}
     records = (r for batch in file_batches(layout, rows, 16 << 20) for r in batch.rows)
     for record in islice(records, rows):
-        text = record.decode(layout.encoding, "replace")
-        fields = next(csv.reader(io.StringIO(text), delimiter=layout.delimiter), [])
+        fields = _fields(record.decode(layout.encoding, "replace"), layout.delimiter)
         for name, value in zip(layout.columns, fields, strict=False):
             columns[name].append(value)
     return columns
+
+
+def _fields(record: str, delimiter: str) -> list[str | None]:
+    """One CSV record's fields as COPY reads them: an unquoted empty field is a NULL (None), a
+    quoted one (``""``) an empty string. Python's csv module cannot tell the two apart."""
+    fields: list[str | None] = []
+    value: list[str] = []
+    quoted = in_quotes = False
+    i, n = 0, len(record)
+    while i < n:
+        ch = record[i]
+        if in_quotes:
+            if ch == '"' and record[i + 1 : i + 2] == '"':
+                value.append('"')
+                i += 1
+            elif ch == '"':
+                in_quotes = False
+            else:
+                value.append(ch)
+        elif ch == '"':
+            in_quotes = quoted = True
+        elif ch == delimiter:
+            fields.append("".join(value) if value or quoted else None)
+            value, quoted = [], False
+        elif ch not in "\r\n":
+            value.append(ch)
+        i += 1
+    fields.append("".join(value) if value or quoted else None)
+    return fields
 
 
 def infer_file_types(layout: CsvLayout, rows: int = SAMPLE_ROWS) -> dict[str, str]:

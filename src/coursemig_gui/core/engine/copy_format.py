@@ -11,5 +11,6 @@ BINARY_TRAILER = b"\xff\xff"
 
 def csv_line(values: list[str | None]) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(["" if v is None else v for v in values])
-    return out.getvalue()
+    # "\r\n" so a lone CR in a value is quoted too (a header named "\r" read back as empty)
+    csv.writer(out, lineterminator="\r\n").writerow(["" if v is None else v for v in values])
+    return out.getvalue()[:-2] + "\n"
