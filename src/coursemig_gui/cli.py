@@ -376,13 +376,11 @@ def _import_folder(args: argparse.Namespace, folder: Path) -> int:
     from coursemig_gui.core.engine.routes import Route
     from coursemig_gui.core.engine.session import open_session
     from coursemig_gui.core.export_package import read_package
-    from coursemig_gui.core.mapping import IfExists, rename_reserved_words
+    from coursemig_gui.core.mapping import IfExists
 
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
     names = csv_table_names(folder, tables)
     target = _endpoint(args.target, "target")
-    renames = pairs(args.rename_table, "--rename-table")
-    column_renames = pairs(args.rename_column, "--rename-column")
     package = read_package(folder)
     with open_session(target) as conn:
         reserved = read_reserved_words(conn)
@@ -395,15 +393,14 @@ def _import_folder(args: argparse.Namespace, folder: Path) -> int:
                 folder,
                 names,
                 args.target_schema,
-                renames,
-                column_renames,
+                pairs(args.rename_table, "--rename-table"),
+                pairs(args.rename_column, "--rename-column"),
                 IfExists(args.if_exists),
                 encoding=args.encoding,
                 delimiter=_delimiter(args.delimiter) or None,
                 infer_types=args.infer_types and not args.all_text,
+                reserved_words=reserved if args.rename_reserved else None,
             )
-            if args.rename_reserved:
-                rename_reserved_words(mappings, reserved)
     return _run(args, None, target, mappings, _options(args, Route.IMPORT))
 
 

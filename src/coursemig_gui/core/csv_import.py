@@ -8,7 +8,7 @@ import psycopg
 
 from coursemig_gui.core.catalog import Column, Table, table_exists
 from coursemig_gui.core.errors import FriendlyError
-from coursemig_gui.core.mapping import ColumnMapping, IfExists, TableMapping
+from coursemig_gui.core.mapping import ColumnMapping, IfExists, TableMapping, rename_reserved_words
 from coursemig_gui.core.package_import import proposed_mapping
 
 
@@ -34,10 +34,12 @@ def import_mappings(
     encoding: str = "utf-8",
     delimiter: str | None = None,
     infer_types: bool = True,
+    reserved_words: frozenset[str] | None = None,
 ) -> list[TableMapping]:
     """One mapping per file. Columns are matched by the file's header later; here the renames
     given (``table.column``), the target table, and the types a new table would get (proposed
-    from the file's first rows, or text) are decided."""
+    from the file's first rows, or text) are decided. ``reserved_words``: rename columns named
+    with one (``end`` -> ``end_time``)."""
     mappings = []
     for name in names:
         if not (folder / f"{name}.csv").exists():
@@ -66,6 +68,8 @@ def import_mappings(
                 if_exists=if_exists,
             )
         )
+    if reserved_words:
+        rename_reserved_words(mappings, reserved_words)
     return mappings
 
 
