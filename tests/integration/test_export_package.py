@@ -181,3 +181,41 @@ def test_schema_sql_runs_in_psql(source_db, target_db, tmp_path):
     assert result.returncode == 0, result.stderr
     names = {t: t.removeprefix("courses_") for t in APP_TABLES}
     _assert_same_tables(source_db, target_db, names, RESERVED_RENAMES)
+
+
+def test_columns_left_out_on_the_import_side(source_db, target_db, tmp_path):
+    """The Columns page's choices apply to a package too: a column left out is not loaded (its
+    field is taken out of each record), a rename and a changed type are kept; the check against
+    the manifest then says what it could compare."""
+    from coursemig_gui.core.engine.routes import Route
+    from coursemig_gui.core.engine.run import run_migration
+    from coursemig_gui.core.export_package import read_package
+    from coursemig_gui.core.mapping import default_mappings
+    from coursemig_gui.core.options import MigrationOptions
+
+    folder = tmp_path / "export"
+    _export(source_db, folder)
+    mappings = default_mappings(read_package(folder).catalog())
+    by_source = {tm.source: tm for tm in mappings}
+    by_source["courses_course"].column("notes").include = False
+    by_source["courses_meetingtime"].column("end").target = "end_time"
+    by_source["courses_section"].column("enrollment").target_type = "numeric(10,2)"
+    options = MigrationOptions(route=Route.IMPORT, csv_dir=str(folder))
+    report = run_migration(None, target_db.endpoint, mappings, options)
+    assert report.exit_code == 0, [(t.target, t.message) for t in report.tables]
+    results = {t.source: t for t in report.tables}
+    assert results["courses_course"].verification == "counts match"
+    assert "columns were left out" in results["courses_course"].verification_detail
+    assert results["courses_section"].verification == "counts match"
+    assert "types change" in results["courses_section"].verification_detail
+    assert results["courses_meetingtime"].verification == "match"  # a rename changes no value
+
+    course = _catalog(target_db).table("course")
+    assert "notes" not in course.column_names and course.primary_key == ("pid",)
+    kept = [c for c in course.column_names]
+    assert _rows(target_db, "course", kept) == _rows(source_db, "courses_course", kept)
+    assert target_db.rows("SELECT count(*) FROM course WHERE description = ''") == source_db.rows(
+        "SELECT count(*) FROM courses_course WHERE description = ''"
+    )  # an empty string stays one, a NULL stays a NULL
+    section = _catalog(target_db).table("section")
+    assert section.column("enrollment").type == "numeric(10,2)"

@@ -173,3 +173,13 @@ def test_check_file_refuses_a_truncated_file(tmp_path: Path):
     path.write_bytes(b"a\n1\n")
     with pytest.raises(FriendlyError, match="changed or cut short"):
         check_file(entry, tmp_path)
+
+
+def test_without_columns_keeps_nulls_empty_strings_and_line_numbers(tmp_path):
+    from coursemig_gui.core.csvfiles import file_batches, without_columns
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'a,b,c\n1,"x, ""y""\nz",\n2,,""\n')
+    layout = read_layout(path)
+    (batch,) = list(without_columns(file_batches(layout, 10, 1 << 20), layout, {0}))
+    assert batch.rows == [b'"x, ""y""\nz",\n', b',""\n'] and batch.lines == [2, 4]

@@ -237,3 +237,52 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
 
 def _odd_quotes(record: bytes) -> bool:
     return record.count(b'"') % 2 == 1
+
+
+def record_fields(record: str, delimiter: str) -> list[str | None]:
+    """One CSV record's fields as COPY reads them: an unquoted empty field is a NULL (None), a
+    quoted one (``""``) an empty string. Python's csv module cannot tell the two apart."""
+    fields: list[str | None] = []
+    value: list[str] = []
+    quoted = in_quotes = False
+    i, n = 0, len(record)
+    while i < n:
+        ch = record[i]
+        if in_quotes:
+            if ch == '"' and record[i + 1 : i + 2] == '"':
+                value.append('"')
+                i += 1
+            elif ch == '"':
+                in_quotes = False
+            else:
+                value.append(ch)
+        elif ch == '"':
+            in_quotes = quoted = True
+        elif ch == delimiter:
+            fields.append("".join(value) if value or quoted else None)
+            value, quoted = [], False
+        elif ch not in "\r\n":
+            value.append(ch)
+        i += 1
+    fields.append("".join(value) if value or quoted else None)
+    return fields
+
+
+def without_columns(
+    batches: Iterator[RowBatch], layout: CsvLayout, dropped: set[int]
+) -> Iterator[RowBatch]:
+    """The batches with the fields at ``dropped`` taken out of every record (columns left out
+    of an import). Values are written back quoted, so an empty string stays one and a NULL
+    (an empty unquoted field) stays a NULL; bytes the encoding cannot read pass unchanged."""
+    for batch in batches:
+        rows = []
+        for record in batch.rows:
+            text = record.decode(layout.encoding, "surrogateescape")
+            kept = [
+                v for i, v in enumerate(record_fields(text, layout.delimiter)) if i not in dropped
+            ]
+            line = layout.delimiter.join(
+                "" if v is None else '"' + v.replace('"', '""') + '"' for v in kept
+            )
+            rows.append((line + "\n").encode(layout.encoding, "surrogateescape"))
+        yield RowBatch(rows, batch.first_number, batch.lines)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from itertools import islice
 
-from coursemig_gui.core.csvfiles import CsvLayout, file_batches
+from coursemig_gui.core.csvfiles import CsvLayout, file_batches, record_fields
 
 SAMPLE_ROWS = 1000
 INFERRED_TYPES = ("boolean", "integer", "bigint", "numeric", "date", "timestamp with time zone",
@@ -111,39 +111,10 @@ def sample_values(layout: CsvLayout, rows: int = SAMPLE_ROWS) -> dict[str, list[
     columns: dict[str, list[str | None]] = {name: [] for name in layout.columns}
     records = (r for batch in file_batches(layout, rows, 16 << 20) for r in batch.rows)
     for record in islice(records, rows):
-        fields = _fields(record.decode(layout.encoding, "replace"), layout.delimiter)
+        fields = record_fields(record.decode(layout.encoding, "replace"), layout.delimiter)
         for name, value in zip(layout.columns, fields, strict=False):
             columns[name].append(value)
     return columns
-
-
-def _fields(record: str, delimiter: str) -> list[str | None]:
-    """One CSV record's fields as COPY reads them: an unquoted empty field is a NULL (None), a
-    quoted one (``""``) an empty string. Python's csv module cannot tell the two apart."""
-    fields: list[str | None] = []
-    value: list[str] = []
-    quoted = in_quotes = False
-    i, n = 0, len(record)
-    while i < n:
-        ch = record[i]
-        if in_quotes:
-            if ch == '"' and record[i + 1 : i + 2] == '"':
-                value.append('"')
-                i += 1
-            elif ch == '"':
-                in_quotes = False
-            else:
-                value.append(ch)
-        elif ch == '"':
-            in_quotes = quoted = True
-        elif ch == delimiter:
-            fields.append("".join(value) if value or quoted else None)
-            value, quoted = [], False
-        elif ch not in "\r\n":
-            value.append(ch)
-        i += 1
-    fields.append("".join(value) if value or quoted else None)
-    return fields
 
 
 def infer_file_types(layout: CsvLayout, rows: int = SAMPLE_ROWS) -> dict[str, str]:
