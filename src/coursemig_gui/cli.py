@@ -380,7 +380,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         with open_session(target) as conn:
             reserved = read_reserved_words(conn)
             if package is not None:  # the export's tables, types and keys; the user's names
-                args.app, args.include_system_tables = None, False
+                args.app, args.include_system_tables, args.django_app_will = None, False, "no"
                 mappings = _mappings(args, package.catalog(reserved))
             else:
                 mappings = import_mappings(
