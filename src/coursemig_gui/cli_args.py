@@ -144,8 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(p)
     p.add_argument("--to", required=True, metavar="DIR", dest="csv_dir")
     add_password_from_stdin(p, ("source",))
-    p.add_argument("--zip", action="store_true", dest="csv_zip",
-                   help="also pack the finished export into DIR.zip for hand-over")  # fmt: skip
+    p.add_argument(
+        "--zip",
+        action="store_true",
+        dest="csv_zip",
+        help="also pack the finished export into DIR.zip for hand-over",
+    )
     p.add_argument("--json-report", metavar="FILE")
     p.add_argument("--quiet", "-q", action="store_true")
 
@@ -159,14 +163,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rename-table", action="append", metavar="FILE=TABLE")
     p.add_argument("--rename-column", action="append", metavar="FILE.COL=NEW")
-    p.add_argument("--rename-reserved", action="store_true",
-                   help="rename columns named with reserved words (end -> end_time)")  # fmt: skip
-    p.add_argument("--keep-names", action="store_true",
-                   help="with a manifest: keep table names (default: strip the app prefix)")  # fmt: skip
-    p.add_argument("--infer-types", action="store_true", default=True,
-                   help="without a manifest: new tables get types proposed from the files (default)")  # fmt: skip
-    p.add_argument("--all-text", action="store_true",
-                   help="without a manifest: every column of a new table is text")  # fmt: skip
+    p.add_argument(
+        "--rename-reserved",
+        action="store_true",
+        help="rename columns named with reserved words (end -> end_time)",
+    )
+    p.add_argument(
+        "--keep-names",
+        action="store_true",
+        help="with a manifest: keep table names (default: strip the app prefix)",
+    )
+    p.add_argument(
+        "--infer-types",
+        action="store_true",
+        default=True,
+        help="without a manifest: new tables get types proposed from the files (default)",
+    )
+    p.add_argument(
+        "--all-text",
+        action="store_true",
+        help="without a manifest: every column of a new table is text",
+    )
     p.add_argument("--encoding", default="utf-8")
     p.add_argument("--delimiter", default=None, help="default: guessed from the header")
     add_password_from_stdin(p, ("target",))

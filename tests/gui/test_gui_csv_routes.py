@@ -52,8 +52,10 @@ def _column_types(wizard, table: str) -> dict[str, str]:
     page = wizard.columns_page
     page.select_table(table)
     model = page.columns_model
-    return {model.index(r, model.SOURCE).data(): model.index(r, model.TARGET_TYPE).data()
-            for r in range(model.rowCount())}  # fmt: skip
+    return {
+        model.index(r, model.SOURCE).data(): model.index(r, model.TARGET_TYPE).data()
+        for r in range(model.rowCount())
+    }
 
 
 def test_export_package_then_import_shows_its_types_and_ends_verified(

@@ -11,20 +11,36 @@ HEADER = "id,price,day,active,name,stamp\n"
 
 
 def _rows(count: int) -> list[str]:
-    return [f"{i},{i}.25,2026-11-{1 + i % 28:02d},{'true' if i % 2 else 'false'},Course {i},"
-            f"2026-11-28 10:{i % 60:02d}:00+00" for i in range(1, count + 1)]  # fmt: skip
+    return [
+        f"{i},{i}.25,2026-11-{1 + i % 28:02d},{'true' if i % 2 else 'false'},Course {i},"
+        f"2026-11-28 10:{i % 60:02d}:00+00"
+        for i in range(1, count + 1)
+    ]
 
 
 def _types(target_db, table: str) -> dict[str, str]:
-    return dict(target_db.rows(
-        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", [table]))  # fmt: skip
+    return dict(
+        target_db.rows(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+    )
 
 
 def _run(folder: Path, target_db, capsys, *extra: str) -> tuple[int, str]:
     capsys.readouterr()
-    code = main(["import", str(folder), "--target", target_db.url, "--rejects-dir",
-                 str(folder.parent / "rejects"), *extra])  # fmt: skip
+    code = main(
+        [
+            "import",
+            str(folder),
+            "--target",
+            target_db.url,
+            "--rejects-dir",
+            str(folder.parent / "rejects"),
+            *extra,
+        ]
+    )
     return code, capsys.readouterr().err
 
 
@@ -37,8 +53,13 @@ def test_types_are_proposed_and_a_later_misfit_is_rejected(tmp_path, target_db, 
     code, err = _run(folder, target_db, capsys)
     assert code == 3, err  # finished, with a rejected row
     assert _types(target_db, "offers") == {
-        "id": "integer", "price": "numeric", "day": "date", "active": "boolean", "name": "text",
-        "stamp": "timestamp with time zone"}  # fmt: skip
+        "id": "integer",
+        "price": "numeric",
+        "day": "date",
+        "active": "boolean",
+        "name": "text",
+        "stamp": "timestamp with time zone",
+    }
     assert target_db.rows("SELECT count(*) FROM offers") == [(1499,)]
     assert target_db.rows("SELECT count(*) FROM offers WHERE id = 1300") == [(0,)]
     assert "row 1300 (line 1301) of offers.csv, column id" in err

@@ -18,11 +18,21 @@ from coursemig_gui.cli import main
 from coursemig_gui.core.catalog import Table, read_catalog
 from coursemig_gui.core.export_package import MANIFEST_NAME, SCHEMA_NAME
 
-APP_TABLES = ["courses_course", "courses_coursesectionlink", "courses_coursesectionlink_sections",
-              "courses_degree", "courses_meetinglocation", "courses_meetingtime", "courses_program",
-              "courses_section", "courses_specialization"]  # fmt: skip
-SEED_RENAMES = {("courses_meetingtime", "start"): "start_time",
-                ("courses_meetingtime", "end"): "end_time"}  # fmt: skip
+APP_TABLES = [
+    "courses_course",
+    "courses_coursesectionlink",
+    "courses_coursesectionlink_sections",
+    "courses_degree",
+    "courses_meetinglocation",
+    "courses_meetingtime",
+    "courses_program",
+    "courses_section",
+    "courses_specialization",
+]
+SEED_RENAMES = {
+    ("courses_meetingtime", "start"): "start_time",
+    ("courses_meetingtime", "end"): "end_time",
+}
 RESERVED_RENAMES = {("courses_meetingtime", "end"): "end_time"}  # start is not reserved
 
 
@@ -32,16 +42,28 @@ def _catalog(db):
 
 
 def _export(source_db, folder: Path, *extra: str) -> None:
-    code = main(["export", "--source", source_db.url, "--app", "courses", "--to", str(folder),
-                 "-q", *extra])  # fmt: skip
+    code = main(
+        ["export", "--source", source_db.url, "--app", "courses", "--to", str(folder), "-q", *extra]
+    )
     assert code == 0
 
 
 def _import(target_db, path: Path, capsys, *extra: str) -> tuple[int, dict, str]:
     report = path.parent / f"{path.name}-report.json"
     capsys.readouterr()
-    code = main(["import", str(path), "--target", target_db.url, "--json-report", str(report),
-                 "--rejects-dir", str(path.parent / "rejects"), *extra])  # fmt: skip
+    code = main(
+        [
+            "import",
+            str(path),
+            "--target",
+            target_db.url,
+            "--json-report",
+            str(report),
+            "--rejects-dir",
+            str(path.parent / "rejects"),
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return code, json.loads(report.read_text()) if report.exists() else {}, err
@@ -60,13 +82,16 @@ def _shape(table: Table, renames: dict[str, str], names: dict[str, str]) -> dict
         "foreign_keys": sorted(
             (tuple(col(c) for c in fk.columns), names[fk.ref_table], tuple(fk.ref_columns))
             for fk in table.foreign_keys
-        ),  # fmt: skip
+        ),
     }
 
 
 def _rows(db, table: str, columns: list[str]) -> list[tuple]:
-    return db.rows(sql.SQL("SELECT {} FROM {} ORDER BY 1, 2").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table)))  # fmt: skip
+    return db.rows(
+        sql.SQL("SELECT {} FROM {} ORDER BY 1, 2").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table)
+        )
+    )
 
 
 def _assert_same_tables(source_db, target_db, names: dict[str, str], renames=SEED_RENAMES) -> None:
@@ -82,8 +107,11 @@ def _assert_same_tables(source_db, target_db, names: dict[str, str], renames=SEE
         ), dst
         for column in (c for c in s.columns if c.identity):
             # the identity moved past the loaded ids: the application's next INSERT works
-            top = target_db.rows(sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
-                sql.Identifier(column.name), sql.Identifier(dst)))[0][0]  # fmt: skip
+            top = target_db.rows(
+                sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
+                    sql.Identifier(column.name), sql.Identifier(dst)
+                )
+            )[0][0]
             following = target_db.rows(
                 "SELECT nextval(pg_get_serial_sequence(%s, %s))",
                 [sql.Identifier(dst).as_string(None), column.name],
@@ -114,14 +142,25 @@ def test_export_then_import_gives_the_source_tables(source_db, target_db, tmp_pa
 def test_seed_renames_chosen_on_the_import_side(source_db, target_db, tmp_path, capsys):
     folder = tmp_path / "export"
     _export(source_db, folder, "--keep-names")
-    code, report, err = _import(target_db, folder, capsys, "--keep-names",
-                                "--rename-table", "courses_course=course",
-                                "--rename-table", "courses_meetingtime=meetingtime",
-                                "--rename-column", "courses_meetingtime.start=start_time",
-                                "--rename-column", "courses_meetingtime.end=end_time")  # fmt: skip
+    code, report, err = _import(
+        target_db,
+        folder,
+        capsys,
+        "--keep-names",
+        "--rename-table",
+        "courses_course=course",
+        "--rename-table",
+        "courses_meetingtime=meetingtime",
+        "--rename-column",
+        "courses_meetingtime.start=start_time",
+        "--rename-column",
+        "courses_meetingtime.end=end_time",
+    )
     assert code == 0, err
-    names = {t: t for t in APP_TABLES} | {"courses_course": "course",
-                                          "courses_meetingtime": "meetingtime"}  # fmt: skip
+    names = {t: t for t in APP_TABLES} | {
+        "courses_course": "course",
+        "courses_meetingtime": "meetingtime",
+    }
     _assert_same_tables(source_db, target_db, names)
     assert {t["verification"] for t in report["tables"]} == {"match"}
 
@@ -176,8 +215,12 @@ def test_schema_sql_runs_in_psql(source_db, target_db, tmp_path):
         pytest.fail("psql is needed for this test (apt-get install postgresql-client)")
     folder = tmp_path / "export"
     _export(source_db, folder, "--rename-reserved")
-    result = subprocess.run(["psql", target_db.url, "-v", "ON_ERROR_STOP=1", "-q", "-f",
-                             SCHEMA_NAME], cwd=folder, capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        ["psql", target_db.url, "-v", "ON_ERROR_STOP=1", "-q", "-f", SCHEMA_NAME],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     names = {t: t.removeprefix("courses_") for t in APP_TABLES}
     _assert_same_tables(source_db, target_db, names, RESERVED_RENAMES)

@@ -32,7 +32,7 @@ COURSE = Table(
         Column("slug", "character varying(200)", True, position=2),
         Column("program_id", "character varying(10)", True, position=3),
         Column("notes", "text", False, position=4),
-    ),  # fmt: skip
+    ),
     primary_key=("pid",),
     unique=(("slug",), ("slug", "notes")),
     foreign_keys=(ForeignKey("fk", ("program_id",), "courses_program", ("subject_code",)),),
@@ -55,7 +55,7 @@ COURSE = Table(
         (
             ["2026-11-28 10:00:00+00", "2026-11-28T10:00:00.5Z", "2026-11-28 10:00+05:30"],
             "timestamp with time zone",
-        ),  # fmt: skip
+        ),
         (["2026-11-28 10:00:00"], "text"),  # no offset: the moment is unknown
         (["0b7e1a40-9c1f-4a8e-9d5c-3a1f2b3c4d5e"], "uuid"),
         (['{"a": 1}', "[1, 2]"], "jsonb"),
@@ -74,8 +74,11 @@ def test_infer_type_picks_the_narrowest_that_fits_every_value(values, expected):
 def test_sample_tells_a_null_from_an_empty_string(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text('a;b;c\n1;"";"x;""y"""\n;2;\n', encoding="utf-8")
-    assert sample_values(read_layout(path)) == {"a": ["1", None], "b": ["", "2"],
-                                                "c": ['x;"y"', None]}  # fmt: skip
+    assert sample_values(read_layout(path)) == {
+        "a": ["1", None],
+        "b": ["", "2"],
+        "c": ['x;"y"', None],
+    }
 
 
 def test_infer_file_types_reads_a_sample_only(tmp_path):
@@ -84,7 +87,12 @@ def test_infer_file_types_reads_a_sample_only(tmp_path):
     rows[1500] = "x,y,z,w,v"  # past the sample: found by the load, not by the proposal
     path.write_text("id,price,day,flag,note\n" + "\n".join(rows) + "\n", encoding="utf-8")
     assert infer_file_types(read_layout(path)) == {
-        "id": "integer", "price": "numeric", "day": "date", "flag": "boolean", "note": "text"}  # fmt: skip
+        "id": "integer",
+        "price": "numeric",
+        "day": "date",
+        "flag": "boolean",
+        "note": "text",
+    }
 
 
 def test_exported_table_keeps_only_keys_of_exported_columns():
@@ -128,10 +136,13 @@ def test_stable_checksum_is_order_independent_and_the_same_everywhere():
 
 @pytest.mark.parametrize(
     ("text", "why"),
-    [("{", "could not be read"), ('{"format": "other"}', "not a CourseMig export manifest"),
-     ('{"format": "coursemig-export", "version": 99, "tables": []}', "format version 99"),
-     ('{"format": "coursemig-export", "version": 1, "tables": [{"name": "x"}]}', "incomplete")],
-)  # fmt: skip
+    [
+        ("{", "could not be read"),
+        ('{"format": "other"}', "not a CourseMig export manifest"),
+        ('{"format": "coursemig-export", "version": 99, "tables": []}', "format version 99"),
+        ('{"format": "coursemig-export", "version": 1, "tables": [{"name": "x"}]}', "incomplete"),
+    ],
+)
 def test_a_bad_manifest_is_a_sentence(tmp_path, text, why):
     (tmp_path / MANIFEST_NAME).write_text(text)
     with pytest.raises(FriendlyError, match=why):

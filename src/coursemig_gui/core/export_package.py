@@ -145,7 +145,7 @@ def _table_json(entry: PackageTable) -> dict:
                 "ref_columns": list(fk.ref_columns),
             }
             for fk in t.foreign_keys
-        ],  # fmt: skip
+        ],
         "rows": entry.rows,
         "sha256": entry.sha256,
         "content_checksum": format_checksum(entry.content_checksum),
@@ -169,8 +169,9 @@ def manifest_json(package: Package) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_package(folder: Path, entries: list[PackageTable], source_schema: str,
-                  schema_sql: str) -> Package:  # fmt: skip
+def write_package(
+    folder: Path, entries: list[PackageTable], source_schema: str, schema_sql: str
+) -> Package:
     """``schema.sql``, then the manifest, each written whole or not at all; the manifest last."""
     folder = Path(folder)
     package = Package(
@@ -198,8 +199,9 @@ def _column(data: dict, position: int) -> Column:
     identity = data.get("identity", "")
     if identity == "serial":
         identity = "by default"  # a serial comes back as an identity: same next id, no owner
-    return Column(data["name"], data["type"], bool(data["not_null"]), identity=identity,
-                  position=position)  # fmt: skip
+    return Column(
+        data["name"], data["type"], bool(data["not_null"]), identity=identity, position=position
+    )
 
 
 def _entry(data: dict, schema: str) -> PackageTable:
@@ -216,8 +218,13 @@ def _entry(data: dict, schema: str) -> PackageTable:
         row_estimate=int(data["rows"]),
         app=data.get("app"),
     )
-    return PackageTable(table, data["file"], int(data["rows"]), data["sha256"],
-                        parse_checksum(data["content_checksum"]))  # fmt: skip
+    return PackageTable(
+        table,
+        data["file"],
+        int(data["rows"]),
+        data["sha256"],
+        parse_checksum(data["content_checksum"]),
+    )
 
 
 def read_package(folder: Path) -> Package | None:
@@ -245,8 +252,14 @@ def read_package(folder: Path) -> Package | None:
     for entry in entries:
         if Path(entry.file).name != entry.file:  # never a path outside the package
             raise _bad_manifest(folder, f"the file name {entry.file!r} is not a plain name")
-    return Package(entries, schema, data.get("created", ""), FORMAT_VERSION,
-                   data.get("encoding", "utf-8"), data.get("delimiter", ","))  # fmt: skip
+    return Package(
+        entries,
+        schema,
+        data.get("created", ""),
+        FORMAT_VERSION,
+        data.get("encoding", "utf-8"),
+        data.get("delimiter", ","),
+    )
 
 
 def check_file(entry: PackageTable, folder: Path) -> Path:
@@ -302,10 +315,14 @@ def schema_script(entries: list[PackageTable], ordered: list, options) -> str:
                 qualified = sql.Identifier(options.target_schema, tm.target)
                 copies.append(
                     sql.SQL("SELECT setval(pg_get_serial_sequence({}, {}), max({})) FROM {};")
-                    .format(sql.Literal(qualified.as_string(None)), sql.Literal(name),
-                            sql.Identifier(name), qualified)
+                    .format(
+                        sql.Literal(qualified.as_string(None)),
+                        sql.Literal(name),
+                        sql.Identifier(name),
+                        qualified,
+                    )
                     .as_string(None)
-                )  # fmt: skip
+                )
     marker = "\n\n-- after every table is loaded\n"
     creates, _, fks = ddl_script(catalog, used, options).partition(marker)
     text = (

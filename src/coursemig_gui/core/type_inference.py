@@ -19,8 +19,17 @@ from itertools import islice
 from coursemig_gui.core.csvfiles import CsvLayout, file_batches, record_fields
 
 SAMPLE_ROWS = 1000
-INFERRED_TYPES = ("boolean", "integer", "bigint", "numeric", "date", "timestamp with time zone",
-                  "uuid", "jsonb", "text")  # fmt: skip
+INFERRED_TYPES = (
+    "boolean",
+    "integer",
+    "bigint",
+    "numeric",
+    "date",
+    "timestamp with time zone",
+    "uuid",
+    "jsonb",
+    "text",
+)
 
 _BOOLEANS = frozenset({"t", "f", "true", "false", "yes", "no", "y", "n", "on", "off"})
 _INTEGER = re.compile(r"[+-]?(0|[1-9][0-9]*)")

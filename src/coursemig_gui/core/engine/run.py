@@ -176,8 +176,12 @@ class _Run(TableLoad, CitusPhases):
             self.package = read_package(self.csv_dir)
             if self.package is not None:  # types, keys and order come from the export
                 self.catalog = self.package.catalog()
-                self.emit(LogMessage(f"{self.csv_dir} is an export package: each file is "
-                                     "checked against its manifest before it is loaded."))  # fmt: skip
+                self.emit(
+                    LogMessage(
+                        f"{self.csv_dir} is an export package: each file is "
+                        "checked against its manifest before it is loaded."
+                    )
+                )
         folder = (
             Path(self.options.rejects_dir) if self.options.rejects_dir else new_run_dir("rejects")
         )
@@ -212,9 +216,14 @@ class _Run(TableLoad, CitusPhases):
         """After every table: ``schema.sql`` and the manifest, only when every file is whole."""
         entries = [self._exported.get(tm.source) for tm in ordered]
         if self.cancel.cancelled or None in entries:
-            self.emit(LogMessage("The export is incomplete, so it has no manifest "
-                                 "(coursemig-export.json): an import will not treat these "
-                                 "files as a checked package.", "warning"))  # fmt: skip
+            self.emit(
+                LogMessage(
+                    "The export is incomplete, so it has no manifest "
+                    "(coursemig-export.json): an import will not treat these "
+                    "files as a checked package.",
+                    "warning",
+                )
+            )
             return
         schema = schema_script(entries, ordered, self.options)
         write_package(self.csv_dir, entries, self.options.source_schema, schema)
