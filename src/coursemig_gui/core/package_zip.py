@@ -42,24 +42,35 @@ def unpacked(path: Path) -> Iterator[Path]:
         return
     temp = Path(tempfile.mkdtemp(prefix="coursemig-import-"))
     try:
-        try:
-            with zipfile.ZipFile(path) as zf:
-                for info in zf.infolist():
-                    name = PurePosixPath(info.filename)
-                    if info.is_dir():
-                        continue
-                    if name.is_absolute() or ".." in name.parts or len(name.parts) != 1:
-                        raise FriendlyError(
-                            f"The zip file {path.name} holds {info.filename}, which is not a "
-                            "plain file name; CourseMig reads only files at the top of the zip.",
-                            info.filename,
-                        )
-                    with zf.open(info) as src, (temp / name.name).open("wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-        except zipfile.BadZipFile as exc:
-            raise FriendlyError(
-                f"The zip file {path.name} could not be read: {exc}.", str(exc)
-            ) from exc
-        yield temp
+        yield unpack_zip(path, temp)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def unpack_zip(path: Path, folder: Path) -> Path:
+    """A zip's files unpacked into ``folder`` (only plain names at its top); returns ``folder``."""
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        raise FriendlyError(
+            f"{path.name} is neither a folder nor a zip file CourseMig can read.", str(path)
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = PurePosixPath(info.filename)
+                if info.is_dir():
+                    continue
+                if name.is_absolute() or ".." in name.parts or len(name.parts) != 1:
+                    raise FriendlyError(
+                        f"The zip file {path.name} holds {info.filename}, which is not a "
+                        "plain file name; CourseMig reads only files at the top of the zip.",
+                        info.filename,
+                    )
+                with zf.open(info) as src, (folder / name.name).open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    except zipfile.BadZipFile as exc:
+        raise FriendlyError(
+            f"The zip file {path.name} could not be read: {exc}.", str(exc)
+        ) from exc
+    return folder

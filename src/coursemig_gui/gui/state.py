@@ -51,6 +51,9 @@ class WizardState:
     django_app_will: DjangoAppWill = DjangoAppWill.NO
     saved_django_models: list[ModelFacts] = field(default_factory=list)
     django_project: Path | None = None  # the app's project folder, for models.patch
+    # "Import CSV files" on its own: no source database; the tables come from these files
+    import_only: bool = False
+    import_path: Path | None = None  # the folder or .zip chosen on the Connect page
 
     @property
     def catalog(self) -> Catalog | None:

@@ -96,9 +96,13 @@ class MigratePage(WizardStep, MigrateViews):
         return ROUTE_CHOICES[max(0, self.route_group.checkedId())][0]
 
     def _on_options_changed(self, *_args) -> None:
-        needs_folder = self._route().uses_csv_folder
+        # an import with no source database: its files were chosen on the Connect page
+        only_import = self.state.import_only
+        needs_folder = self._route().uses_csv_folder and not only_import
         for widget in (self.csv_folder, self.csv_browse, self.csv_folder_label):
             widget.setEnabled(needs_folder)
+        for route, button in self.route_buttons.items():
+            button.setEnabled(route == Route.IMPORT or not only_import)
         self.start_button.setEnabled(self._options_problem() is None and not self.running)
         self._show_plan()
         self.refresh_complete()

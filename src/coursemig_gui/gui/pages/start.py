@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.paths import profiles_dir, user_guide
 from coursemig_gui.gui.models.profiles import RecentProfilesModel
@@ -40,12 +41,18 @@ class StartPage(WizardStep):
         self.open_button = QCommandLinkButton(
             "&Open saved migration…", "Continue or repeat a migration you saved before."
         )
+        self.import_button = QCommandLinkButton(
+            "&Import CSV files…",
+            "Load an export (a folder or .zip) or your own CSV files into the target. "
+            "No Django database needed.",
+        )
         self.demo_button = QCommandLinkButton(
             "&Try it with sample data",
             "Starts two practice databases on this computer, filled with sample courses.",
         )
         self.new_button.clicked.connect(self.start_new)
         self.open_button.clicked.connect(self.choose_profile)
+        self.import_button.clicked.connect(self.start_import)
         self.demo_button.clicked.connect(self.start_demo)
         self.demo_busy = QProgressBar()
         self.demo_busy.setRange(0, 0)  # busy, not a percentage: starting servers has no steps
@@ -76,13 +83,14 @@ class StartPage(WizardStep):
         # fill a page otherwise); another choice goes into this layout.
         self.choices = QVBoxLayout()
         self.choices.setSpacing(2)
-        for button in (self.new_button, self.open_button, self.demo_button):
+        for button in (self.new_button, self.open_button, self.import_button, self.demo_button):
             # keeps height-for-width: the description wraps only when the page is narrow
             policy = button.sizePolicy()
             policy.setVerticalPolicy(QSizePolicy.Policy.Maximum)
             button.setSizePolicy(policy)
         self.choices.addWidget(self.new_button)
         self.choices.addWidget(self.open_button)
+        self.choices.addWidget(self.import_button)
         self.choices.addLayout(demo_row)
         self.intro = QLabel(_intro_text())
         self.intro.setWordWrap(True)
@@ -116,6 +124,14 @@ class StartPage(WizardStep):
     def start_new(self) -> None:
         self.migration_wizard.start_new()
         self.migration_wizard.next()
+
+    def start_import(self) -> None:
+        """CSV files into the target, with no source database (export here, import there)."""
+        wizard = self.migration_wizard
+        wizard.start_new()
+        wizard.state.import_only = True
+        wizard.state.options.route = Route.IMPORT
+        wizard.next()
 
     def choose_profile(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

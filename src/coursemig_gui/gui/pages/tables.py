@@ -101,6 +101,11 @@ class TablesPage(WizardStep):
     def _count_rows(self) -> None:
         """Exact counts replace the estimates, in the background."""
         state = self.state
+        if state.import_only and self._catalog:  # counted when the files were read
+            counts = {t.name: t.row_estimate for t in self._catalog.tables}
+            self.model.set_row_counts(counts)
+            state.row_counts = counts
+            return
         if not self._catalog or state.source is None:
             return
         if self._worker is None:

@@ -1,0 +1,93 @@
+"""What an import without a source database starts from: a package folder or zip, read into a
+catalog (the manifest's tables, types and keys; or, for files made by hand, the types proposed
+from a sample of each file), so the wizard plans it like any other migration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursemig_gui.core.catalog import Catalog, Column, Table
+from coursemig_gui.core.csv_import import csv_table_names
+from coursemig_gui.core.csvfiles import read_layout
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.export_package import read_package
+from coursemig_gui.core.package_import import proposed_mapping
+from coursemig_gui.core.package_zip import unpack_zip
+from coursemig_gui.core.paths import new_run_dir
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    folder: Path  # where the files are read from (a zip is unpacked into a folder of its own)
+    catalog: Catalog
+    has_manifest: bool
+    summary: str  # one sentence for the Connect page
+
+
+def open_import(
+    path: Path,
+    reserved_words: frozenset[str] = frozenset(),
+    *,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+) -> ImportSource:
+    """Read a package (or a folder of CSV files) for an import. Raises FriendlyError."""
+    path = Path(path)
+    folder = path if path.is_dir() else unpack_zip(path, new_run_dir("import"))
+    package = read_package(folder)
+    if package is not None:
+        catalog = package.catalog(reserved_words)
+        count = len(catalog.tables)
+        return ImportSource(
+            folder,
+            catalog,
+            True,
+            f"An export package with {count} table{'s' if count != 1 else ''}: their types, "
+            "keys and checksums come from its manifest.",
+        )
+    tables = tuple(
+        _proposed_table(folder / f"{name}.csv", name, encoding, delimiter)
+        for name in csv_table_names(folder, None)
+    )
+    count = len(tables)
+    return ImportSource(
+        folder,
+        Catalog(schema="public", tables=tables, reserved_words=reserved_words),
+        False,
+        f"{count} CSV file{'s' if count != 1 else ''} without a manifest: the column types "
+        "shown are proposed from the first rows of each file; check them on the Columns page.",
+    )
+
+
+def _proposed_table(path: Path, name: str, encoding: str, delimiter: str | None) -> Table:
+    mapping = proposed_mapping(path, name, name, encoding=encoding, delimiter=delimiter)
+    columns = tuple(
+        Column(cm.source, cm.target_type, False, position=i)
+        for i, cm in enumerate(mapping.columns, start=1)
+    )
+    try:
+        rows = count_records(path, read_layout(path, encoding, delimiter).header_bytes)
+    except FriendlyError:
+        rows = 0  # the run says why the file cannot be read, for this table
+    return Table(name=name, columns=columns, row_estimate=rows)
+
+
+def count_records(path: Path, start: int) -> int:
+    """The CSV records after the header: line ends outside quotes (a quoted value may hold a
+    newline), plus a last line without one."""
+    records, quotes, open_record = 0, 0, False
+    with Path(path).open("rb") as f:
+        f.seek(start)
+        while chunk := f.read(1 << 20):
+            pos = 0
+            while (nl := chunk.find(b"\n", pos)) >= 0:
+                quotes += chunk.count(b'"', pos, nl)
+                pos = nl + 1
+                if quotes % 2 == 0:
+                    records, quotes, open_record = records + 1, 0, False
+                else:
+                    open_record = True
+            quotes += chunk.count(b'"', pos)
+            open_record = open_record or pos < len(chunk)
+    return records + (1 if open_record else 0)
