@@ -4,7 +4,7 @@ from a sample of each file), so the wizard plans it like any other migration."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursemig_gui.core.catalog import Catalog, Column, Table
@@ -12,6 +12,7 @@ from coursemig_gui.core.csv_import import csv_table_names
 from coursemig_gui.core.csvfiles import read_layout
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.export_package import read_package
+from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.package_import import proposed_mapping
 from coursemig_gui.core.package_zip import unpack_zip
 from coursemig_gui.core.paths import new_run_dir
@@ -23,6 +24,9 @@ class ImportSource:
     catalog: Catalog
     has_manifest: bool
     summary: str  # one sentence for the Connect page
+    # files without a manifest: table -> column -> the type proposed from its first rows (the
+    # catalog says text, which is what the file holds)
+    proposed: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def open_import(
@@ -46,31 +50,41 @@ def open_import(
             f"An export package with {count} table{'s' if count != 1 else ''}: their types, "
             "keys and checksums come from its manifest.",
         )
-    tables = tuple(
-        _proposed_table(folder / f"{name}.csv", name, encoding, delimiter)
-        for name in csv_table_names(folder, None)
-    )
+    tables, proposed = [], {}
+    for name in csv_table_names(folder, None):
+        table, types = _proposed_table(folder / f"{name}.csv", name, encoding, delimiter)
+        tables.append(table)
+        proposed[name] = types
     count = len(tables)
     return ImportSource(
         folder,
-        Catalog(schema="public", tables=tables, reserved_words=reserved_words),
+        Catalog(schema="public", tables=tuple(tables), reserved_words=reserved_words),
         False,
         f"{count} CSV file{'s' if count != 1 else ''} without a manifest: the column types "
-        "shown are proposed from the first rows of each file; check them on the Columns page.",
+        "are proposed from the first rows of each file; check them on the Columns page.",
+        proposed,
     )
 
 
-def _proposed_table(path: Path, name: str, encoding: str, delimiter: str | None) -> Table:
+def apply_proposed_types(mapping: TableMapping, proposed: dict[str, str]) -> None:
+    """A new mapping of a file without a manifest: each column created with its proposed type."""
+    for cm in mapping.columns:
+        cm.target_type = proposed.get(cm.source, cm.target_type)
+
+
+def _proposed_table(
+    path: Path, name: str, encoding: str, delimiter: str | None
+) -> tuple[Table, dict[str, str]]:
     mapping = proposed_mapping(path, name, name, encoding=encoding, delimiter=delimiter)
     columns = tuple(
-        Column(cm.source, cm.target_type, False, position=i)
-        for i, cm in enumerate(mapping.columns, start=1)
+        Column(cm.source, "text", False, position=i) for i, cm in enumerate(mapping.columns, 1)
     )
+    types = {cm.source: cm.target_type for cm in mapping.columns}
     try:
         rows = count_records(path, read_layout(path, encoding, delimiter).header_bytes)
     except FriendlyError:
         rows = 0  # the run says why the file cannot be read, for this table
-    return Table(name=name, columns=columns, row_estimate=rows)
+    return Table(name=name, columns=columns, row_estimate=rows), types
 
 
 def count_records(path: Path, start: int) -> int:

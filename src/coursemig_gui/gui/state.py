@@ -54,6 +54,7 @@ class WizardState:
     # "Import CSV files" on its own: no source database; the tables come from these files
     import_only: bool = False
     import_path: Path | None = None  # the folder or .zip chosen on the Connect page
+    proposed_types: dict[str, dict[str, str]] = field(default_factory=dict)  # files, no manifest
 
     @property
     def catalog(self) -> Catalog | None:

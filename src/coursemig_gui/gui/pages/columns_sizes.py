@@ -23,5 +23,8 @@ def fit_type_columns(view: QTableView, columns: Iterable[int]) -> None:
     """Type columns as wide as their types, up to "timestamp with time zone", so Notes keeps
     the rest of the width (it wraps; the types are short)."""
     widest = view.fontMetrics().horizontalAdvance("timestamp with time zone") + 16
+    header = view.horizontalHeader()
     for col in columns:
-        view.setColumnWidth(col, min(max(view.sizeHintForColumn(col), 60), widest))
+        # the heading too ("Type in target" was cut to "pe in targ" over short types)
+        wanted = max(view.sizeHintForColumn(col), header.sectionSizeHint(col), 60)
+        view.setColumnWidth(col, min(wanted, widest))
