@@ -22,6 +22,7 @@ def to_columns_page_from_files(qtbot, wizard, target_db, path, tables: list[str]
     page = wizard.connect_page
     assert wizard.currentPage() is page
     assert not page.source_card.isVisible() and page.import_box.isVisible()
+    assert "Test both" not in page.subTitle()
     assert page.target_card.apply_connection_string(target_db.url)
     with qtbot.waitSignal(page.target_card.tested, timeout=WAIT_MS):
         qtbot.mouseClick(page.target_card.test_button, Qt.MouseButton.LeftButton)

@@ -61,6 +61,11 @@ class ConnectPage(WizardStep):
             )
             self.source_card.notes.clear()
             self.target_card.notes.clear()
+            self.setSubTitle(
+                "The files to import, and where they should go. Test the target's connection."
+                if state.import_only
+                else "Where the tables are now, and where they should go. Test both connections."
+            )
             self.source_card.setVisible(not state.import_only)
             self.import_box.setVisible(state.import_only)
             self.import_box.set_path(state.import_path)
