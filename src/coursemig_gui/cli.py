@@ -383,6 +383,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return Outcome.DONE
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from coursemig_gui.cli_compare import run_compare
+
+    return run_compare(args, _stored_password, _say_password_hints)
+
+
 COMMANDS = {
     "tables": cmd_tables,
     "plan": cmd_plan,
@@ -390,6 +396,7 @@ COMMANDS = {
     "migrate": cmd_migrate,
     "export": cmd_export,
     "import": cmd_import,
+    "compare": cmd_compare,
     "demo": cmd_demo,
     "django-handover": cmd_django_handover,
     "password": passwords.cmd_password,

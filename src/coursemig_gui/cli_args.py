@@ -192,6 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_handover_parser(sub)
     build_password_parser(sub)
 
+    p = sub.add_parser("compare", help="compare a finished migration's tables row by row")
+    p.add_argument("profile", metavar="PROFILE.json")
+    p.add_argument("--html", metavar="FILE", help="the report for people (default: a new file "
+                   "in CourseMig's reports folder)")  # fmt: skip
+    p.add_argument("--csv", metavar="FILE")
+    p.add_argument("--json", metavar="FILE")
+    p.add_argument("--shown-rows", type=int, default=1000, metavar="N",
+                   help="differing rows listed with their values, per table (default 1000)")  # fmt: skip
+    p.add_argument("--quiet", "-q", action="store_true")
+
     p = sub.add_parser("demo", help="start two throwaway sample databases and print their URLs")
     p.add_argument("--courses", type=int, default=3547)
     return parser

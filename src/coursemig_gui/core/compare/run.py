@@ -1,0 +1,343 @@
+"""Runs a row-by-row comparison of every table of a migration: each server hashes its rows,
+both hash lists stream sorted by key and are merged here; values are read only for the
+differing rows shown."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from coursemig_gui.core.catalog import read_catalog
+from coursemig_gui.core.compare.merge import Kind, MergeResult, OutOfOrder, merge_sorted
+from coursemig_gui.core.compare.report import (
+    ColumnDifference,
+    CompareReport,
+    RowDifference,
+    Status,
+    TableComparison,
+)
+from coursemig_gui.core.compare.spec import (
+    TableSpec,
+    build_spec,
+    empty_key_count_query,
+    hash_query,
+    values_query,
+)
+from coursemig_gui.core.connection import explain_error
+from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.events import Cancelled, CancelToken, LogMessage
+from coursemig_gui.core.mapping import TableMapping
+
+DEFAULT_SHOWN_ROWS = 1000
+
+# Both servers must write every value the same way for the hashes to agree; Citus passes the
+# SET LOCAL copies on to its worker nodes, where the hashes are computed.
+_PINNED = (("TimeZone", "UTC"), ("DateStyle", "ISO, YMD"), ("IntervalStyle", "postgres"),
+           ("extra_float_digits", "3"), ("bytea_output", "hex"), ("client_encoding", "UTF8"),
+           ("lc_monetary", "C"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CompareProgress:
+    """Sent as each table starts, every 10,000 source rows, and when it is done."""
+
+    table: str
+    target: str
+    index: int  # 1-based
+    total: int
+    rows_done: int = 0
+    status: Status = Status.WAITING
+    verdict: str = ""
+
+
+ProgressCallback = Callable[[CompareProgress | LogMessage], None]
+
+
+def compare_tables(
+    source: str,
+    target: str,
+    mappings: list[TableMapping],
+    source_schema: str = "public",
+    target_schema: str = "public",
+    shown_rows: int = DEFAULT_SHOWN_ROWS,
+    on_event: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    profile: str = "",
+) -> CompareReport:
+    """Compare every included table of ``mappings``; blocking. Never raises for what a user
+    can meet: a problem with one table is that table's verdict, a problem with both
+    databases is ``report.message``."""
+    emit = on_event or (lambda event: None)
+    cancel = cancel or CancelToken()
+    report = CompareReport(_describe(source), _describe(target), profile)
+    included = [tm for tm in mappings if tm.include]
+    report.tables = [TableComparison(tm.source, tm.target) for tm in included]
+    try:
+        with _connect(source) as src, _connect(target) as tgt:
+            report.hash_method = _hash_method(src, tgt)
+            citus = _has_citus(tgt)
+            source_catalog = read_catalog(src, source_schema)
+            target_catalog = read_catalog(tgt, target_schema)
+        for index, (tm, result) in enumerate(zip(included, report.tables, strict=True), 1):
+            if cancel.cancelled:
+                result.status = Status.STOPPED
+                continue
+            spec = build_spec(tm, source_catalog, target_catalog)
+            emit(CompareProgress(tm.source, tm.target, index, len(included)))
+            _compare_one(spec, source, target, report.hash_method, citus, shown_rows, result,
+                         lambda rows, i=index, t=tm: emit(CompareProgress(
+                             t.source, t.target, i, len(included), rows)), cancel)  # fmt: skip
+            emit(CompareProgress(tm.source, tm.target, index, len(included),
+                                 result.source_rows, result.status, result.verdict()))  # fmt: skip
+    except FriendlyError as exc:
+        report.message, report.detail = exc.message, exc.detail
+    except psycopg.Error as exc:
+        friendly = explain_error(exc)
+        report.message, report.detail = friendly.message, friendly.detail
+    report.cancelled = cancel.cancelled
+    report.finished = datetime.now().isoformat(timespec="seconds")
+    if report.message:
+        emit(LogMessage(report.message, "error", report.detail))
+    return report
+
+
+def _describe(conninfo: str) -> str:
+    """``dbname on host:port (user name)``, never the password."""
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "(unreadable connection settings)"
+    where = params.get("host") or "localhost"
+    if params.get("port"):
+        where += f":{params['port']}"
+    return f"{params.get('dbname') or params.get('user') or '?'} on {where} (user {params.get('user', '?')})"
+
+
+def _connect(conninfo: str) -> psycopg.Connection:
+    kw = {}
+    if str(conninfo_to_dict(conninfo).get("port", "")) == "6432":
+        kw["prepare_threshold"] = None  # Azure's PgBouncer: no prepared statements
+    try:
+        conn = psycopg.connect(conninfo, autocommit=True, **kw)
+    except psycopg.Error as exc:
+        raise explain_error(exc) from exc
+    for name, value in _PINNED:
+        conn.execute(sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+    return conn
+
+
+def _probe(conn: psycopg.Connection, query: str) -> bool:
+    try:
+        with conn.transaction():
+            conn.execute(query)
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _hash_method(src: psycopg.Connection, tgt: psycopg.Connection) -> str:
+    """``hashtextextended`` when both servers have it and store text alike, else ``sha256``."""
+    versions = [c.info.server_version for c in (src, tgt)]
+    if min(versions) < 110000:
+        raise FriendlyError(
+            "Comparing row by row needs PostgreSQL 11 or later on both databases.",
+            f"server versions: {versions}",
+        )
+    encodings = [c.execute("SHOW server_encoding").fetchone()[0] for c in (src, tgt)]
+    if encodings[0] == encodings[1] and all(
+        _probe(c, "SELECT hashtextextended('x', 0)") for c in (src, tgt)
+    ):
+        return "hashtextextended"
+    if all(_probe(c, "SELECT sha256(convert_to('x', 'UTF8'))") for c in (src, tgt)):
+        return "sha256"
+    raise FriendlyError(
+        "Neither database lets this user compute row fingerprints (hashtextextended or "
+        "sha256), so the tables cannot be compared row by row.",
+        f"server encodings: {encodings}",
+    )
+
+
+def _has_citus(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone()
+    return row is not None
+
+
+@contextlib.contextmanager
+def _snapshot(conninfo: str, citus: bool, cancel: CancelToken) -> Iterator[psycopg.Connection]:
+    """A connection in one read-only snapshot: the hashes and the values shown agree."""
+    conn = _connect(conninfo)
+    cancel.watch(conn)
+    try:
+        if citus:
+            conn.execute("SET citus.propagate_set_commands = 'local'")
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        for name, value in _PINNED:
+            conn.execute(
+                sql.SQL("SET LOCAL {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            )
+        yield conn
+    finally:
+        cancel.unwatch(conn)
+        conn.close()
+
+
+def _compare_one(
+    spec: TableSpec,
+    source: str,
+    target: str,
+    method: str,
+    citus: bool,
+    shown_rows: int,
+    result: TableComparison,
+    tick: Callable[[int], None],
+    cancel: CancelToken,
+) -> None:
+    started = time.monotonic()
+    result.key_kind, result.key_columns = spec.key_kind, spec.key_names
+    result.left_out = list(spec.left_out)
+    if spec.problem:
+        result.status, result.message = Status.NOT_COMPARED, spec.problem
+        return
+    try:
+        with _snapshot(source, False, cancel) as src, _snapshot(target, citus, cancel) as tgt:
+            empty_keys = 0
+            if not spec.multiset:
+                empty_keys = tgt.execute(empty_key_count_query(spec, "target")).fetchone()[0]
+            merged = _merge(spec, src, tgt, method, shown_rows, tick, cancel)
+            merged.target_rows += empty_keys
+            merged.only_target += empty_keys
+            _fill(result, merged)
+            result.rows = _values(spec, src, tgt, method, merged.shown)
+        result.status = Status.DIFFERENT if result.differences else Status.IDENTICAL
+    except Cancelled:
+        result.status = Status.STOPPED
+    except OutOfOrder as exc:
+        result.status = Status.NOT_COMPARED
+        result.message = ("the two databases sort this table's key differently, so its rows "
+                          "cannot be matched one by one.")  # fmt: skip
+        result.detail = str(exc)
+    except psycopg.Error as exc:
+        if cancel.cancelled:
+            result.status = Status.STOPPED
+        else:
+            friendly = explain_error(exc)
+            result.status = Status.NOT_COMPARED
+            result.message = _why(exc, spec) or friendly.message
+            result.detail = friendly.detail or str(exc)
+    finally:
+        result.seconds = time.monotonic() - started
+
+
+def _why(exc: psycopg.Error, spec: TableSpec) -> str:
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return f"this user may not read {spec.source} or {spec.target}."
+    if isinstance(exc, psycopg.errors.InvalidTextRepresentation | psycopg.errors.CannotCoerce):
+        return (f"a value in {spec.target} cannot be read as the source column's type, so the "
+                "two cannot be compared value by value.")  # fmt: skip
+    return ""
+
+
+def _stream(
+    conn: psycopg.Connection, spec: TableSpec, side: str, method: str, stack: contextlib.ExitStack
+) -> Iterator[tuple]:
+    """Start the COPY now (both servers then hash and sort at the same time); rows later."""
+    hash_type = "bytea" if method == "sha256" else "int8"
+    types = [("int8" if p.integer_key else "text") for p in spec.key] + [hash_type]
+    cursor = stack.enter_context(conn.cursor())
+    copy = stack.enter_context(cursor.copy(hash_query(spec, side, method)))
+    copy.set_types(types)
+    rows = copy.rows()
+    if spec.multiset:
+        return ((row[0], row[0]) for row in rows)  # the hash is the key
+    return rows
+
+
+def _merge(spec, src, tgt, method, shown_rows, tick, cancel) -> MergeResult:
+    with contextlib.ExitStack() as stack:
+        source_rows = _stream(src, spec, "source", method, stack)
+        target_rows = _stream(tgt, spec, "target", method, stack)
+
+        def progress(rows: int) -> None:
+            cancel.check()
+            tick(rows)
+
+        return merge_sorted(source_rows, target_rows, shown_rows, progress)
+
+
+def _fill(result: TableComparison, merged: MergeResult) -> None:
+    result.source_rows, result.target_rows = merged.source_rows, merged.target_rows
+    result.identical, result.different = merged.identical, merged.different
+    result.only_in_source, result.only_in_target = merged.only_source, merged.only_target
+
+
+def _values(spec: TableSpec, src, tgt, method: str, shown: list) -> list[RowDifference]:
+    """Read the values of the rows shown (each side once), and name the differing columns."""
+    if not shown:
+        return []
+    keys = list(dict.fromkeys(key for _, key in shown))
+    src_rows = _fetch(src, spec, "source", method, keys)
+    tgt_rows = _fetch(tgt, spec, "target", method, keys)
+    names = [p.source for p in spec.columns]
+    used: dict[tuple, int] = {}
+    rows = []
+    for kind, key in shown:
+        if spec.multiset:
+            side = src_rows if kind == Kind.ONLY_SOURCE else tgt_rows
+            # a row found several times is shown as often as it is missing
+            n = used.get((kind, key), 0)
+            used[(kind, key)] = n + 1
+            found = side.get(key, [])
+            values = found[min(n, len(found) - 1)] if found else []
+            row = RowDifference(str(kind), {}, values=dict(zip(names, values, strict=False)))
+            rows.append(row)
+            continue
+        key_text = dict(zip(spec.key_names, (str(k) for k in key), strict=True))
+        before = (src_rows.get(key) or [[]])[0]
+        after = (tgt_rows.get(key) or [[]])[0]
+        if kind == Kind.DIFFERENT:
+            columns = [
+                ColumnDifference(p.source, p.target, a, b)
+                for p, a, b in zip(spec.columns, before, after, strict=False)
+                if a != b
+            ]
+            rows.append(RowDifference(str(kind), key_text, columns))
+        else:
+            values = before if kind == Kind.ONLY_SOURCE else after
+            rows.append(RowDifference(str(kind), key_text, values=dict(zip(names, values,
+                                                                           strict=False))))  # fmt: skip
+    return rows
+
+
+def _fetch(conn, spec: TableSpec, side: str, method: str, keys: list[tuple]) -> dict:
+    """key -> list of value lists (text), for the given keys; a multiset's key is the hash."""
+    if spec.multiset:
+        params = [[k[0] for k in keys]]
+    else:
+        params = [[k[i] for k in keys] for i in range(len(spec.key))]
+    found: dict[tuple, list] = {}
+    width = 1 if spec.multiset else len(spec.key)
+    for row in conn.execute(values_query(spec, side, method), params):
+        found.setdefault(tuple(row[:width]), []).append(list(row[width:]))
+    return found
+
+
+def compare_profile(
+    profile,
+    source: str,
+    target: str,
+    shown_rows: int = DEFAULT_SHOWN_ROWS,
+    on_event: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> CompareReport:
+    """Compare the tables of a saved migration (``core.profile.Profile``), through its renames
+    and left-out columns."""
+    options = profile.options
+    return compare_tables(source, target, profile.tables, options.source_schema,
+                          options.target_schema, shown_rows, on_event, cancel, profile.name)  # fmt: skip

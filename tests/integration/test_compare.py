@@ -1,0 +1,170 @@
+"""Issue 18: ``coursemig compare`` after a real migration, through the profile's renames."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from coursemig_gui.cli import main
+
+
+@pytest.fixture
+def migrated(source_db, target_db, tmp_path, monkeypatch):
+    """The courses app copied with ``courses_course`` -> ``course`` and ``end`` -> ``end_time``;
+    returns the saved profile."""
+    monkeypatch.setenv("PGPASSWORD", target_db.password)  # the profile itself has no password
+    profile = tmp_path / "courses.json"
+    assert main(["plan", "--source", source_db.url, "--target", target_db.url, "--app", "courses",
+                 "--rename-column", "courses_meetingtime.start=start_time",
+                 "--rename-column", "courses_meetingtime.end=end_time",
+                 "--output", str(profile), "-q"]) == 0  # fmt: skip
+    assert main(["run", str(profile), "-q"]) == 0
+    return profile
+
+
+def _compare(profile, tmp_path, *extra) -> tuple[int, dict]:
+    out = tmp_path / "comparison.json"
+    code = main(["compare", str(profile), "--json", str(out), "-q", *extra])
+    return code, json.loads(out.read_text())
+
+
+def _table(report: dict, target: str) -> dict:
+    return next(t for t in report["tables"] if t["target"] == target)
+
+
+def test_clean_migration_compares_identical(migrated, tmp_path, source_db):
+    code, report = _compare(migrated, tmp_path)
+    assert code == 0, report
+    assert report["tables"] and all(t["status"] == "identical" for t in report["tables"]), report
+    course = _table(report, "course")
+    expected = source_db.rows("SELECT count(*) FROM courses_course")[0][0]
+    assert course["identical"] == course["source_rows"] == course["target_rows"] == expected
+    assert course["key_kind"] == "primary key" and course["key_columns"] == ["pid"]
+    assert course["verdict"].startswith(f"Identical: all {expected:,} rows match")
+
+
+def test_changed_deleted_and_added_rows_are_reported_with_keys_columns_and_values(
+    migrated, tmp_path, target_db
+):
+    with target_db.admin_connect() as conn:
+        slug = conn.execute("SELECT slug FROM meetingtime ORDER BY slug LIMIT 1").fetchone()[0]
+        old_end = conn.execute(
+            "SELECT end_time FROM meetingtime WHERE slug = %s", [slug]
+        ).fetchone()[0]
+        conn.execute("UPDATE meetingtime SET end_time = '2359' WHERE slug = %s", [slug])
+        # a course no other table refers to, so deleting it breaks no foreign key
+        pid, title = conn.execute(
+            "SELECT pid, title FROM course c WHERE NOT EXISTS (SELECT 1 FROM section s "
+            "WHERE s.course_id = c.pid) AND NOT EXISTS (SELECT 1 FROM coursesectionlink l "
+            "WHERE l.course_id = c.pid) ORDER BY pid LIMIT 1"
+        ).fetchone()
+        conn.execute("DELETE FROM course WHERE pid = %s", [pid])
+        program = conn.execute("SELECT subject_code FROM program LIMIT 1").fetchone()[0]
+        conn.execute(
+            "INSERT INTO course (pid, slug, program_id, course_number, title) "
+            "VALUES ('ZZZ-added', 'zzz-added', %s, '999', 'Added by hand')",
+            [program],
+        )
+    code, report = _compare(migrated, tmp_path)
+    assert code == 3, report
+    changed = {t["target"]: t for t in report["tables"] if t["status"] != "identical"}
+    assert set(changed) == {"meetingtime", "course"}, report["headline"]
+
+    meetingtime = changed["meetingtime"]
+    assert (meetingtime["different"], meetingtime["only_in_source"],
+            meetingtime["only_in_target"]) == (1, 0, 0)  # fmt: skip
+    [row] = meetingtime["rows"]
+    assert row["kind"] == "different" and row["key"] == {"slug": slug}
+    assert row["columns"] == [{"column": "end", "target_column": "end_time",
+                               "source_value": old_end, "target_value": "2359"}]  # fmt: skip
+
+    course = changed["course"]
+    assert (course["different"], course["only_in_source"], course["only_in_target"]) == (0, 1, 1)
+    assert course["identical"] == course["source_rows"] - 1 == course["target_rows"] - 1
+    rows = {r["kind"]: r for r in course["rows"]}
+    assert rows["only in source"]["key"] == {"pid": pid}
+    assert rows["only in source"]["values"]["title"] == title
+    assert rows["only in target"]["key"] == {"pid": "ZZZ-added"}
+    assert rows["only in target"]["values"]["title"] == "Added by hand"
+    assert rows["only in target"]["values"]["credit"] is None
+    assert course["verdict"].startswith(
+        "Different: 1 row only in the source, 1 row only in the target"
+    )
+
+    # the same findings in the manager's report and the spreadsheet
+    html_path, csv_path = tmp_path / "report.html", tmp_path / "report.csv"
+    assert main(["compare", str(migrated), "--html", str(html_path), "--csv", str(csv_path),
+                 "-q"]) == 3  # fmt: skip
+    page = html_path.read_text()
+    assert target_db.dbname in page and "Compared on" in page
+    assert "end → end_time" in page and "2359" in page and "ZZZ-added" in page
+    lines = list(csv.reader(io.StringIO(csv_path.read_text())))
+    assert ["meetingtime" in line[1] and line[2] == "different" and line[4] == "end"
+            and line[6] == "2359" for line in lines].count(True) == 1  # fmt: skip
+
+
+def test_shown_rows_are_capped_but_all_are_counted(migrated, tmp_path, target_db):
+    with target_db.admin_connect() as conn:
+        changed = conn.execute("UPDATE program SET subject = subject || '!'").rowcount
+    code, report = _compare(migrated, tmp_path, "--shown-rows", "5")
+    assert code == 3
+    program = _table(report, "program")
+    assert program["different"] == changed > 5
+    assert len(program["rows"]) == 5
+    assert all(r["columns"][0]["column"] == "subject" for r in program["rows"])
+
+
+def test_table_without_a_key_is_compared_as_a_multiset(source_db, target_db, tmp_path, monkeypatch):
+    with source_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE visits (who text, room text, minutes int)")
+        conn.execute("INSERT INTO visits VALUES ('ann', 'A1', 10), ('ann', 'A1', 10), "
+                     "('bob', NULL, 5), ('cy', '', 7)")  # fmt: skip
+    monkeypatch.setenv("PGPASSWORD", target_db.password)
+    profile = tmp_path / "visits.json"
+    assert main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "visits", "--output", str(profile), "-q"]) == 0  # fmt: skip
+    assert main(["run", str(profile), "-q"]) == 0
+    code, report = _compare(profile, tmp_path)
+    assert code == 0, report
+    visits = _table(report, "visits")
+    assert visits["key_kind"] == "" and visits["identical"] == 4
+    assert "as whole rows" in visits["verdict"]
+
+    with target_db.admin_connect() as conn:  # one duplicate gone, NULL made empty
+        conn.execute("DELETE FROM visits WHERE ctid = (SELECT min(ctid) FROM visits "
+                     "WHERE who = 'ann')")  # fmt: skip
+        conn.execute("UPDATE visits SET room = '' WHERE who = 'bob'")
+    code, report = _compare(profile, tmp_path)
+    assert code == 3
+    visits = _table(report, "visits")
+    assert (visits["identical"], visits["only_in_source"], visits["only_in_target"]) == (2, 2, 1)
+    shown = sorted((r["kind"], r["values"]["who"], r["values"]["room"]) for r in visits["rows"])
+    assert shown == [("only in source", "ann", "A1"), ("only in source", "bob", None),
+                     ("only in target", "bob", "")]  # fmt: skip
+
+
+def test_missing_target_table_cannot_be_compared(migrated, tmp_path, target_db):
+    with target_db.admin_connect() as conn:
+        conn.execute("DROP TABLE coursesectionlink_sections")
+    code, report = _compare(migrated, tmp_path)
+    assert code == 1
+    table = _table(report, "coursesectionlink_sections")
+    assert table["status"] == "could not compare"
+    assert table["verdict"] == (
+        "Could not compare: The target has no table coursesectionlink_sections."
+    )
+
+
+def test_unreadable_profile_is_a_usage_error(tmp_path, capsys):
+    assert main(["compare", str(tmp_path / "nope.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_no_connection_is_could_not_compare(migrated, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PGPASSWORD", "wrong")
+    code, report = _compare(migrated, tmp_path)
+    assert code == 1 and report["message"]
+    assert "Traceback" not in capsys.readouterr().err
