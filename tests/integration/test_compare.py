@@ -168,3 +168,35 @@ def test_no_connection_is_could_not_compare(migrated, tmp_path, monkeypatch, cap
     code, report = _compare(migrated, tmp_path)
     assert code == 1 and report["message"]
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_retyped_columns_compare_on_meaning_and_text_keys_sort_alike(
+    source_db, target_db, tmp_path, monkeypatch
+):
+    with source_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE rooms (code varchar(10) PRIMARY KEY, seats integer, "
+                     "price numeric(6,2), opened date)")  # fmt: skip
+        conn.execute("INSERT INTO rooms VALUES ('Éa', 10, 1.50, '2024-01-02'), "
+                     "('a', 2, 3.00, NULL), ('B', 3, NULL, '1999-12-31'), ('z z', 4, 0.10, "
+                     "'2000-02-29'), ('😀', 5, 12.25, '2020-06-01'), ('a-', 6, 1, NULL)")  # fmt: skip
+    monkeypatch.setenv("PGPASSWORD", target_db.password)
+    profile = tmp_path / "rooms.json"
+    assert main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "rooms", "--output", str(profile), "-q"]) == 0  # fmt: skip
+    data = json.loads(profile.read_text())
+    retype = {"code": "text", "seats": "bigint", "price": "double precision", "opened": "text"}
+    for column in data["tables"][0]["columns"]:
+        column["target_type"] = retype[column["source"]]
+    profile.write_text(json.dumps(data))
+    assert main(["run", str(profile), "-q"]) == 0
+    code, report = _compare(profile, tmp_path)
+    assert code == 0, report
+    assert _table(report, "rooms")["identical"] == 6
+
+    with target_db.admin_connect() as conn:
+        conn.execute("UPDATE rooms SET price = 1.51 WHERE code = 'Éa'")
+    code, report = _compare(profile, tmp_path)
+    [row] = _table(report, "rooms")["rows"]
+    assert row["key"] == {"code": "Éa"}
+    assert row["columns"] == [{"column": "price", "target_column": "price",
+                               "source_value": "1.50", "target_value": "1.51"}]  # fmt: skip
