@@ -82,8 +82,8 @@ class MigrationWizard(QWizard):
         """Load a saved migration (raises FriendlyError); passwords come from the keyring."""
         profile = Profile.load(Path(path))
         state = WizardState.from_profile(profile, Path(path))
-        state.source_password = _saved_password(state.source)
-        state.target_password = _saved_password(state.target)
+        state.source_password = saved_password(state.source)
+        state.target_password = saved_password(state.target)
         self.state = state
         self.generation += 1
         remember_last_profile(Path(path))
@@ -154,7 +154,7 @@ class MigrationWizard(QWizard):
 
     def shutdown(self) -> None:
         """Stop every worker thread and the demo servers (the window is going away)."""
-        for page in (self.connect_page, self.tables_page, self.migrate_page):
+        for page in (self.connect_page, self.tables_page, self.migrate_page, self.summary_page):
             page.shutdown()
         if self._demo_worker:
             self._demo_worker.stop()
@@ -187,7 +187,7 @@ class MigrationWizard(QWizard):
             self.demo_servers = None
 
 
-def _saved_password(settings) -> str | None:
+def saved_password(settings) -> str | None:
     if settings is None:
         return None
     try:

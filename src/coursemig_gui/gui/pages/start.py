@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.paths import profiles_dir, user_guide
+from coursemig_gui.core.profile import Profile
 from coursemig_gui.gui.models.profiles import RecentProfilesModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.settings import last_profile
@@ -46,6 +47,10 @@ class StartPage(WizardStep):
             "Load an export (a folder or .zip) or your own CSV files into the target. "
             "No Django database needed.",
         )
+        self.check_button = QCommandLinkButton(
+            "&Check a finished migration…",
+            "Compare a saved migration's tables row by row, to show that every row arrived.",
+        )
         self.demo_button = QCommandLinkButton(
             "&Try it with sample data",
             "Starts two practice databases on this computer, filled with sample courses.",
@@ -53,6 +58,7 @@ class StartPage(WizardStep):
         self.new_button.clicked.connect(self.start_new)
         self.open_button.clicked.connect(self.choose_profile)
         self.import_button.clicked.connect(self.start_import)
+        self.check_button.clicked.connect(self.choose_profile_to_check)
         self.demo_button.clicked.connect(self.start_demo)
         self.demo_busy = QProgressBar()
         self.demo_busy.setRange(0, 0)  # busy, not a percentage: starting servers has no steps
@@ -83,7 +89,8 @@ class StartPage(WizardStep):
         # fill a page otherwise); another choice goes into this layout.
         self.choices = QVBoxLayout()
         self.choices.setSpacing(2)
-        for button in (self.new_button, self.open_button, self.import_button, self.demo_button):
+        for button in (self.new_button, self.open_button, self.import_button, self.check_button,
+                       self.demo_button):  # fmt: skip
             # keeps height-for-width: the description wraps only when the page is narrow
             policy = button.sizePolicy()
             policy.setVerticalPolicy(QSizePolicy.Policy.Maximum)
@@ -91,6 +98,7 @@ class StartPage(WizardStep):
         self.choices.addWidget(self.new_button)
         self.choices.addWidget(self.open_button)
         self.choices.addWidget(self.import_button)
+        self.choices.addWidget(self.check_button)
         self.choices.addLayout(demo_row)
         self.intro = QLabel(_intro_text())
         self.intro.setWordWrap(True)
@@ -148,6 +156,33 @@ class StartPage(WizardStep):
             return False
         self.migration_wizard.next()
         return True
+
+    def choose_profile_to_check(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Check a finished migration", str(profiles_dir()), "Saved migrations (*.json)"
+        )
+        if path:
+            self.check_profile(Path(path))
+
+    def check_profile(self, path: Path):
+        """Open the row-by-row check of a saved migration; returns the dialog (or None)."""
+        from coursemig_gui.gui.widgets.check_dialog import CheckDialog
+        from coursemig_gui.gui.wizard import saved_password
+
+        try:
+            profile = Profile.load(path)
+        except FriendlyError as exc:
+            self.banner.show_error(exc)
+            return None
+        if profile.source is None or profile.target is None:
+            self.banner.show_message(Level.WARNING, f"{profile.name} does not copy from one "
+                                     "database into another, so there is nothing to compare.")  # fmt: skip
+            return None
+        dialog = CheckDialog(profile, saved_password(profile.source),
+                             saved_password(profile.target), self)  # fmt: skip
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
 
     def start_demo(self) -> None:
         self.demo_button.setEnabled(False)

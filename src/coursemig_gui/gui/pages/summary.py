@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from coursemig_gui.core.django_handover.changes import compute_changes
 from coursemig_gui.core.django_handover.documents import whats_next
 from coursemig_gui.core.events import Phase
+from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.core.profile import stamp_run
@@ -30,6 +31,7 @@ from coursemig_gui.gui.models.report import ReportModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.settings import remember_last_profile
 from coursemig_gui.gui.widgets.banner import Level
+from coursemig_gui.gui.widgets.compare_panel import ComparePanel
 from coursemig_gui.gui.widgets.handover_panel import HandoverPanel
 
 
@@ -65,6 +67,12 @@ class SummaryPage(WizardStep):
         self.nightly_button.hide()  # offered once the migration is saved
         self.open_rejects_button = QPushButton("&Open skipped-rows folder")
         self.open_rejects_button.clicked.connect(self.open_rejects_folder)
+        self.compare_button = QPushButton("Compare row by ro&w")
+        self.compare_button.setToolTip("Compare every row of every copied table between the two "
+                                       "databases, and save a report to show.")  # fmt: skip
+        self.compare_button.clicked.connect(self.compare_rows)
+        self.compare_panel = ComparePanel()
+        self.compare_panel.finished.connect(self._compared)
         self.start_over_button = QPushButton("Start o&ver")
         self.start_over_button.clicked.connect(self.start_over)
         buttons = QHBoxLayout()
@@ -73,6 +81,7 @@ class SummaryPage(WizardStep):
             self.save_profile_button,
             self.nightly_button,
             self.open_rejects_button,
+            self.compare_button,
         ):
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -86,6 +95,7 @@ class SummaryPage(WizardStep):
         self.body.addWidget(self.view, 1)
         self.body.addWidget(self.details)
         self.body.addLayout(buttons)
+        self.body.addWidget(self.compare_panel)
         self.body.addWidget(self.next_steps)
         self.handover = HandoverPanel()
         self.body.addWidget(self.handover)
@@ -123,6 +133,10 @@ class SummaryPage(WizardStep):
         if self.next_steps.text() and self.state.django_plan().models:
             self.handover.show()
             self.handover.write(self.state)
+        self.compare_button.setText("Compare row by ro&w")
+        if not self.compare_panel.running:
+            self.compare_panel.clear()
+        self.compare_button.setVisible(self._can_compare())
 
     def _details_text(self, report: MigrationReport) -> str:
         read = sum(t.rows_read for t in report.tables)
@@ -170,6 +184,35 @@ class SummaryPage(WizardStep):
         )
 
     # -- buttons --------------------------------------------------------------------------------
+
+    def _can_compare(self) -> bool:
+        """Only a run from one database into another has two sides to compare."""
+        report, state = self.report, self.state
+        return (
+            report is not None
+            and report.route in (Route.DIRECT.value, Route.DIRECT_KEEP_CSV.value)
+            and state.source is not None
+            and state.target is not None
+        )
+
+    def compare_rows(self) -> None:
+        """Compare every copied table row by row, on a worker thread."""
+        state = self.state
+        self.compare_button.setEnabled(False)
+        done = {t.source for t in self.report.tables if t.status in _FINISHED}
+        self.compare_panel.start(
+            state.source.conninfo(state.source_password),
+            state.target.conninfo(state.target_password),
+            [m for m in state.mappings if m.include and m.source in done],
+            state.options.source_schema, state.options.target_schema, state.name,
+        )  # fmt: skip
+
+    def _compared(self, _report) -> None:
+        self.compare_button.setEnabled(True)
+        self.compare_button.setText("Compare a&gain")
+
+    def shutdown(self) -> None:
+        self.compare_panel.shutdown()
 
     def choose_report_file(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
