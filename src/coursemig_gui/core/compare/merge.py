@@ -41,25 +41,23 @@ class MergeResult:
         return self.only_source + self.only_target + self.different
 
 
-def _groups(
-    rows: Iterable[tuple], side: str, count: Callable[[], None]
-) -> Iterator[tuple[Key, list]]:
+def _groups(rows: Iterable[tuple], side: str) -> Iterator[tuple[Key, list]]:
     """(key, [hashes]) per distinct key; a key smaller than the one before raises OutOfOrder."""
-    current: Key | None = None
-    hashes: list = []
-    for row in rows:
-        count()
-        key, digest = tuple(row[:-1]), row[-1]
-        if key == current:
-            hashes.append(digest)
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return
+    key, hashes = first[:-1], [first[-1]]
+    for row in it:
+        k = row[:-1]
+        if k == key:
+            hashes.append(row[-1])
             continue
-        if current is not None:
-            if key < current:
-                raise OutOfOrder(f"the {side} sent {key!r} after {current!r}")
-            yield current, hashes
-        current, hashes = key, [digest]
-    if current is not None:
-        yield current, hashes
+        if k < key:
+            raise OutOfOrder(f"the {side} sent {k!r} after {key!r}")
+        yield key, hashes
+        key, hashes = k, [row[-1]]
+    yield key, hashes
 
 
 def merge_sorted(
@@ -76,17 +74,6 @@ def merge_sorted(
     """
     result = MergeResult()
 
-    def counted(side: str) -> Callable[[], None]:
-        def count() -> None:
-            if side == "source":
-                result.source_rows += 1
-                if tick and result.source_rows % 10_000 == 0:
-                    tick(result.source_rows)
-            else:
-                result.target_rows += 1
-
-        return count
-
     def note(kind: Kind, key: Key, n: int = 1) -> None:
         if kind == Kind.ONLY_SOURCE:
             result.only_source += n
@@ -97,34 +84,59 @@ def merge_sorted(
         for _ in range(min(n, keep - len(result.shown))):
             result.shown.append((kind, key))
 
-    src = _groups(source, "source", counted("source"))
-    tgt = _groups(target, "target", counted("target"))
+    src, tgt = _groups(source, "source"), _groups(target, "target")
     s, t = next(src, None), next(tgt, None)
-    while s is not None or t is not None:
-        if t is None or (s is not None and s[0] < t[0]):
-            note(Kind.ONLY_SOURCE, s[0], len(s[1]))
-            s = next(src, None)
-        elif s is None or t[0] < s[0]:
-            note(Kind.ONLY_TARGET, t[0], len(t[1]))
-            t = next(tgt, None)
-        else:
-            key, left, right = s[0], s[1], t[1]
+    identical = source_rows = target_rows = 0
+    steps = 0
+    while s is not None and t is not None:
+        steps += 1
+        if tick and steps % 10_000 == 0:
+            tick(source_rows)
+        skey, left = s
+        tkey, right = t
+        if skey == tkey:
             if len(left) == 1 and len(right) == 1:  # the usual case, kept cheap
+                source_rows += 1
+                target_rows += 1
                 if left[0] == right[0]:
-                    result.identical += 1
+                    identical += 1
                 else:
-                    note(Kind.DIFFERENT, key)
+                    note(Kind.DIFFERENT, skey)
             else:
-                lc, rc = Counter(left), Counter(right)
-                same = sum((lc & rc).values())
-                result.identical += same
-                extra_left, extra_right = len(left) - same, len(right) - same
-                paired = min(extra_left, extra_right)
-                if paired:
-                    note(Kind.DIFFERENT, key, paired)
-                if extra_left - paired:
-                    note(Kind.ONLY_SOURCE, key, extra_left - paired)
-                if extra_right - paired:
-                    note(Kind.ONLY_TARGET, key, extra_right - paired)
+                source_rows += len(left)
+                target_rows += len(right)
+                identical += _pair(skey, left, right, note)
             s, t = next(src, None), next(tgt, None)
+        elif skey < tkey:
+            source_rows += len(left)
+            note(Kind.ONLY_SOURCE, skey, len(left))
+            s = next(src, None)
+        else:
+            target_rows += len(right)
+            note(Kind.ONLY_TARGET, tkey, len(right))
+            t = next(tgt, None)
+    while s is not None:
+        source_rows += len(s[1])
+        note(Kind.ONLY_SOURCE, s[0], len(s[1]))
+        s = next(src, None)
+    while t is not None:
+        target_rows += len(t[1])
+        note(Kind.ONLY_TARGET, t[0], len(t[1]))
+        t = next(tgt, None)
+    result.identical, result.source_rows, result.target_rows = identical, source_rows, target_rows
     return result
+
+
+def _pair(key: Key, left: list, right: list, note: Callable) -> int:
+    """Rows sharing one key: equal hashes are identical (returned), the rest pair up as
+    different, and what is still left is on one side only."""
+    same = sum((Counter(left) & Counter(right)).values())
+    extra_left, extra_right = len(left) - same, len(right) - same
+    paired = min(extra_left, extra_right)
+    if paired:
+        note(Kind.DIFFERENT, key, paired)
+    if extra_left - paired:
+        note(Kind.ONLY_SOURCE, key, extra_left - paired)
+    if extra_right - paired:
+        note(Kind.ONLY_TARGET, key, extra_right - paired)
+    return same

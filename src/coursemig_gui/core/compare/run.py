@@ -5,6 +5,8 @@ differing rows shown."""
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -244,31 +246,85 @@ def _why(exc: psycopg.Error, spec: TableSpec) -> str:
     return ""
 
 
-def _stream(
-    conn: psycopg.Connection, spec: TableSpec, side: str, method: str, stack: contextlib.ExitStack
-) -> Iterator[tuple]:
-    """Start the COPY now (both servers then hash and sort at the same time); rows later."""
-    hash_type = "bytea" if method == "sha256" else "int8"
-    types = [("int8" if p.integer_key else "text") for p in spec.key] + [hash_type]
-    cursor = stack.enter_context(conn.cursor())
-    copy = stack.enter_context(cursor.copy(hash_query(spec, side, method)))
-    copy.set_types(types)
-    rows = copy.rows()
-    if spec.multiset:
-        return ((row[0], row[0]) for row in rows)  # the hash is the key
-    return rows
+class _HashStream:
+    """One side's (key..., hash) rows, fetched on a thread of its own through a server-side
+    cursor, so both servers hash and sort at the same time and the client merges while they
+    send. A bounded queue keeps memory flat whatever the table's size."""
+
+    BATCH = 10_000
+
+    def __init__(self, conn: psycopg.Connection, query: sql.Composed, multiset: bool) -> None:
+        self.conn = conn
+        self.query = query
+        self.multiset = multiset
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="coursemig-compare", daemon=True)
+
+    def start(self) -> _HashStream:
+        self._thread.start()
+        return self
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self) -> None:
+        try:
+            with self.conn.cursor(name="coursemig_compare") as cur:
+                cur.execute(self.query)
+                while True:
+                    rows = cur.fetchmany(self.BATCH)
+                    if not rows:
+                        break
+                    if self.multiset:
+                        rows = [(r[0], r[0]) for r in rows]  # the hash is the key
+                    if not self._put(rows):
+                        return
+            self._put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the merging thread
+            self._put(exc)
+
+    def rows(self) -> Iterator[tuple]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+
+    def close(self) -> None:
+        """Stop early (a cancel, keys out of order): interrupt the server, end the thread."""
+        if not self._thread.is_alive():
+            return
+        self._stop.set()
+        with contextlib.suppress(Exception):
+            self.conn.cancel_safe(timeout=2.0)
+        self._thread.join()
+
+
+_END = object()
 
 
 def _merge(spec, src, tgt, method, shown_rows, tick, cancel) -> MergeResult:
-    with contextlib.ExitStack() as stack:
-        source_rows = _stream(src, spec, "source", method, stack)
-        target_rows = _stream(tgt, spec, "target", method, stack)
+    streams = [_HashStream(conn, hash_query(spec, side, method), spec.multiset).start()
+               for conn, side in ((src, "source"), (tgt, "target"))]  # fmt: skip
 
-        def progress(rows: int) -> None:
-            cancel.check()
-            tick(rows)
+    def progress(rows: int) -> None:
+        cancel.check()
+        tick(rows)
 
-        return merge_sorted(source_rows, target_rows, shown_rows, progress)
+    try:
+        return merge_sorted(streams[0].rows(), streams[1].rows(), shown_rows, progress)
+    finally:
+        for stream in streams:
+            stream.close()
 
 
 def _fill(result: TableComparison, merged: MergeResult) -> None:

@@ -119,15 +119,9 @@ def _with(spec: TableSpec, **changes) -> TableSpec:
 def _value(pair: ColumnPair, side: str) -> sql.Composable:
     """A column read as the comparison type: the target's value cast to the source's type, so a
     renamed or retyped column compares on meaning; untouched when the types agree."""
-    if side == "source":
-        name = pair.source
-        cast = pair.compare_type != pair.source_type
-    else:
-        name = pair.target
-        cast = pair.compare_type != pair.target_type
-    column = sql.Identifier(name)
-    if not cast:
-        return column
+    if side == "source" or pair.target_type == pair.source_type:
+        return sql.Identifier(pair.source if side == "source" else pair.target)
+    column = sql.Identifier(pair.target)
     # the type text is the server's own (format_type), not anything a user typed
     return sql.SQL("({})::{}").format(column, sql.SQL(pair.compare_type))
 
@@ -166,20 +160,18 @@ def _table(spec: TableSpec, side: str) -> sql.Composable:
 
 
 def hash_query(spec: TableSpec, side: str, method: str) -> sql.Composed:
-    """Keys and row hashes, sorted by key (a multiset: hashes sorted), as one COPY."""
+    """Keys and row hashes, sorted by key (a multiset: the hashes alone, sorted)."""
     hashed = row_hash(spec, side, method)
     if spec.multiset:
-        select = sql.SQL("SELECT {} AS h FROM {} ORDER BY 1").format(hashed, _table(spec, side))
-    else:
-        keys = [key_expression(p, side) for p in spec.key]
-        select = sql.SQL("SELECT {}, {} FROM {} WHERE {} ORDER BY {}").format(
-            sql.SQL(", ").join(keys),
-            hashed,
-            _table(spec, side),
-            sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(k) for k in keys),
-            sql.SQL(", ").join(sql.SQL(str(i)) for i in range(1, len(keys) + 1)),
-        )
-    return sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(select)
+        return sql.SQL("SELECT {} AS h FROM {} ORDER BY 1").format(hashed, _table(spec, side))
+    keys = [key_expression(p, side) for p in spec.key]
+    return sql.SQL("SELECT {}, {} FROM {} WHERE {} ORDER BY {}").format(
+        sql.SQL(", ").join(keys),
+        hashed,
+        _table(spec, side),
+        sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(k) for k in keys),
+        sql.SQL(", ").join(sql.SQL(str(i)) for i in range(1, len(keys) + 1)),
+    )
 
 
 def empty_key_count_query(spec: TableSpec, side: str) -> sql.Composed:
