@@ -152,9 +152,11 @@ class ComparePanel(QWidget):
         self.report, self.report_file = report, path
         self.model.set_report(report)
         self.view.setVisible(bool(report.tables) and not report.message)
-        if report.message:
+        if report.message:  # the banner says it; the line below would only repeat it
             self.banner.show_message(Level.ERROR, report.message, report.detail)
-        self.status.setText(report.headline() + ".")
+            self.status.clear()
+        else:
+            self.status.setText(report.headline() + ".")
         self.report_link.setText(
             f"<a href='{QUrl.fromLocalFile(str(path)).toString()}'>Open the comparison report</a>"
             f" · <a href='{QUrl.fromLocalFile(str(path.parent)).toString()}'>its folder</a>"
