@@ -217,8 +217,9 @@ def _finish(args: argparse.Namespace, report) -> int:
         write_private_text(Path(args.json_report), report.to_json())
     if not getattr(args, "quiet", False):
         for t in report.tables:
+            written = "would write" if report.test_run else "written"
             line = (
-                f"  {t.target:<28} {str(t.status):<18} read {t.rows_read:>9,}  written "
+                f"  {t.target:<28} {str(t.status):<18} read {t.rows_read:>9,}  {written} "
                 f"{t.rows_written:>9,}  rejected {t.rows_rejected:>5,}  {t.seconds:6.1f}s  "
                 f"{t.verification}"
             )
@@ -250,7 +251,12 @@ def _run(args, source, target, mappings, options) -> int:
 
     old = signal.signal(signal.SIGINT, stop)
     try:
-        report = run_migration(source, target, mappings, options, _Printer(args.quiet), cancel)
+        test_run = getattr(args, "test_run", False)
+        if test_run:
+            _say(args, "Test run: every row goes to the target and is checked there, then "
+                 "everything is rolled back.")  # fmt: skip
+        report = run_migration(source, target, mappings, options, _Printer(args.quiet), cancel,
+                               test_run=test_run)  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, old)
     return _finish(args, report)

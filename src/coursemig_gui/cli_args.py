@@ -94,6 +94,15 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true")
 
 
+def _add_test_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--test-run",
+        action="store_true",
+        help="do everything, then roll it all back: the target is left as it was; "
+        "the report says what would happen",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coursemig",
@@ -126,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a saved profile")
     p.add_argument("profile", metavar="PROFILE.json")
     add_password_from_stdin(p)
+    _add_test_run(p)
     p.add_argument("--json-report", metavar="FILE")
     p.add_argument("--quiet", "-q", action="store_true")
 
@@ -134,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     _add_selection(p)
     _add_run_options(p)
+    _add_test_run(p)
     p.add_argument("--via-csv", metavar="DIR", help="also keep CSV files of every table in DIR")
     add_password_from_stdin(p)
 
@@ -188,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delimiter", default=None, help="default: guessed from the header")
     add_password_from_stdin(p, ("target",))
     _add_run_options(p)
+    _add_test_run(p)
 
     add_handover_parser(sub)
     build_password_parser(sub)

@@ -15,6 +15,8 @@ from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.private_files import write_private_text
 from coursemig_gui.core.table_status import status_sentence
 
+NOTHING_WRITTEN = "Test run — nothing was written"
+
 
 class Verification:
     MATCH = "match"  # counts and content checksum agree
@@ -60,6 +62,8 @@ class MigrationReport:
     detail: str = ""
     # steps after the loads that failed (Citus: foreign keys, sequences), one sentence each
     problems: list[str] = field(default_factory=list)
+    test_run: bool = False  # everything was rolled back: the figures say what *would* happen
+    notes: list[str] = field(default_factory=list)  # what a test run could not show, and why
 
     @property
     def exit_code(self) -> Outcome:
@@ -79,6 +83,8 @@ class MigrationReport:
 
     def headline(self) -> str:
         """One sentence for the Summary page and the CLI's last line."""
+        if self.test_run:
+            return f"{NOTHING_WRITTEN}. {self.message or _would(self.tables)}"
         n = len(self.tables)
         done = [t for t in self.tables if t.status in (Phase.DONE, Phase.DONE_WITH_REJECTS)]
         with_rejects = [t for t in done if t.rows_rejected]
@@ -169,6 +175,8 @@ class MigrationReport:
             "message",
         ]
         writer = csv.writer(out)
+        if self.test_run:  # said before anything else, so no one takes it for a real run
+            writer.writerow([self.headline()])
         writer.writerow(cols)
         for t in self.tables:
             writer.writerow([str(getattr(t, c)) if getattr(t, c) is not None else "" for c in cols])
@@ -194,6 +202,7 @@ class MigrationReport:
             + "</tr>"
             for t in self.tables
         )
+        written = "Would write" if self.test_run else "Written"
         head = "".join(
             f"<th>{h}</th>"
             for h in (
@@ -201,7 +210,7 @@ class MigrationReport:
                 "Target",
                 "Result",
                 "Read",
-                "Written",
+                written,
                 "Skipped",
                 "Seconds",
                 "Verification",
@@ -212,7 +221,9 @@ class MigrationReport:
             "<!doctype html><meta charset='utf-8'><title>CourseMig report</title>"
             "<style>body{font-family:sans-serif}td,th{border:1px solid #999;padding:4px 8px}"
             "table{border-collapse:collapse}</style>"
-            f"<h1>{html.escape(self.headline())}</h1><p>Started {html.escape(self.started)}, "
+            f"<h1>{html.escape(self.headline())}</h1>"
+            + "".join(f"<p><b>{html.escape(note)}</b></p>" for note in self.notes)
+            + f"<p>Started {html.escape(self.started)}, "
             f"finished {html.escape(self.finished)}, route: {html.escape(self.route)}</p>"
             f"<table><tr>{head}</tr>{rows}</table>"
         )
@@ -229,3 +240,24 @@ class MigrationReport:
             else self.to_json()
         )
         write_private_text(path, text)
+
+
+def _would(tables: list[TableReport]) -> str:
+    """A test run's outcome, said as what the real run would do."""
+    n = len(tables)
+    done = [t for t in tables if t.status in (Phase.DONE, Phase.DONE_WITH_REJECTS)]
+    with_rejects = [t for t in done if t.rows_rejected]
+    failed = [t for t in tables if t.status == Phase.FAILED]
+    if len(done) == n and not with_rejects:
+        return f"All {n} tables would be copied, every row checked by the target"
+    parts = [f"{len(done)} of {n} tables would be copied"]
+    if with_rejects:
+        skipped = sum(t.rows_rejected for t in with_rejects)
+        tables = f"{len(with_rejects)} table{'s' if len(with_rejects) != 1 else ''}"
+        parts.append(f"{skipped} row{'s' if skipped != 1 else ''} in {tables} would be skipped")
+    if failed:
+        parts.append(f"{len(failed)} would fail ({', '.join(t.target for t in failed)})")
+    stopped = n - len(done) - len(failed)
+    if stopped:
+        parts.append(f"{stopped} not rehearsed (stopped or skipped)")
+    return ", ".join(parts)

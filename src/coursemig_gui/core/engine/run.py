@@ -24,6 +24,7 @@ from coursemig_gui.core.citus.placement import load_stages
 from coursemig_gui.core.citus.rules import require_citus, validate_placements
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.engine.citus_phases import CitusPhases
+from coursemig_gui.core.engine.rehearsal import CITUS_LIMITS, Rehearsal, rehearsal_options
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.table_load import TableLoad
@@ -66,10 +67,13 @@ def run_migration(
     options: MigrationOptions,
     on_event: EventCallback = ignore_events,
     cancel: CancelToken | None = None,
+    test_run: bool = False,
 ) -> MigrationReport:
     """Run a whole migration; blocking. Never raises for what a user can meet: problems end up
-    in the report (``report.message`` for the run, ``TableReport.message`` per table)."""
-    run = _Run(source, target, mappings, options, on_event, cancel or CancelToken())
+    in the report (``report.message`` for the run, ``TableReport.message`` per table).
+
+    ``test_run``: do everything inside one target transaction and roll it back (rehearsal)."""
+    run = _Run(source, target, mappings, options, on_event, cancel or CancelToken(), test_run)
     try:
         run.execute()
     except FriendlyError as exc:
@@ -104,6 +108,7 @@ class _Run(TableLoad, CitusPhases):
         options: MigrationOptions,
         on_event: EventCallback,
         cancel: CancelToken,
+        test_run: bool = False,
     ) -> None:
         self.source = source
         self.target = target
@@ -125,6 +130,11 @@ class _Run(TableLoad, CitusPhases):
         self._checks_during_load: set[str] = set()  # tables whose deferred checks failed once
         self.package: Package | None = None  # import: the export's manifest, when it has one
         self._exported: dict[str, PackageTable] = {}  # export: the tables written whole
+        self.rehearsal: Rehearsal | None = None
+        if test_run:
+            self.options, self.report.notes = rehearsal_options(options)
+            self.report.test_run = True
+            self.rehearsal = Rehearsal(target) if target else None
 
     def emit(self, event) -> None:
         with self._event_lock:
@@ -169,6 +179,15 @@ class _Run(TableLoad, CitusPhases):
             self._stop_on_errors(require_citus(self.mappings, self.citus))
             if self.citus is not None:
                 self.emit(LogMessage(f"The target runs {self.citus.summary()}."))
+            if self.rehearsal is not None:
+                if self.citus is not None:  # placements commit by themselves: not rehearsed
+                    self.report.notes.append(CITUS_LIMITS)
+                    self.emit(LogMessage(CITUS_LIMITS, "warning"))
+                    self.citus = None
+                self.rehearsal.begin()
+        elif self.report.test_run:
+            raise FriendlyError("A test run needs a target database: exporting CSV files "
+                                "writes nothing to a database anyway.", "test run of an export")  # fmt: skip
         if self.options.route.writes_csv:
             self.csv_dir.mkdir(parents=True, exist_ok=True)
             remove_manifest(self.csv_dir)  # it would vouch for files about to be replaced
@@ -335,6 +354,8 @@ class _Run(TableLoad, CitusPhases):
         run_table(self, tm, report)
 
     def close(self) -> None:
+        if self.rehearsal is not None:
+            self.rehearsal.end()
         if self._snapshot_conn is not None:
             self._snapshot_conn.close()
         if self.rejects is not None:

@@ -90,14 +90,17 @@ class TableLoad(TargetTables):
         report.status = Phase.WAITING
         report.message = report.detail = ""
         conns: list[psycopg.Connection] = []
+        tgt = None
         try:
             src = self._open_source() if self.reads_database else None
             if src:
                 conns.append(src)
                 self.cancel.watch(src)
-            tgt = open_session(self.target) if self.writes_database else None
-            if tgt:
-                conns.append(tgt)
+            if self.writes_database:
+                # a test run keeps its one connection (and transaction) open to the end
+                tgt = self.rehearsal.connection if self.rehearsal else open_session(self.target)
+                if not self.rehearsal:
+                    conns.append(tgt)
                 self.cancel.watch(tgt)
             self.cancel.check()
             if self.options.route == Route.EXPORT:
@@ -107,6 +110,8 @@ class TableLoad(TargetTables):
             else:
                 self._direct(tm, report, src, tgt, started)
         finally:
+            if tgt is not None:
+                self.cancel.unwatch(tgt)
             for conn in conns:
                 self.cancel.unwatch(conn)
                 conn.close()

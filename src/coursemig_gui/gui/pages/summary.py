@@ -190,7 +190,8 @@ class SummaryPage(WizardStep):
         report, state = self.report, self.state
         return (
             report is not None
-            and report.route in (Route.DIRECT.value, Route.DIRECT_KEEP_CSV.value)
+            and Route(report.route).reads_database
+            and Route(report.route).writes_database
             and state.source is not None
             and state.target is not None
         )

@@ -1,0 +1,90 @@
+"""A test run: everything a migration does to the target — tables created, every row sent
+through COPY against the real columns, keys and foreign keys, bad rows found and logged — inside
+one transaction on one connection, rolled back at the end, so the target is as it was before.
+
+Tables load one after another in that transaction (each in a savepoint), so a child table's
+foreign keys are checked against the rows its parents would have. Sequences are the one thing a
+rollback does not undo: their positions are read before and put back after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+
+import psycopg
+from psycopg import sql
+
+from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.connection import Endpoint
+from coursemig_gui.core.engine.session import open_session
+from coursemig_gui.core.options import MigrationOptions
+
+CITUS_LIMITS = (
+    "The target runs Citus. Citus commits the creation of distributed and reference tables by "
+    "itself, so a rollback could not undo it: this test run created every new table as an "
+    "ordinary table inside the rehearsal instead. It therefore cannot show whether Citus "
+    "accepts each table's placement (distribution column, colocation, reference tables), nor "
+    "errors that only the worker nodes would raise. Every row was still checked against the "
+    "tables' columns, keys and foreign keys."
+)
+
+_SEQUENCES = """
+SELECT s.seqrelid::regclass::text FROM pg_sequence s
+WHERE has_sequence_privilege(s.seqrelid, 'SELECT')
+"""
+
+
+def rehearsal_options(options: MigrationOptions) -> tuple[MigrationOptions, list[str]]:
+    """The options a test run uses: one table at a time on the one connection, no retries (a
+    lost connection loses the whole rehearsal), no CSV copies kept."""
+    notes = []
+    route = options.route
+    if route == Route.DIRECT_KEEP_CSV:
+        route = Route.DIRECT
+        notes.append("A test run keeps no CSV files; the real run will write them.")
+    return replace(options, route=route, loaders=1, retries=0), notes
+
+
+class Rehearsal:
+    """The test run's one target connection, in a transaction that always rolls back."""
+
+    def __init__(self, target: Endpoint) -> None:
+        self.target = target
+        self.connection: psycopg.Connection | None = None
+        self._positions: dict[str, tuple[int, bool]] = {}
+        self._stack = contextlib.ExitStack()
+
+    def begin(self) -> psycopg.Connection:
+        conn = open_session(self.target)
+        self.connection = conn
+        self._positions = _positions(conn)
+        self._stack.enter_context(conn.transaction(force_rollback=True))
+        return conn
+
+    def end(self) -> None:
+        """Roll everything back, and put back any sequence the run moved."""
+        conn = self.connection
+        if conn is None:
+            return
+        self.connection = None
+        try:
+            with contextlib.suppress(psycopg.Error):
+                self._stack.close()  # the rollback
+            if conn.closed or conn.broken:
+                conn = open_session(self.target)  # the server rolled back when the link broke
+            for name, (value, called) in _positions(conn).items():
+                before = self._positions.get(name)
+                if before is not None and before != (value, called):
+                    conn.execute("SELECT setval(%s::regclass, %s, %s)", [name, *before])
+        finally:
+            conn.close()
+
+
+def _positions(conn: psycopg.Connection) -> dict[str, tuple[int, bool]]:
+    positions = {}
+    for (name,) in conn.execute(_SEQUENCES).fetchall():
+        # the name is the server's own regclass text, already quoted where needed
+        row = conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(name)))
+        positions[name] = tuple(row.fetchone())
+    return positions
