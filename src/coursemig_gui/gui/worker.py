@@ -221,13 +221,19 @@ class MigrationRun(QObject):
         self._old_switch_interval = sys.getswitchinterval()
 
     def start(
-        self, source: Endpoint | None, target: Endpoint | None, mappings: list, options: Any
+        self,
+        source: Endpoint | None,
+        target: Endpoint | None,
+        mappings: list,
+        options: Any,
+        test_run: bool = False,
     ) -> None:
         batcher, cancel = self._batcher, self._cancel
 
         def call():
             try:
-                return run_migration(source, target, mappings, options, batcher.add, cancel)
+                return run_migration(source, target, mappings, options, batcher.add, cancel,
+                                     test_run=test_run)  # fmt: skip
             finally:
                 batcher.flush()  # queued before the result, so the last figures arrive first
 

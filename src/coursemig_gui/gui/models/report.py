@@ -16,7 +16,17 @@ _VERIFICATION_TEXT = {
 }
 
 
-def result_text(t: TableReport) -> str:
+# A test run: nothing was written, so each table says what would happen to it.
+_WOULD_TEXT = {
+    Phase.DONE: "Would copy ✓",
+    Phase.DONE_WITH_REJECTS: "Would copy, some rows skipped ⚠",
+    Phase.FAILED: "Would fail ✗",
+}
+
+
+def result_text(t: TableReport, test_run: bool = False) -> str:
+    if test_run and t.status in _WOULD_TEXT:
+        return _WOULD_TEXT[t.status]
     return status_label(t.status)
 
 
@@ -40,11 +50,18 @@ class ReportModel(ListTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._items: list[TableReport] = []
+        self._test_run = False
 
     def set_report(self, report: MigrationReport | None) -> None:
         self.beginResetModel()
         self._items = list(report.tables) if report else []
+        self._test_run = bool(report and report.test_run)
         self.endResetModel()
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if self._test_run and section == self.WRITTEN and role == Qt.ItemDataRole.DisplayRole:
+            return "Rows it would write"
+        return super().headerData(section, orientation, role)
 
     def table(self, row: int) -> TableReport:
         return self._items[row]
@@ -57,7 +74,7 @@ class ReportModel(ListTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return {
                 self.TABLE: t.target,
-                self.RESULT: result_text(t),
+                self.RESULT: result_text(t, self._test_run),
                 self.READ: f"{t.rows_read:,}",
                 self.WRITTEN: f"{t.rows_written:,}",
                 self.SKIPPED: f"{t.rows_rejected:,}",

@@ -103,6 +103,9 @@ class MigratePage(WizardStep, MigrateViews):
             widget.setEnabled(needs_folder)
         for route, button in self.route_buttons.items():
             button.setEnabled(route == Route.IMPORT or not only_import)
+        self.test_run.setEnabled(self._route().writes_database)  # an export writes no database
+        rehearse = self.test_run.isChecked() and self.test_run.isEnabled()
+        self.start_button.setText("&Start test run" if rehearse else "&Start migration")
         self.start_button.setEnabled(self._options_problem() is None and not self.running)
         self._show_plan()
         self.refresh_complete()
@@ -175,7 +178,8 @@ class MigratePage(WizardStep, MigrateViews):
         self.run.log_message.connect(self._on_log)
         self.run.finished.connect(self._on_finished)
         self.run.failed.connect(self._on_failed)
-        self.run.start(source, target, mappings, options)
+        rehearse = self.test_run.isChecked() and options.route.writes_database
+        self.run.start(source, target, mappings, options, test_run=rehearse)
         self._update_overall()
         self.refresh_complete()
         emit(self.migration_started)

@@ -79,7 +79,12 @@ class MigrateViews:
         errors_layout.addWidget(self.stop_on_error, 1, 0, 1, 2)
         errors_layout.setColumnStretch(2, 1)
         self.verify = QCheckBox("&Verify each table after copying (row counts and content)")
-        for changed in (self.skip_rows.toggled, self.max_rejects.valueChanged, self.verify.toggled):
+        self.test_run = QCheckBox(
+            "Test r&un: check every row against the target, then undo everything (nothing is "
+            "written)"
+        )
+        for changed in (self.skip_rows.toggled, self.max_rejects.valueChanged, self.verify.toggled,
+                        self.test_run.toggled):  # fmt: skip
             changed.connect(self._on_options_changed)
 
         self.start_button = QPushButton("&Start migration")
@@ -93,6 +98,7 @@ class MigrateViews:
         layout.addWidget(route_box)
         layout.addWidget(errors_box)
         layout.addWidget(self.verify)
+        layout.addWidget(self.test_run)
         layout.addWidget(self.plan_box)
         layout.addStretch(1)
         return panel

@@ -129,6 +129,8 @@ class SummaryPage(WizardStep):
         if report.message or report.problems:
             said = " ".join([*report.problems, report.message]).strip()
             self.banner.show_message(Level.ERROR, said, report.detail)
+        elif report.notes:  # what a test run could not show
+            self.banner.show_message(Level.INFO, " ".join(report.notes))
         self.next_steps.setText(self._next_steps_text())
         if self.next_steps.text() and self.state.django_plan().models:
             self.handover.show()
@@ -142,7 +144,8 @@ class SummaryPage(WizardStep):
         read = sum(t.rows_read for t in report.tables)
         written = sum(t.rows_written for t in report.tables)
         rejected = sum(t.rows_rejected for t in report.tables)
-        text = f"{written:,} of {read:,} rows written"
+        verb = "would be written" if report.test_run else "written"
+        text = f"{written:,} of {read:,} rows {verb}"
         if rejected:
             rows = "row" if rejected == 1 else "rows"
             text += f"; {rejected:,} {rows} skipped (the reasons are in the skipped-rows folder)"
@@ -166,6 +169,9 @@ class SummaryPage(WizardStep):
 
     def _next_steps_text(self) -> str:
         target = self.state.target
+        if self.report and self.report.test_run:
+            return ("<b>Test run — nothing was written.</b> To copy for real, go Back to "
+                    "Migrate, untick Test run and start the migration.")  # fmt: skip
         if target is None or (self.report and self.report.exit_code == Outcome.FAILED):
             return ""
         if not self.state.options.route.writes_database:  # CSV files only: nothing in the target
@@ -190,6 +196,7 @@ class SummaryPage(WizardStep):
         report, state = self.report, self.state
         return (
             report is not None
+            and not report.test_run  # nothing was written: nothing to compare
             and Route(report.route).reads_database
             and Route(report.route).writes_database
             and state.source is not None

@@ -1,0 +1,60 @@
+"""Issue 18 in the wizard: the Migrate page's test run writes nothing and the Summary says so;
+the real run afterwards copies."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from test_end_to_end import rename_meetingtime_reserved_words, to_columns_page
+from wizard_driver import WAIT_MS, click_next
+
+from coursemig_gui.gui.models.report import ReportModel
+
+
+def _tables(target_db) -> int:
+    return target_db.rows("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                          "n.oid = c.relnamespace WHERE n.nspname = 'public'")[0][0]  # fmt: skip
+
+
+def _start(qtbot, page):
+    with qtbot.waitSignal(page.migration_finished, timeout=WAIT_MS) as blocker:
+        qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    return blocker.args[0]
+
+
+def test_test_run_then_the_real_run(qtbot, wizard, source_db, target_db):
+    to_columns_page(qtbot, wizard, source_db, target_db)
+    rename_meetingtime_reserved_words(qtbot, wizard)
+    click_next(qtbot, wizard)
+    page = wizard.migrate_page
+    page.test_run.setChecked(True)
+    assert page.start_button.text() == "&Start test run"
+    report = _start(qtbot, page)
+    assert report.test_run and report.exit_code == 0, report.to_json()
+    assert _tables(target_db) == 0  # nothing was written
+    assert page.banner.text.startswith("Test run — nothing was written. All 9 tables would be")
+
+    click_next(qtbot, wizard)
+    summary = wizard.summary_page
+    assert summary.headline.text().startswith("Test run — nothing was written.")
+    model = summary.model
+    assert {model.index(r, ReportModel.RESULT).data() for r in range(model.rowCount())} == {
+        "Would copy ✓"
+    }
+    assert model.headerData(ReportModel.WRITTEN, Qt.Orientation.Horizontal) == (
+        "Rows it would write"
+    )
+    assert "would be written" in summary.details.text()
+    assert "nothing was written" in summary.next_steps.text()
+    assert not summary.compare_button.isVisible()  # nothing to compare yet
+
+    wizard.back()
+    assert wizard.currentPage() is page
+    page.show_setup()
+    page.test_run.setChecked(False)
+    assert page.start_button.text() == "&Start migration"
+    report = _start(qtbot, page)
+    assert not report.test_run and report.exit_code == 0
+    assert target_db.rows("SELECT count(*) FROM course")[0][0] == 3547
+    click_next(qtbot, wizard)
+    assert summary.headline.text() == "All 9 tables copied and verified"
+    assert summary.compare_button.isVisible()
