@@ -148,7 +148,8 @@ class SummaryPage(WizardStep):
         text = f"{written:,} of {read:,} rows {verb}"
         if rejected:
             rows = "row" if rejected == 1 else "rows"
-            text += f"; {rejected:,} {rows} skipped (the reasons are in the skipped-rows folder)"
+            skipped = "would be skipped" if report.test_run else "skipped"
+            text += f"; {rejected:,} {rows} {skipped} (the reasons are in the skipped-rows folder)"
         unverified = [t.target for t in report.tables if t.status == Phase.COPIED_NOT_VERIFIED]
         if unverified:
             text += (
