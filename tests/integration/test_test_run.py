@@ -8,14 +8,17 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+import standin_citus
 from psycopg import sql
 
 from coursemig_gui.cli import main
+from coursemig_gui.core.engine.rehearsal import CITUS_LIMITS
 
 
-def _target_state(db) -> dict:
+def _target_state(db, only: str = "%") -> dict:
     """The target's catalog (tables, columns, constraints, sequences and their positions) and
-    every table's contents."""
+    every table's contents; ``only``: the schemas named LIKE it."""
     with db.admin_connect() as conn:
         relations = conn.execute(
             "SELECT n.nspname, c.relname, c.relkind, c.relowner::regrole::text, "
@@ -24,7 +27,8 @@ def _target_state(db) -> dict:
             "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
-            "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2"
+            "AND n.nspname NOT LIKE 'pg_toast%%' AND n.nspname LIKE %s ORDER BY 1, 2",
+            [only],
         ).fetchall()
         constraints = conn.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
@@ -175,3 +179,28 @@ def test_test_run_keeps_no_csv_files_and_says_so(source_db, target_db, tmp_path)
     assert report["notes"] == ["A test run keeps no CSV files; the real run will write them."]
     assert not folder.exists() or not any(folder.iterdir())
     assert target_db.rows("SELECT count(*) FROM pg_class WHERE relname = 'program'")[0][0] == 0
+
+
+@pytest.mark.standin
+def test_standin_citus_test_run_says_what_it_cannot_show(source_db, target_db, tmp_path):
+    standin_citus.install(target_db)
+    # the stand-in's own log is written by its superuser functions: compare the user's schema
+    before = _target_state(target_db, "public")
+    out = tmp_path / "report.json"
+    placements = ["--tables", "courses_program,courses_course", "--reference", "courses_program",
+                  "--distribute", "course=pid", "-q"]  # fmt: skip
+    code = main(["migrate", "--source", source_db.url, "--target", target_db.url, *placements,
+                 "--test-run", "--json-report", str(out)])  # fmt: skip
+    report = json.loads(out.read_text())
+    assert code == 0, report
+    assert report["notes"] == [CITUS_LIMITS]
+    assert "cannot show whether Citus accepts each table's placement" in CITUS_LIMITS
+    assert _target_state(target_db, "public") == before
+    assert not [e for e in standin_citus.read_log(target_db) if e.event.startswith("create_")]
+
+    assert main(["migrate", "--source", source_db.url, "--target", target_db.url,
+                 *placements]) == 0  # fmt: skip
+    calls = sorted(
+        e.event for e in standin_citus.read_log(target_db) if e.event.startswith("create_")
+    )
+    assert calls == ["create_distributed_table", "create_reference_table"]
