@@ -204,3 +204,24 @@ def test_standin_citus_test_run_says_what_it_cannot_show(source_db, target_db, t
         e.event for e in standin_citus.read_log(target_db) if e.event.startswith("create_")
     )
     assert calls == ["create_distributed_table", "create_reference_table"]
+
+
+def test_test_run_of_a_csv_import_leaves_the_target_as_it_was(source_db, target_db, tmp_path):
+    folder = tmp_path / "csv"
+    assert main(["export", "--source", source_db.url, "--to", str(folder), "--tables",
+                 "courses_program,courses_course", "-q"]) == 0  # fmt: skip
+    with target_db.connect(autocommit=True) as conn:  # one key already there: one bad row
+        conn.execute("CREATE TABLE program (subject_code varchar(10) PRIMARY KEY, "
+                     "subject varchar(100))")  # fmt: skip
+        conn.execute("INSERT INTO program SELECT subject_code, 'x' FROM (VALUES (%s)) v("
+                     "subject_code)", [source_db.rows("SELECT min(subject_code) FROM "
+                                                      "courses_program")[0][0]])  # fmt: skip
+    before = _target_state(target_db)
+    out = tmp_path / "report.json"
+    code = main(["import", str(folder), "--target", target_db.url, "--if-exists", "append",
+                 "--test-run", "--json-report", str(out), "-q"])  # fmt: skip
+    report = json.loads(out.read_text())
+    assert code == 3 and report["test_run"], report
+    assert sum(t["rows_rejected"] for t in report["tables"]) == 1
+    assert _target_state(target_db) == before
+    assert _quiet(target_db) == (0, 0)

@@ -5,8 +5,6 @@ differing rows shown."""
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from coursemig_gui.core.compare.spec import (
     hash_query,
     values_query,
 )
+from coursemig_gui.core.compare.stream import HashStream
 from coursemig_gui.core.connection import explain_error
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import Cancelled, CancelToken, LogMessage
@@ -246,74 +245,8 @@ def _why(exc: psycopg.Error, spec: TableSpec) -> str:
     return ""
 
 
-class _HashStream:
-    """One side's (key..., hash) rows, fetched on a thread of its own through a server-side
-    cursor, so both servers hash and sort at the same time and the client merges while they
-    send. A bounded queue keeps memory flat whatever the table's size."""
-
-    BATCH = 10_000
-
-    def __init__(self, conn: psycopg.Connection, query: sql.Composed, multiset: bool) -> None:
-        self.conn = conn
-        self.query = query
-        self.multiset = multiset
-        self._queue: queue.Queue = queue.Queue(maxsize=4)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, name="coursemig-compare", daemon=True)
-
-    def start(self) -> _HashStream:
-        self._thread.start()
-        return self
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _read(self) -> None:
-        try:
-            with self.conn.cursor(name="coursemig_compare") as cur:
-                cur.execute(self.query)
-                while True:
-                    rows = cur.fetchmany(self.BATCH)
-                    if not rows:
-                        break
-                    if self.multiset:
-                        rows = [(r[0], r[0]) for r in rows]  # the hash is the key
-                    if not self._put(rows):
-                        return
-            self._put(_END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the merging thread
-            self._put(exc)
-
-    def rows(self) -> Iterator[tuple]:
-        while True:
-            item = self._queue.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield from item
-
-    def close(self) -> None:
-        """Stop early (a cancel, keys out of order): interrupt the server, end the thread."""
-        if not self._thread.is_alive():
-            return
-        self._stop.set()
-        with contextlib.suppress(Exception):
-            self.conn.cancel_safe(timeout=2.0)
-        self._thread.join()
-
-
-_END = object()
-
-
 def _merge(spec, src, tgt, method, shown_rows, tick, cancel) -> MergeResult:
-    streams = [_HashStream(conn, hash_query(spec, side, method), spec.multiset).start()
+    streams = [HashStream(conn, hash_query(spec, side, method), spec.multiset).start()
                for conn, side in ((src, "source"), (tgt, "target"))]  # fmt: skip
 
     def progress(rows: int) -> None:
