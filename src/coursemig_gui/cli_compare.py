@@ -24,6 +24,7 @@ def run_compare(
     say_password_hints: Callable[[str, str], None],
 ) -> int:
     from coursemig_gui.core.compare import CompareProgress, compare_profile
+    from coursemig_gui.core.connection import Endpoint
     from coursemig_gui.core.events import LogMessage
     from coursemig_gui.core.paths import new_run_dir
     from coursemig_gui.core.profile import Profile
@@ -37,8 +38,8 @@ def run_compare(
             "compare. Compare a migration that copied from one database into another.",
             f"source: {profile.source}, target: {profile.target}",
         )
-    source = profile.source.conninfo(stored_password(profile.source, "source"))
-    target = profile.target.conninfo(stored_password(profile.target, "target"))
+    source = Endpoint(profile.source, stored_password(profile.source, "source"))
+    target = Endpoint(profile.target, stored_password(profile.target, "target"))
 
     def show(event) -> None:
         if args.quiet:

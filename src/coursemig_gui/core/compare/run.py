@@ -12,7 +12,6 @@ from datetime import datetime
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
 from coursemig_gui.core.catalog import read_catalog
 from coursemig_gui.core.compare.merge import Kind, MergeResult, OutOfOrder, merge_sorted
@@ -31,9 +30,10 @@ from coursemig_gui.core.compare.spec import (
     values_query,
 )
 from coursemig_gui.core.compare.stream import HashStream
-from coursemig_gui.core.connection import explain_error
+from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import Cancelled, CancelToken, LogMessage
+from coursemig_gui.core.explain import explain_error
 from coursemig_gui.core.mapping import TableMapping
 
 DEFAULT_SHOWN_ROWS = 1000
@@ -62,8 +62,8 @@ ProgressCallback = Callable[[CompareProgress | LogMessage], None]
 
 
 def compare_tables(
-    source: str,
-    target: str,
+    source: Endpoint,
+    target: Endpoint,
     mappings: list[TableMapping],
     source_schema: str = "public",
     target_schema: str = "public",
@@ -77,7 +77,7 @@ def compare_tables(
     databases is ``report.message``."""
     emit = on_event or (lambda event: None)
     cancel = cancel or CancelToken()
-    report = CompareReport(_describe(source), _describe(target), profile)
+    report = CompareReport(source.settings.display_name(), target.settings.display_name(), profile)
     included = [tm for tm in mappings if tm.include]
     report.tables = [TableComparison(tm.source, tm.target) for tm in included]
     try:
@@ -109,26 +109,9 @@ def compare_tables(
     return report
 
 
-def _describe(conninfo: str) -> str:
-    """``dbname on host:port (user name)``, never the password."""
-    try:
-        params = conninfo_to_dict(conninfo)
-    except psycopg.ProgrammingError:
-        return "(unreadable connection settings)"
-    where = params.get("host") or "localhost"
-    if params.get("port"):
-        where += f":{params['port']}"
-    return f"{params.get('dbname') or params.get('user') or '?'} on {where} (user {params.get('user', '?')})"
-
-
-def _connect(conninfo: str) -> psycopg.Connection:
-    kw = {}
-    if str(conninfo_to_dict(conninfo).get("port", "")) == "6432":
-        kw["prepare_threshold"] = None  # Azure's PgBouncer: no prepared statements
-    try:
-        conn = psycopg.connect(conninfo, autocommit=True, **kw)
-    except psycopg.Error as exc:
-        raise explain_error(exc) from exc
+def _connect(endpoint: Endpoint) -> psycopg.Connection:
+    """The one ``connect`` (plain errors, PgBouncer handled), then the pinned settings."""
+    conn = endpoint.connect(autocommit=True)
     for name, value in _PINNED:
         conn.execute(sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
     return conn
@@ -171,9 +154,9 @@ def _has_citus(conn: psycopg.Connection) -> bool:
 
 
 @contextlib.contextmanager
-def _snapshot(conninfo: str, citus: bool, cancel: CancelToken) -> Iterator[psycopg.Connection]:
+def _snapshot(endpoint: Endpoint, citus: bool, cancel: CancelToken) -> Iterator[psycopg.Connection]:
     """A connection in one read-only snapshot: the hashes and the values shown agree."""
-    conn = _connect(conninfo)
+    conn = _connect(endpoint)
     cancel.watch(conn)
     try:
         if citus:
@@ -191,8 +174,8 @@ def _snapshot(conninfo: str, citus: bool, cancel: CancelToken) -> Iterator[psyco
 
 def _compare_one(
     spec: TableSpec,
-    source: str,
-    target: str,
+    source: Endpoint,
+    target: Endpoint,
     method: str,
     citus: bool,
     shown_rows: int,
@@ -319,8 +302,8 @@ def _fetch(conn, spec: TableSpec, side: str, method: str, keys: list[tuple]) -> 
 
 def compare_profile(
     profile,
-    source: str,
-    target: str,
+    source: Endpoint,
+    target: Endpoint,
     shown_rows: int = DEFAULT_SHOWN_ROWS,
     on_event: ProgressCallback | None = None,
     cancel: CancelToken | None = None,

@@ -15,8 +15,8 @@ from dataclasses import replace
 import psycopg
 from psycopg import sql
 
-from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.connection import Endpoint
+from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.options import MigrationOptions
 

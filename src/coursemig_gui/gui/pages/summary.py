@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
+from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.django_handover.changes import compute_changes
 from coursemig_gui.core.django_handover.documents import whats_next
 from coursemig_gui.core.events import Phase
@@ -210,8 +211,8 @@ class SummaryPage(WizardStep):
         self.compare_button.setEnabled(False)
         done = {t.source for t in self.report.tables if t.status in _FINISHED}
         self.compare_panel.start(
-            state.source.conninfo(state.source_password),
-            state.target.conninfo(state.target_password),
+            Endpoint(state.source, state.source_password),
+            Endpoint(state.target, state.target_password),
             [m for m in state.mappings if m.include and m.source in done],
             state.options.source_schema, state.options.target_schema, state.name,
         )  # fmt: skip

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.profile import Profile
 from coursemig_gui.gui.widgets.compare_panel import ComparePanel
 
@@ -66,8 +67,8 @@ class CheckDialog(QDialog):
 
     def compare(self) -> None:
         p = self.profile
-        source = p.source.conninfo(self.source_password.text() or None)
-        target = p.target.conninfo(self.target_password.text() or None)
+        source = Endpoint(p.source, self.source_password.text() or None)
+        target = Endpoint(p.target, self.target_password.text() or None)
         self.panel.start(source, target, p.tables, p.options.source_schema,
                          p.options.target_schema, p.name)  # fmt: skip
 

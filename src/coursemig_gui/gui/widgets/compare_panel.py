@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from coursemig_gui.core.compare import CompareProgress, CompareReport, compare_tables
+from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import CancelToken
 from coursemig_gui.core.mapping import TableMapping
@@ -80,8 +81,8 @@ class ComparePanel(QWidget):
 
     def start(
         self,
-        source: str,
-        target: str,
+        source: Endpoint,
+        target: Endpoint,
         mappings: list[TableMapping],
         source_schema: str = "public",
         target_schema: str = "public",
