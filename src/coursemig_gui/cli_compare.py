@@ -15,8 +15,6 @@ from pathlib import Path
 
 from coursemig_gui.core.errors import FriendlyError
 
-EXIT_USAGE = 2
-
 
 def run_compare(
     args: argparse.Namespace,

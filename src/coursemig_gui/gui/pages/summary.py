@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.django_handover.changes import compute_changes
 from coursemig_gui.core.django_handover.documents import whats_next
-from coursemig_gui.core.events import Phase
 from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.events import Phase
 from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.core.profile import stamp_run
