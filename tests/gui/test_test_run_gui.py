@@ -28,7 +28,11 @@ def test_test_run_then_the_real_run(qtbot, wizard, source_db, target_db):
     page = wizard.migrate_page
     page.test_run.setChecked(True)
     assert page.start_button.text() == "&Start test run"
-    report = _start(qtbot, page)
+    with qtbot.waitSignal(page.migration_started, timeout=WAIT_MS):
+        with qtbot.waitSignal(page.migration_finished, timeout=WAIT_MS) as blocker:
+            qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+            assert page.subTitle().startswith("Test run: everything is undone at the end")
+    report = blocker.args[0]
     assert report.test_run and report.exit_code == 0, report.to_json()
     assert _tables(target_db) == 0  # nothing was written
     assert page.banner.text.startswith("Test run — nothing was written. All 9 tables would be")

@@ -159,8 +159,10 @@ class MigratePage(WizardStep, MigrateViews):
         self._update_error_title()
         self.banner.clear()
         self.stack.setCurrentIndex(1)
+        rehearse = self.test_run.isChecked() and options.route.writes_database
         self.setSubTitle(
-            "Copying. You can keep using this window; Stop rolls back the table in progress."
+            ("Test run: everything is undone at the end, nothing is written. " if rehearse else "")
+            + "Copying. You can keep using this window; Stop rolls back the table in progress."
         )
         self.cancel_button.setEnabled(True)
         self.cancel_button.show()
@@ -178,7 +180,6 @@ class MigratePage(WizardStep, MigrateViews):
         self.run.log_message.connect(self._on_log)
         self.run.finished.connect(self._on_finished)
         self.run.failed.connect(self._on_failed)
-        rehearse = self.test_run.isChecked() and options.route.writes_database
         self.run.start(source, target, mappings, options, test_run=rehearse)
         self._update_overall()
         self.refresh_complete()
