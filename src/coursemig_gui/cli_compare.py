@@ -21,7 +21,7 @@ def run_compare(
     stored_password: Callable,
     say_password_hints: Callable[[str, str], None],
 ) -> int:
-    from coursemig_gui.core.compare import CompareProgress, compare_profile
+    from coursemig_gui.core.compare.run import CompareProgress, compare_profile
     from coursemig_gui.core.connection import Endpoint
     from coursemig_gui.core.events import LogMessage
     from coursemig_gui.core.paths import new_run_dir

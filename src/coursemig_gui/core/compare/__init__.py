@@ -1,12 +1,3 @@
-"""Row-by-row comparison of a finished migration: source and target, table by table."""
-
-from coursemig_gui.core.compare.report import CompareReport, Status, TableComparison
-from coursemig_gui.core.compare.run import (
-    DEFAULT_SHOWN_ROWS,
-    CompareProgress,
-    compare_profile,
-    compare_tables,
-)
-
-__all__ = ["DEFAULT_SHOWN_ROWS", "CompareProgress", "CompareReport", "Status", "TableComparison",
-           "compare_profile", "compare_tables"]  # fmt: skip
+"""Row-by-row comparison of a finished migration, source and target, table by table:
+``spec`` (what to compare and the SQL), ``stream`` and ``merge`` (keys and hashes), ``run`` (the
+whole comparison) and ``report`` (verdicts and renderings)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from coursemig_gui.core.compare import CompareReport, Status, TableComparison
+from coursemig_gui.core.compare.report import CompareReport, Status, TableComparison
 from coursemig_gui.gui.models.base import ListTableModel
 
 _MARK = {Status.IDENTICAL: "✓ ", Status.DIFFERENT: "✗ ", Status.NOT_COMPARED: "⚠ "}

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coursemig_gui.core.compare import CompareProgress, CompareReport, compare_tables
+from coursemig_gui.core.compare.report import CompareReport
+from coursemig_gui.core.compare.run import CompareProgress, compare_tables
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import CancelToken
