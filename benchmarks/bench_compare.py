@@ -26,8 +26,8 @@ from pathlib import Path
 
 import psycopg
 
-from coursemig_gui.core.localserver import start_local_server
-from coursemig_gui.core.sample_data import fill_sample_data
+from coursemig_gui.demo.localserver import start_local_server
+from coursemig_gui.demo.sample_data import fill_sample_data
 
 TARGET_PASSWORD = "bench-Pa55word"
 
