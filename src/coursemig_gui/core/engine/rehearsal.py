@@ -18,6 +18,7 @@ from psycopg import sql
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
+from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.options import MigrationOptions
 
 CITUS_LIMITS = (
@@ -62,12 +63,14 @@ class Rehearsal:
         self._stack.enter_context(conn.transaction(force_rollback=True))
         return conn
 
-    def end(self) -> None:
-        """Roll everything back, and put back any sequence the run moved."""
+    def end(self) -> list[str]:
+        """Roll everything back, and put back any sequence the run moved. Returns a sentence
+        for each sequence that could not be put back (the user may not change it)."""
         conn = self.connection
         if conn is None:
-            return
+            return []
         self.connection = None
+        missed = []
         try:
             with contextlib.suppress(psycopg.Error):
                 self._stack.close()  # the rollback
@@ -76,9 +79,16 @@ class Rehearsal:
             for name, (value, called) in _positions(conn).items():
                 before = self._positions.get(name)
                 if before is not None and before != (value, called):
-                    conn.execute("SELECT setval(%s::regclass, %s, %s)", [name, *before])
+                    try:
+                        conn.execute("SELECT setval(%s::regclass, %s, %s)", [name, *before])
+                    except psycopg.Error:
+                        missed.append(f"The sequence {name} moved during the test run and could "
+                                      "not be put back: this user may not change it.")  # fmt: skip
+        except (psycopg.Error, FriendlyError) as exc:
+            missed.append(f"The sequences could not be checked after the test run ({exc}).")
         finally:
             conn.close()
+        return missed
 
 
 def _positions(conn: psycopg.Connection) -> dict[str, tuple[int, bool]]:

@@ -355,7 +355,7 @@ class _Run(TableLoad, CitusPhases):
 
     def close(self) -> None:
         if self.rehearsal is not None:
-            self.rehearsal.end()
+            self.report.notes += self.rehearsal.end()
         if self._snapshot_conn is not None:
             self._snapshot_conn.close()
         if self.rejects is not None:
