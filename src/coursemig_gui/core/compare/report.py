@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
+from coursemig_gui.core.private_files import spreadsheet_row, write_private_text
+
 EXIT_IDENTICAL, EXIT_NOT_COMPARED, EXIT_DIFFERENT = 0, 1, 3
 
 
@@ -166,17 +168,18 @@ class CompareReport:
         writer.writerow(["source table", "target table", "result", "key", "column",
                          "source value", "target value", "verdict"])  # fmt: skip
         for t in self.tables:
-            writer.writerow([t.source, t.target, str(t.status), "", "", "", "", t.verdict()])
+            writer.writerow(spreadsheet_row([t.source, t.target, str(t.status), "", "", "", "",
+                                             t.verdict()]))  # fmt: skip
             for row in t.rows:
                 if row.columns:
                     for c in row.columns:
-                        writer.writerow([t.source, t.target, row.kind, row.key_text(), c.column,
-                                         _csv(c.source_value), _csv(c.target_value), ""])  # fmt: skip
+                        writer.writerow(spreadsheet_row([t.source, t.target, row.kind, row.key_text(),
+                                         c.column, _csv(c.source_value), _csv(c.target_value), ""]))  # fmt: skip
                 else:
                     values = json.dumps(row.values, ensure_ascii=False)
                     source, target = (values, "") if row.kind == "only in source" else ("", values)
-                    writer.writerow([t.source, t.target, row.kind, row.key_text(), "", source,
-                                     target, ""])  # fmt: skip
+                    writer.writerow(spreadsheet_row([t.source, t.target, row.kind, row.key_text(),
+                                                     "", source, target, ""]))  # fmt: skip
         return out.getvalue()
 
     def to_html(self) -> str:
@@ -215,7 +218,8 @@ class CompareReport:
             if suffix == ".csv"
             else self.to_json()
         )
-        path.write_text(text, encoding="utf-8")
+        # the report holds the rows' values: only its owner may read it
+        write_private_text(path, text)
         return path
 
 
