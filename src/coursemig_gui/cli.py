@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from coursemig_gui import cli_passwords as passwords
 from coursemig_gui.cli_args import build_parser, pairs
+from coursemig_gui.cli_compare import cmd_compare
 from coursemig_gui.cli_handover import cmd_django_handover, django_names, django_plan, django_tables
 from coursemig_gui.cli_import import cmd_import
 from coursemig_gui.core.errors import FriendlyError
@@ -253,8 +254,7 @@ def _run(args, source, target, mappings, options) -> int:
     try:
         test_run = getattr(args, "test_run", False)
         if test_run:
-            _say(args, "Test run: every row goes to the target and is checked there, then "
-                 "everything is rolled back.")  # fmt: skip
+            _say(args, "Test run: the target checks every row, then everything is rolled back.")
         report = run_migration(source, target, mappings, options, _Printer(args.quiet), cancel,
                                test_run=test_run)  # fmt: skip
     finally:
@@ -387,12 +387,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         demo.stop()
     return Outcome.DONE
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    from coursemig_gui.cli_compare import run_compare
-
-    return run_compare(args, _stored_password, _say_password_hints)
 
 
 COMMANDS = {

@@ -16,6 +16,12 @@ from pathlib import Path
 from coursemig_gui.core.errors import FriendlyError
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from coursemig_gui.cli import _say_password_hints, _stored_password  # the CLI's own lookups
+
+    return run_compare(args, _stored_password, _say_password_hints)
+
+
 def run_compare(
     args: argparse.Namespace,
     stored_password: Callable,
