@@ -217,13 +217,7 @@ def _finish(args: argparse.Namespace, report) -> int:
     if getattr(args, "json_report", None):
         write_private_text(Path(args.json_report), report.to_json())
     if not getattr(args, "quiet", False):
-        for t in report.tables:
-            written = "would write" if report.test_run else "written"
-            line = (
-                f"  {t.target:<28} {str(t.status):<18} read {t.rows_read:>9,}  {written} "
-                f"{t.rows_written:>9,}  rejected {t.rows_rejected:>5,}  {t.seconds:6.1f}s  "
-                f"{t.verification}"
-            )
+        for line in report.table_lines():
             print(line, file=sys.stderr)
         for line in report.status_sentences():  # what each status met means
             print(f"  {line}", file=sys.stderr)
@@ -252,11 +246,8 @@ def _run(args, source, target, mappings, options) -> int:
 
     old = signal.signal(signal.SIGINT, stop)
     try:
-        test_run = getattr(args, "test_run", False)
-        if test_run:
-            _say(args, "Test run: the target checks every row, then everything is rolled back.")
         report = run_migration(source, target, mappings, options, _Printer(args.quiet), cancel,
-                               test_run=test_run)  # fmt: skip
+                               test_run=getattr(args, "test_run", False))  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, old)
     return _finish(args, report)

@@ -149,6 +149,16 @@ class MigrationReport:
             return ""
         return ", but " + " ".join(s[0].lower() + s[1:] for s in said).rstrip(".")
 
+    def table_lines(self) -> list[str]:
+        """One line per table, for the command line."""
+        written = "would write" if self.test_run else "written"
+        return [
+            f"  {t.target:<28} {str(t.status):<18} read {t.rows_read:>9,}  {written} "
+            f"{t.rows_written:>9,}  rejected {t.rows_rejected:>5,}  {t.seconds:6.1f}s  "
+            f"{t.verification}"
+            for t in self.tables
+        ]
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["exit_code"] = int(self.exit_code)

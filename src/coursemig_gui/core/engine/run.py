@@ -185,6 +185,8 @@ class _Run(TableLoad, CitusPhases):
                     self.emit(LogMessage(CITUS_LIMITS, "warning"))
                     self.citus = None
                 self.rehearsal.begin()
+                self.emit(LogMessage("Test run: the target checks every row, then everything is "
+                                     "rolled back."))  # fmt: skip
         elif self.report.test_run:
             raise FriendlyError("A test run needs a target database: exporting CSV files "
                                 "writes nothing to a database anyway.", "test run of an export")  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from coursemig_gui.core.events import Phase
 from coursemig_gui.core.report import MigrationReport, TableReport, Verification
 from coursemig_gui.core.table_status import status_label, status_sentence
 from coursemig_gui.gui.models.base import ListTableModel
