@@ -28,6 +28,7 @@ def test_test_run_then_the_real_run(qtbot, wizard, source_db, target_db):
     page = wizard.migrate_page
     page.test_run.setChecked(True)
     assert page.start_button.text() == "&Start test run"
+    assert page.plan_box.text.text().startswith("Test run: all of this happens, then it is undone")
     with qtbot.waitSignal(page.migration_started, timeout=WAIT_MS):
         with qtbot.waitSignal(page.migration_finished, timeout=WAIT_MS) as blocker:
             qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)

@@ -21,6 +21,9 @@ from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.options import MigrationOptions
 
+# Said before the plan of a test run, so no one reads it as what will be written.
+TEST_RUN_PLAN = "Test run: all of this happens, then it is undone; nothing is written."
+
 CITUS_LIMITS = (
     "The target runs Citus. Citus commits the creation of distributed and reference tables by "
     "itself, so a rollback could not undo it: this test run created every new table as an "

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from coursemig_gui.core.connection import Endpoint
+from coursemig_gui.core.engine.rehearsal import TEST_RUN_PLAN
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import FINAL_PHASES, LogMessage, TableProgress
@@ -114,6 +115,8 @@ class MigratePage(WizardStep, MigrateViews):
         options = copy.deepcopy(self.state.options)
         self._fill_options(options)  # what the page shows, not yet taken into the state
         self.plan_box.show_plan(self.state, options)
+        if self.test_run.isChecked() and self.test_run.isEnabled():
+            self.plan_box.text.setText(f"{TEST_RUN_PLAN} {self.plan_box.text.text()}")
 
     def _choose_csv_folder(self) -> None:
         start = self.csv_folder.text() or str(user_data_dir())
