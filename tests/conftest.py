@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import citus_cluster as _citus  # tests/, on sys.path beside this conftest
 import psycopg
 import pytest
 from psycopg import sql
@@ -284,6 +285,52 @@ def target_db(servers: Servers) -> Iterator[TestDatabase]:
         password=TARGET_PASSWORD,
     )
     _drop_database(server, dbname)
+
+
+@pytest.fixture(scope="session")
+def citus_cluster() -> Iterator[_citus.CitusCluster]:
+    """A real Citus cluster (coordinator + 2 workers), started once, only when a test asks.
+    Skips with a line saying how to get Citus where it is not installed."""
+    if _citus.citus_bindir() is None:
+        pytest.skip(_citus.INSTALL_HINT)
+    cluster = _citus.start_citus_cluster(TARGET_PASSWORD)
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def citus_db(citus_cluster: _citus.CitusCluster) -> Iterator[TestDatabase]:
+    """The cluster's ``citus`` database, emptied before and after the test; ``url`` logs in as
+    the non-superuser ``citus`` over verified TLS, ``admin`` as the superuser (coordinator)."""
+    _citus.drop_test_objects(citus_cluster)
+    coordinator = citus_cluster.coordinator
+    yield TestDatabase(
+        dbname=_citus.CITUS_DB,
+        url=citus_cluster.url(),
+        admin=coordinator.admin_conninfo(_citus.CITUS_DB),
+        server=coordinator,
+        user=_citus.CITUS_USER,
+        password=TARGET_PASSWORD,
+    )
+    _citus.drop_test_objects(citus_cluster)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if {"citus_db", "citus_cluster"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.citus)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """In CI a Citus test must run: its skip (Citus missing) is turned into a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and item.get_closest_marker("citus") and _citus.require_citus_env():
+        report.outcome = "failed"
+        report.longrepr = f"Citus tests must run in CI, but this one was skipped: {report.longrepr}"
 
 
 @pytest.fixture(autouse=True)

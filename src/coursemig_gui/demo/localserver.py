@@ -26,8 +26,12 @@ class ServerSetupError(RuntimeError):
     """A local server could not be set up; the message is a sentence for a person."""
 
 
-def find_server_bindir() -> Path | None:
-    """The folder holding initdb/pg_ctl/postgres, newest major version first, or None."""
+def find_server_bindir(library: str | None = None) -> Path | None:
+    """The folder holding initdb/pg_ctl/postgres, newest major version first, or None.
+
+    With ``library`` (e.g. ``"citus"``) only a version whose ``lib`` folder has that extension
+    library counts: an extension is built for one major version, which need not be the newest.
+    """
     candidates: list[Path] = []
     for found in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_major, reverse=True):
         candidates.append(Path(found))
@@ -36,8 +40,11 @@ def find_server_bindir() -> Path | None:
         if on_path:
             candidates.append(Path(os.path.realpath(on_path)).parent)
     for candidate in candidates:
-        if all((candidate / prog).exists() for prog in SERVER_PROGRAMS):
-            return candidate
+        if not all((candidate / prog).exists() for prog in SERVER_PROGRAMS):
+            continue
+        if library and not (candidate.parent / "lib" / f"{library}.so").exists():
+            continue
+        return candidate
     return None
 
 
@@ -237,13 +244,15 @@ def start_local_server(
     require_password: bool = False,
     base_dir: Path | None = None,
     extra_settings: dict[str, str] | None = None,
+    bindir: Path | None = None,
 ) -> LocalServer:
     """initdb + start a server on a free port.
 
     With ``require_password`` every TCP login needs a SCRAM password; with ``tls`` TCP logins
     must use TLS (``hostssl`` only), like Azure. The superuser logs in over the Unix socket only.
+    ``bindir`` picks the PostgreSQL version (default: the newest installed).
     """
-    bindir = find_server_bindir()
+    bindir = bindir or find_server_bindir()
     if bindir is None:
         raise ServerSetupError(install_hint())
     run_as = _server_user()
