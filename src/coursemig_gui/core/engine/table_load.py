@@ -218,8 +218,10 @@ class TableLoad(TargetTables):
                 if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
                     self._add_pending_keys(tgt, tm)
                     self._add_pending_foreign_keys(tgt, tm)
-                    self._restore_foreign_keys(tgt, tm)
                     _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
+                # a replace's set-aside keys come back in its own transaction, on Citus too:
+                # later they could no longer refuse the replace (found on a real cluster)
+                self._restore_foreign_keys(tgt, tm)
             # committed: from here on the table is never loaded again
             report.rows_read, report.rows_written = result.rows_read, result.rows_written
             report.rows_rejected = result.rows_rejected
