@@ -266,7 +266,7 @@ def test_foreign_key_from_a_reference_table_to_a_distributed_one_is_not_allowed(
     )
     assert messages(validate_placements(mappings, catalog), "error") == [
         "section is a reference table and refers to course, which is distributed. Citus does "
-        "not allow a foreign key from a reference or local table to a distributed table: make "
+        "not allow a foreign key from a reference table to a distributed table: make "
         "course a reference table, or distribute section too."
     ]
 
@@ -277,8 +277,9 @@ def test_foreign_key_from_a_local_table_to_a_distributed_one_is_not_allowed():
     errors = messages(validate_placements(mappings, catalog), "error")
     assert (
         "coursesectionlink is a local table and refers to course, which is distributed. Citus "
-        "does not allow a foreign key from a reference or local table to a distributed table: "
-        "make course a reference table, or distribute coursesectionlink too."
+        "accepts a foreign key from a local table to a distributed table but does not enforce "
+        "it when rows of the distributed table are deleted, so it is not made: make course a "
+        "reference table, or distribute coursesectionlink too."
     ) in errors
 
 

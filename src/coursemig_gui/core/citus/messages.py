@@ -29,13 +29,13 @@ class CitusMessage:
         return re.compile(".+?".join(re.escape(p) for p in parts), re.S)
 
 
-# Taken from Citus's source (create_distributed_table.c, foreign_constraint.c, multi_copy.c,
-# colocation_utils.c) and measured on Citus 13.2. Matched on the words of the
-# primary message: Citus's messages are not translated, and its SQLSTATEs are not always specific.
+# Each one made to happen on a real Citus 13.2 cluster and matched there, SQLSTATE, message and
+# detail (tests/integration/test_citus_messages.py). Matched on the words of the primary
+# message: Citus's messages are not translated, and its SQLSTATEs are not always specific.
 CITUS_MESSAGES: dict[str, CitusMessage] = {
     # create_distributed_table on a table whose PRIMARY KEY / UNIQUE lacks the column
     "constraint_without_distribution_column": CitusMessage(
-        "42P16",
+        "0A000",
         'cannot create constraint on "{table}"',
         "Distributed relations cannot have UNIQUE, EXCLUDE, or PRIMARY KEY constraints that do "
         "not include the partition column (with an equality operator if EXCLUDE).",
@@ -54,6 +54,13 @@ CITUS_MESSAGES: dict[str, CitusMessage] = {
         "A distributed table can only have foreign keys if it is referencing another colocated "
         "hash distributed table or a reference table",
     ),
+    # a distributed table's foreign key to a plain (local) table on the coordinator
+    "fk_to_local_table": CitusMessage(
+        "42P16",
+        'referenced table "{table}" must be a distributed table or a reference table',
+        "To enforce foreign keys, the referencing and referenced rows need to be stored on the "
+        "same node.",
+    ),
     "fk_without_distribution_column": CitusMessage(
         "0A000",
         "cannot create foreign key constraint",
@@ -70,8 +77,9 @@ CITUS_MESSAGES: dict[str, CitusMessage] = {
         "cannot colocate tables {table} and {other}",
         "Distribution column types don't match for {table} and {other}.",
     ),
-    # measured on Citus 13.2: unique violations from a worker come back as XX000 with the shard's
-    # constraint name ("dt_pkey_102012") and no COPY context line; rejects.is_row_error and
+    # unique violations from a worker (distributed and reference tables alike) come back as
+    # XX000 with the shard's constraint name ("dt_pkey_102012"), the key in the detail and no
+    # COPY context line; rejects.is_row_error and
     # rejects.strip_shard_suffix rely on this shape.
     "unique_violation_on_worker": CitusMessage(
         "XX000", 'duplicate key value violates unique constraint "{constraint}"'
@@ -82,6 +90,7 @@ CITUS_MESSAGES: dict[str, CitusMessage] = {
 _MATCH_ORDER = (
     "fk_from_reference_or_local_to_distributed",
     "fk_not_colocated",
+    "fk_to_local_table",
     "constraint_without_distribution_column",
     "null_distribution_column",
     "colocate_type_mismatch",
@@ -120,6 +129,10 @@ def explain_citus_error(exc: BaseException, tm: TableMapping | None = None) -> s
         "fk_not_colocated": (
             "Citus refused a foreign key: a distributed table can refer only to reference tables "
             "and to distributed tables co-located with it."
+        ),
+        "fk_to_local_table": (
+            "Citus refused a foreign key: a distributed table can refer only to reference tables "
+            "and to distributed tables co-located with it, not to a local table."
         ),
         "fk_without_distribution_column": (
             "Citus refused a foreign key: between distributed tables it must join their "
