@@ -259,3 +259,16 @@ class StatementLog:
                     found.append(Event(kind, m.group(1), " ".join(m.groups()[1:])))
                     break
         return found
+
+
+def placements_in_cluster(citus_db) -> dict[str, tuple[str, str | None, int]]:
+    """table -> (method, distribution column, co-location id), from Citus's own catalog:
+    "h" is hash-distributed, "n" a reference table, "local" a local table Citus manages itself
+    (it turns a local table into one when a foreign key joins it to a reference table)."""
+    rows = citus_db.rows(
+        "SELECT p.logicalrelid::regclass::text, CASE t.citus_table_type WHEN 'distributed' "
+        "THEN 'h' WHEN 'reference' THEN 'n' ELSE t.citus_table_type END,"
+        " column_to_column_name(p.logicalrelid, p.partkey), p.colocationid"
+        " FROM pg_dist_partition p JOIN citus_tables t ON t.table_name = p.logicalrelid"
+    )
+    return {t: (method, column, colocation) for t, method, column, colocation in rows}

@@ -1,6 +1,6 @@
 """Helpers shared by the fault tests (issue 9): mappings, and a whole-table comparison.
 
-A plain module (imported as ``fault_helpers``, like ``standin_citus`` in tests/integration),
+A plain module (imported as ``fault_helpers``, like ``citus_cluster`` in tests/),
 not a conftest: a second module named ``conftest`` could shadow the suite's own."""
 
 from __future__ import annotations

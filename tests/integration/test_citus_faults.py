@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from test_citus import mappings_for, placements_in_cluster
+from citus_cluster import placements_in_cluster
+from test_citus import mappings_for
 from test_transient_faults import Killer, _check_course_once, _kill_during
 
 from coursemig_gui.core.engine.run import run_migration

@@ -7,12 +7,13 @@ from __future__ import annotations
 import csv
 import json
 
+from citus_cluster import placements_in_cluster
 from psycopg import sql
-from test_citus import acceptance, placements_in_cluster
+from test_citus import acceptance
 
 from coursemig_gui.cli import main
+from coursemig_gui.core.engine.run import run_migration
 from coursemig_gui.core.options import MigrationOptions
-from coursemig_gui.core.plan import run_migration
 
 
 def _keep_only(citus_db, table: str, key: str, keep: list[str]) -> None:
@@ -31,7 +32,9 @@ def test_citus_duplicates_on_distributed_and_reference_tables_are_rejected_exact
     source_db, citus_db, tmp_path
 ):
     # course distributed by pid, meetingtime a reference table (both made by a first run)
-    first = run_migration(source_db.url, citus_db.url, acceptance(source_db), MigrationOptions())
+    first = run_migration(
+        source_db.endpoint, citus_db.endpoint, acceptance(source_db), MigrationOptions()
+    )
     assert first.exit_code == 0, first.headline()
     # in the source's read order, every 300th course and every 5th meeting time stays in the
     # target: loading the tables again must reject exactly those rows
@@ -88,7 +91,7 @@ def test_citus_a_right_the_role_lacks_is_a_sentence(source_db, citus_db):
     with citus_db.admin_connect() as conn:
         conn.execute("REVOKE CREATE ON SCHEMA public FROM citus")
     try:
-        report = run_migration(source_db.url, citus_db.url, acceptance(source_db),
+        report = run_migration(source_db.endpoint, citus_db.endpoint, acceptance(source_db),
                                MigrationOptions())  # fmt: skip
     finally:
         with citus_db.admin_connect() as conn:

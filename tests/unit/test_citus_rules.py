@@ -541,10 +541,6 @@ def test_small_schema_suggests_reference_lookups_and_local_rest():
         (CitusInfo("13.2-1", 1), "Citus 13.2, 1 worker node"),
         (CitusInfo("11.3-2", 0), "Citus 11.3, no worker nodes (a single node holds every shard)"),
         (CitusInfo("12.1-1", None), "Citus 12.1"),
-        (
-            CitusInfo(None, None, standin=True),
-            "Citus stand-in functions (a test database, not a Citus cluster)",
-        ),
     ],
 )
 def test_citus_summary(info, text):

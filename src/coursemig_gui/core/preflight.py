@@ -29,7 +29,7 @@ class PreflightReport:
     dbname: str
     schema: str
     is_superuser: bool
-    citus: CitusInfo | None = None  # Citus (or the test stand-in) on the target
+    citus: CitusInfo | None = None  # Citus on the target
     is_django: bool = False
     django_apps: tuple[str, ...] = ()
     unreadable_tables: tuple[str, ...] = ()

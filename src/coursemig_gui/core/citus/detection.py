@@ -1,4 +1,4 @@
-"""Whether a target runs Citus (or the test suite's stand-in), and its version and workers."""
+"""Whether a target runs Citus, and its version and workers."""
 
 from __future__ import annotations
 
@@ -10,29 +10,21 @@ from coursemig_gui.core.probe import probe
 
 # -- detection ------------------------------------------------------------------------------------
 
-# Tests define create_distributed_table / create_reference_table on plain PostgreSQL to record the
-# calls (Citus cannot be installed there). They are recognised only with this comment on them,
-# so no user's function of the same name is ever taken for Citus.
-STANDIN_COMMENT = "coursemig stand-in for Citus"
-
 
 @dataclass(frozen=True)
 class CitusInfo:
     """What the target's Citus is: its version and how many worker nodes it has."""
 
-    version: str | None  # the extension's version, e.g. "12.1-1"; None for the stand-in
+    version: str  # the extension's version, e.g. "12.1-1"
     worker_count: int | None = None  # None when it could not be read
-    standin: bool = False  # the test stand-in functions, not a real Citus
 
     @property
     def short_version(self) -> str:
         """ "12.1-1" -> "12.1"."""
-        return (self.version or "").split("-")[0]
+        return self.version.split("-")[0]
 
     def summary(self) -> str:
         """One line for the connection card: "Citus 12.1, 2 worker nodes"."""
-        if self.standin:
-            return "Citus stand-in functions (a test database, not a Citus cluster)"
         text = f"Citus {self.short_version}"
         n = self.worker_count
         if n is None:
@@ -54,14 +46,4 @@ def detect_citus(conn: psycopg.Connection) -> CitusInfo | None:
         if workers is None:
             workers = probe(conn, "SELECT count(*) FROM citus_get_active_worker_nodes()")
         return CitusInfo(rows[0][0], int(workers[0][0]) if workers else None)
-    standin = probe(
-        conn,
-        "SELECT count(DISTINCT p.proname) FROM pg_proc p"
-        " WHERE p.proname IN ('create_distributed_table', 'create_reference_table')"
-        " AND pg_function_is_visible(p.oid)"
-        " AND obj_description(p.oid, 'pg_proc') = %s",
-        [STANDIN_COMMENT],
-    )
-    if standin and standin[0][0] == 2:
-        return CitusInfo(None, None, standin=True)
     return None

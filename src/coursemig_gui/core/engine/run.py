@@ -255,7 +255,7 @@ class _Run(TableLoad, CitusPhases):
 
     @property
     def citus_mode(self) -> bool:
-        """The target has Citus (or the test stand-in): placements, and the Citus order."""
+        """The target has Citus: placements, and the Citus order."""
         return self.citus is not None
 
     def _stop_on_errors(self, problems: list[Problem]) -> None:
