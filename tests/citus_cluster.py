@@ -36,9 +36,8 @@ SUPERUSER_PASSWORD = "postgres superuser pw"
 SHARD_COUNT = 4
 
 INSTALL_HINT = (
-    "Citus is not installed for any PostgreSQL here: install the test kit's Citus 13.2 "
-    "(its install.sh, for Debian's postgresql-15) or build it from github.com/citusdata/citus, "
-    "then run the tests again."
+    "Citus is not installed for any PostgreSQL here: install Citus 13.2 for PostgreSQL 15 "
+    "(Citus Data's packages, or a build from github.com/citusdata/citus) to run this test."
 )
 
 
