@@ -14,7 +14,7 @@ from citus_cluster import Event, StatementLog, placements_in_cluster
 from psycopg import sql
 
 from coursemig_gui.core.catalog import read_catalog
-from coursemig_gui.core.citus import detect_citus
+from coursemig_gui.core.citus.detection import detect_citus
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.run import run_migration
 from coursemig_gui.core.engine.session import open_session

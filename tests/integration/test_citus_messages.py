@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from coursemig_gui.core.citus import CITUS_MESSAGES, citus_error_kind, explain_citus_error
+from coursemig_gui.core.citus.messages import CITUS_MESSAGES, citus_error_kind, explain_citus_error
 
 # key -> (statements that succeed, then the one that fails, and the names in the message)
 CASES: dict[str, tuple[list[str], dict[str, str]]] = {
