@@ -4,17 +4,25 @@
 from __future__ import annotations
 
 from citus_cluster import placements_in_cluster
-from test_end_to_end import rename_meetingtime_reserved_words, run_migration, to_columns_page
+from test_end_to_end import rename_meetingtime_reserved_words, run_migration
+from wizard_driver import WAIT_MS, choose_app, click_next, connect_both
 
 from coursemig_gui.core.mapping import Placement
 
 
 def test_placement_suggestions_rules_and_a_run_on_citus(qtbot, wizard, source_db, citus_db):
-    to_columns_page(qtbot, wizard, source_db, citus_db)
+    connect_both(qtbot, wizard, source_db.url, citus_db.url)
+    click_next(qtbot, wizard)
+    # the Tables page's exact counts, which the suggestions use (not pg_class.reltuples)
+    qtbot.waitUntil(lambda: bool(wizard.state.row_counts), timeout=WAIT_MS)
+    choose_app(qtbot, wizard, "courses")
+    click_next(qtbot, wizard)
     assert "Citus 13.2, 2 worker nodes" in wizard.connect_page.target_card.result.text
     page = wizard.columns_page
     assert page.placement_box.isVisibleTo(page)
     assert page.suggestions  # one per table
+    assert page.suggestions["courses_course"].reason.startswith("course is small (3,547 rows)")
+    assert not any("about" in x.reason for x in page.suggestions.values())
     page.select_table("courses_program")
     suggested = [
         page.placement.itemText(i)

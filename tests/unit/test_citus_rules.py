@@ -6,6 +6,8 @@ The catalog below is the fixture Django project's course schema, written out by 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from coursemig_gui.core.catalog import Catalog, Column, ForeignKey, Table
@@ -18,7 +20,12 @@ from coursemig_gui.core.citus.placement import (
     placement_statement,
 )
 from coursemig_gui.core.citus.rules import require_citus, validate_placements
-from coursemig_gui.core.citus.suggestions import Suggestion, apply_suggestions, suggest_placements
+from coursemig_gui.core.citus.suggestions import (
+    Suggestion,
+    apply_suggestions,
+    needs_count,
+    suggest_placements,
+)
 from coursemig_gui.core.ddl import create_table, ddl_script
 from coursemig_gui.core.mapping import Placement, default_mappings
 from coursemig_gui.core.options import MigrationOptions
@@ -467,7 +474,7 @@ def test_suggestions_for_the_course_schema():
     assert s["courses_program"] == Suggestion(
         Placement.REFERENCE,
         None,
-        "program is a small lookup table (about 88 rows) that 2 other tables refer to: a copy on "
+        "program is a small lookup table (an estimated 88 rows) that 2 other tables refer to: a copy on "
         "every node keeps joins with it on one node.",
     )
     assert s["courses_meetingtime"].placement == Placement.REFERENCE
@@ -475,25 +482,25 @@ def test_suggestions_for_the_course_schema():
     assert s["courses_course"] == Suggestion(
         Placement.DISTRIBUTED,
         "pid",
-        "course is large (about 500,000 rows): distribute it by pid, a column of its key (pid), "
+        "course is large (an estimated 500,000 rows): distribute it by pid, a column of its key (pid), "
         "to spread its rows over the worker nodes.",
     )
     assert s["courses_specialization"] == Suggestion(
         Placement.DISTRIBUTED,
         "id",
-        "specialization is large (about 250,000 rows): distribute it to spread its rows over the "
+        "specialization is large (an estimated 250,000 rows): distribute it to spread its rows over the "
         "worker nodes. Its only key is id, so it can be distributed only by id.",
     )
     # degree is small and a distributed table refers to it: it must be a reference table
     assert s["courses_degree"] == Suggestion(
         Placement.REFERENCE,
         None,
-        "degree is small (about 354 rows) and specialization, a distributed table, refers to it, "
+        "degree is small (an estimated 354 rows) and specialization, a distributed table, refers to it, "
         "so it must be a reference table (a copy on every node).",
     )
     assert s["courses_coursesectionlink"].placement == Placement.LOCAL
     assert s["courses_coursesectionlink"].reason == (
-        "coursesectionlink is small (about 1,000 rows) and can stay a local table on the "
+        "coursesectionlink is small (an estimated 1,000 rows) and can stay a local table on the "
         "coordinator. If you distribute it, its only key is id, so it can be distributed only by "
         "id. It refers to course, which is distributed, so it cannot keep that foreign key as a "
         "local table: distribute coursesectionlink too, or load it without foreign keys."
@@ -529,6 +536,34 @@ def test_small_schema_suggests_reference_lookups_and_local_rest():
     mappings = default_mappings(catalog)
     apply_suggestions(mappings, s)
     assert not messages(validate_placements(mappings, catalog), "error")
+
+
+def test_suggestions_use_counts_and_never_print_a_missing_estimate_as_a_count():
+    """A freshly migrated Django database was never ANALYZEd: reltuples is -1, read as an
+    unknown estimate. Counted tables are worded as counts, others as estimates, and a table with
+    neither gets no size at all (never "about 0 rows")."""
+    catalog = course_catalog({"courses_course": 0})
+    tables = [
+        replace(t, row_estimate_known=False)
+        if t.name in ("courses_course", "courses_section")
+        else t
+        for t in catalog.tables
+    ]
+    catalog = replace(catalog, tables=tuple(tables))
+    assert needs_count(catalog.table("courses_course"))
+    assert not needs_count(catalog.table("courses_program"))
+    s = suggest_placements(catalog, default_mappings(catalog), row_counts={"courses_course": 3547})
+    assert s["courses_course"].reason.startswith("course is small (3,547 rows) and can stay")
+    assert s["courses_program"].reason.startswith(
+        "program is a small lookup table (an estimated 100 rows)"
+    )
+    assert s["courses_section"] == Suggestion(
+        Placement.LOCAL,
+        None,
+        "section's size is not known (the source has no row estimate for it and it was not "
+        "counted), so it stays local; count its rows for a suggestion.",
+    )
+    assert not any("about 0 rows" in x.reason or " 0 rows" in x.reason for x in s.values())
 
 
 # -- detection and Citus's messages ---------------------------------------------------------------

@@ -41,6 +41,9 @@ class Table:
     unique: tuple[tuple[str, ...], ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     row_estimate: int = 0
+    # False when the server has no estimate (never VACUUMed or ANALYZEd: reltuples -1), so
+    # row_estimate's 0 says nothing; count the rows before saying how big the table is
+    row_estimate_known: bool = True
     app: str | None = None
     is_system: bool = False
     is_m2m: bool = False
@@ -113,7 +116,7 @@ WHERE n.nspname = %s AND i.indisunique AND NOT i.indisprimary AND i.indpred IS N
 """
 
 _ESTIMATES = """
-SELECT c.relname, GREATEST(c.reltuples, 0)::bigint
+SELECT c.relname, GREATEST(c.reltuples, 0)::bigint, c.reltuples >= 0
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
 """
@@ -149,7 +152,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
     for rel, cols in conn.execute(_UNIQUE_INDEXES, [schema]):
         if cols and tuple(cols) not in uniques.get(rel, []):
             uniques.setdefault(rel, []).append(tuple(cols))
-    estimates = dict(conn.execute(_ESTIMATES, [schema]).fetchall())
+    estimates = {rel: (n, known) for rel, n, known in conn.execute(_ESTIMATES, [schema])}
 
     is_django, apps = detect_django(conn, schema)
     app_labels = list(apps)
@@ -165,7 +168,8 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
                 primary_key=pks.get(rel, ()),
                 unique=tuple(uniques.get(rel, [])),
                 foreign_keys=fk_list,
-                row_estimate=int(estimates.get(rel, 0)),
+                row_estimate=int(estimates.get(rel, (0, False))[0]),
+                row_estimate_known=bool(estimates.get(rel, (0, False))[1]),
                 app=app,
                 is_system=is_django and _is_system(rel, app),
                 is_m2m=_looks_like_m2m(cols, fk_list, pks.get(rel, ())),

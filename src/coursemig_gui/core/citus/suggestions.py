@@ -3,9 +3,12 @@ large ones."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
-from coursemig_gui.core.catalog import Catalog, Table
+import psycopg
+
+from coursemig_gui.core.catalog import Catalog, Table, count_rows
 from coursemig_gui.core.citus.placement import (
     distribution_candidates,
 )
@@ -14,8 +17,8 @@ from coursemig_gui.core.mapping import Placement, TableMapping
 
 # -- suggestions ----------------------------------------------------------------------------------
 
-# Small enough to copy to every node; large enough that spreading it pays off. Row counts are
-# the catalog's estimates.
+# Small enough to copy to every node; large enough that spreading it pays off. Sizes are exact
+# counts where the caller has them (``row_counts``), else the server's estimates, said so.
 REFERENCE_MAX_ROWS = 100_000
 DISTRIBUTE_MIN_ROWS = 100_000
 
@@ -26,8 +29,61 @@ class Suggestion(NamedTuple):
     reason: str
 
 
-def _rows(n: int) -> str:
-    return f"about {n:,} rows"
+class Size(NamedTuple):
+    rows: int
+    counted: bool  # an exact count, not the server's estimate
+
+    def __str__(self) -> str:
+        if self.counted:
+            return f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
+        return f"an estimated {self.rows:,} rows"
+
+
+def needs_count(table: Table) -> bool:
+    """The server's estimate cannot be used: missing (never ANALYZEd), or 0, which a table
+    loaded since its last ANALYZE also shows. Counting an empty table costs nothing."""
+    return not table.row_estimate_known or table.row_estimate == 0
+
+
+def count_for_suggestions(
+    conn: psycopg.Connection,
+    catalog: Catalog,
+    names: list[str],
+    known: Mapping[str, int] | None = None,
+) -> dict[str, int]:
+    """Exact row counts for the tables whose estimate cannot be used (``known`` counts are
+    kept): what ``suggest_placements`` needs as ``row_counts``."""
+    counts = dict(known or {})
+    for name in names:
+        table = catalog.table(name)
+        if table is not None and name not in counts and needs_count(table):
+            counts[name] = count_rows(conn, name, catalog.schema)
+    return counts
+
+
+def suggest_with_counts(
+    conn: psycopg.Connection, catalog: Catalog, mappings: list[TableMapping]
+) -> dict[str, Suggestion]:
+    """``suggest_placements`` for an unattended run: the tables without a usable estimate are
+    counted first on ``conn`` (the source)."""
+    names = [m.source for m in mappings if m.include]
+    counts = count_for_suggestions(conn, catalog, names)
+    return suggest_placements(catalog, mappings, row_counts=counts)
+
+
+def describe(suggestion: Suggestion) -> str:
+    """ "distributed by pid", "reference", "local"."""
+    if suggestion.placement == Placement.DISTRIBUTED:
+        return f"distributed by {suggestion.column}"
+    return suggestion.placement.value
+
+
+def _size(table: Table, row_counts: Mapping[str, int]) -> Size | None:
+    if table.name in row_counts:
+        return Size(row_counts[table.name], True)
+    if needs_count(table):
+        return None  # not counted, and no usable estimate: its size is not known
+    return Size(table.row_estimate, False)
 
 
 def _pick_column(tm: TableMapping, table: Table) -> str | None:
@@ -39,10 +95,15 @@ def suggest_placements(
     catalog: Catalog,
     mappings: list[TableMapping],
     *,
+    row_counts: Mapping[str, int] | None = None,
     reference_max_rows: int = REFERENCE_MAX_ROWS,
     distribute_min_rows: int = DISTRIBUTE_MIN_ROWS,
 ) -> dict[str, Suggestion]:
     """A placement for each included table (by source name), with the reason in a sentence.
+
+    ``row_counts`` (source name -> exact rows, e.g. the Tables page's refined counts or
+    ``count_for_suggestions``) are used before the server's estimates; a table with neither is
+    left local and the reason says its size is not known. An estimate is never worded as a count.
 
     Small lookup tables that others refer to -> reference; large tables -> distributed by a
     column of their key; the rest stays local. Then the foreign keys are made to fit: a local
@@ -52,25 +113,35 @@ def suggest_placements(
     tables = {s: catalog.table(s) for s in included}
     parents = {s: sorted(p for p in tables[s].parents if p in included) for s in included}
     children = {s: sorted(c for c in included if s in parents[c]) for s in included}
+    sizes = {s: _size(tables[s], row_counts or {}) for s in included}
     result: dict[str, Suggestion] = {}
 
     for s, tm in included.items():
-        table, t, n = tables[s], tm.target, tables[s].row_estimate
+        table, t, size = tables[s], tm.target, sizes[s]
         only_id = table.primary_key == ("id",)
+        if size is None:
+            result[s] = Suggestion(
+                Placement.LOCAL,
+                None,
+                f"{t}'s size is not known (the source has no row estimate for it and it was not "
+                "counted), so it stays local; count its rows for a suggestion.",
+            )
+            continue
+        n = size.rows
         if n >= distribute_min_rows:
             column = _pick_column(tm, table)
             if column is None:
                 result[s] = Suggestion(
                     Placement.LOCAL,
                     None,
-                    f"{t} is large ({_rows(n)}) but has no NOT NULL key column to distribute it "
+                    f"{t} is large ({size}) but has no NOT NULL key column to distribute it "
                     "by, so it stays local; choose a NOT NULL column to distribute it.",
                 )
             elif only_id:
                 result[s] = Suggestion(
                     Placement.DISTRIBUTED,
                     column,
-                    f"{t} is large ({_rows(n)}): distribute it to spread its rows over the "
+                    f"{t} is large ({size}): distribute it to spread its rows over the "
                     f"worker nodes. Its only key is id, so it can be distributed only by id.",
                 )
             else:
@@ -78,7 +149,7 @@ def suggest_placements(
                 result[s] = Suggestion(
                     Placement.DISTRIBUTED,
                     column,
-                    f"{t} is large ({_rows(n)}): distribute it by {column}, a column of its key "
+                    f"{t} is large ({size}): distribute it by {column}, a column of its key "
                     f"({key}), to spread its rows over the worker nodes.",
                 )
         elif children[s] and not parents[s] and n <= reference_max_rows:
@@ -86,7 +157,7 @@ def suggest_placements(
             result[s] = Suggestion(
                 Placement.REFERENCE,
                 None,
-                f"{t} is a small lookup table ({_rows(n)}) that {k} other "
+                f"{t} is a small lookup table ({size}) that {k} other "
                 f"table{'s' if k != 1 else ''} refer{'' if k != 1 else 's'} to: a copy on "
                 "every node keeps joins with it on one node.",
             )
@@ -99,7 +170,7 @@ def suggest_placements(
             result[s] = Suggestion(
                 Placement.LOCAL,
                 None,
-                f"{t} is small ({_rows(n)}) and can stay a local table on the coordinator.{extra}",
+                f"{t} is small ({size}) and can stay a local table on the coordinator.{extra}",
             )
 
     # Make the foreign keys fit. A table a distributed table refers to must be a reference
@@ -115,13 +186,13 @@ def suggest_placements(
                     continue
                 if placement == Placement.LOCAL:
                     continue
-                if tables[p].row_estimate > reference_max_rows:
-                    continue  # too large to copy everywhere: validation will explain
+                if sizes[p] is None or sizes[p].rows > reference_max_rows:
+                    continue  # too large (or unknown) to copy everywhere: validation explains
                 who = "distributed" if placement == Placement.DISTRIBUTED else "reference"
                 result[p] = Suggestion(
                     Placement.REFERENCE,
                     None,
-                    f"{included[p].target} is small ({_rows(tables[p].row_estimate)}) and "
+                    f"{included[p].target} is small ({sizes[p]}) and "
                     f"{included[s].target}, a {who} table, refers to it, so it must be a "
                     "reference table (a copy on every node).",
                 )

@@ -227,7 +227,9 @@ class ColumnsPage(WizardStep):
         if citus and self.state.catalog:
             from coursemig_gui.core.citus.suggestions import suggest_placements
 
-            self.suggestions = suggest_placements(self.state.catalog, self.state.mappings)
+            self.suggestions = suggest_placements(
+                self.state.catalog, self.state.mappings, row_counts=self.state.row_counts
+            )
         self.revalidate()
         first = self.tables_model.index(0)
         self.table_list.selectionModel().setCurrentIndex(

@@ -75,6 +75,7 @@ class TablesPage(WizardStep):
         self.django_question.set_choice(self.state.django_app_will)
         if catalog is not self._catalog:
             self._catalog = catalog
+            self.state.row_counts = {}  # counts of another source's tables
             selected = set(self.state.selected)
             # A saved migration may have picked Django's own tables: show them then.
             if catalog and any(t.is_system for t in catalog.tables if t.name in selected):
@@ -127,7 +128,7 @@ class TablesPage(WizardStep):
             self.counting.hide()
             if catalog is self._catalog:
                 self.model.set_row_counts(counts)
-                state.row_counts = counts
+                state.row_counts = counts  # the Columns page's suggestions use them
 
         def failed(error) -> None:
             self.counting.hide()
