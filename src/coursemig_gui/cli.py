@@ -66,7 +66,19 @@ def _stored_password(settings, role: str = "") -> str | None:
     return _lookups[role].password
 
 
-def _mappings(args: argparse.Namespace, catalog) -> list:
+def _suggestions(args: argparse.Namespace, source, catalog, mappings) -> dict:
+    """The wizard's placement suggestions, each printed with its reason."""
+    from coursemig_gui.core.citus.suggestions import suggest_with_counts, suggestion_lines
+    from coursemig_gui.core.engine.session import open_session
+
+    with open_session(source) as conn:
+        suggestions = suggest_with_counts(conn, catalog, mappings)
+    for line in suggestion_lines(mappings, suggestions):
+        _say(args, line)
+    return suggestions
+
+
+def _mappings(args: argparse.Namespace, catalog, source=None) -> list:
     from coursemig_gui.core.mapping import (
         Placement,
         apply_renames,
@@ -98,6 +110,10 @@ def _mappings(args: argparse.Namespace, catalog) -> list:
         rename_reserved_words(mappings, catalog.reserved_words)
     from coursemig_gui.core.mapping import IfExists
 
+    if source is not None and getattr(args, "placements", "given") == "suggested":
+        from coursemig_gui.core.citus.suggestions import apply_suggestions
+
+        apply_suggestions(mappings, _suggestions(args, source, catalog, mappings))
     distribute = pairs(getattr(args, "distribute", None), "--distribute")
     reference = set(getattr(args, "reference", None) or [])
     for tm in mappings:
@@ -302,8 +318,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     source = parse_connection_string(args.source)
     target = parse_connection_string(args.target)
     passwords.warn_if_in_url(target.password, "target", needed=False)
-    catalog = _read_catalog(_endpoint(args.source, "source"), args.source_schema)
-    mappings = _mappings(args, catalog)
+    source_endpoint = _endpoint(args.source, "source")
+    catalog = _read_catalog(source_endpoint, args.source_schema)
+    if args.placements != "suggested":  # shown; --placements suggested also takes them
+        _suggestions(args, source_endpoint, catalog, _mappings(args, catalog))
+    mappings = _mappings(args, catalog, source_endpoint)
     options = _options(args, Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT)
     for p in validate(mappings, catalog):
         print(f"{p.severity}: {p.message}", file=sys.stderr)
@@ -345,7 +364,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     source = _endpoint(args.source, "source")
     target = _endpoint(args.target, "target")
     catalog = _read_catalog(source, args.source_schema)
-    mappings = _mappings(args, catalog)
+    mappings = _mappings(args, catalog, source)
     route = Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT
     return _run(args, source, target, mappings, _options(args, route))
 

@@ -90,6 +90,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="Citus: distribute TABLE by COLUMN",
     )
     p.add_argument("--reference", action="append", metavar="TABLE", help="Citus: a reference table")
+    p.add_argument(
+        "--placements",
+        choices=["given", "suggested"],
+        default="given",
+        help="Citus: 'suggested' places every table as the wizard suggests (from exact row "
+        "counts where the estimate is missing); --distribute and --reference still win "
+        "(default: given, every other table local)",
+    )
     p.add_argument("--json-report", metavar="FILE")
     p.add_argument("--quiet", "-q", action="store_true")
 

@@ -78,6 +78,16 @@ def describe(suggestion: Suggestion) -> str:
     return suggestion.placement.value
 
 
+def suggestion_lines(mappings: list[TableMapping], suggestions: dict[str, Suggestion]) -> list[str]:
+    """One line per table, with its reason: what ``coursemig plan`` / ``migrate`` print."""
+    return [
+        f"{tm.target}: {describe(suggestions[tm.source])} (suggested). "
+        f"{suggestions[tm.source].reason}"
+        for tm in mappings
+        if tm.source in suggestions
+    ]
+
+
 def _size(table: Table, row_counts: Mapping[str, int]) -> Size | None:
     if table.name in row_counts:
         return Size(row_counts[table.name], True)
