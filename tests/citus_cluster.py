@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from coursemig_gui.core.localserver import (
+from coursemig_gui.demo.localserver import (
     LocalServer,
     find_server_bindir,
     start_local_server,

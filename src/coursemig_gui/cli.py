@@ -73,8 +73,7 @@ def _suggestions(args: argparse.Namespace, source, catalog, mappings) -> dict:
 
     with open_session(source) as conn:
         suggestions = suggest_with_counts(conn, catalog, mappings)
-    for line in suggestion_lines(mappings, suggestions):
-        _say(args, line)
+    _say(args, "\n".join(suggestion_lines(mappings, suggestions)))
     return suggestions
 
 
