@@ -449,7 +449,11 @@ def test_an_export_ignores_placements(source_db, tmp_path):
     """Placements matter only where tables are written: an export runs whatever they say."""
     mappings = acceptance(source_db)
     next(m for m in mappings if m.target == "course").distribution_column = "notes"  # nullable
-    report = run_migration(source_db.endpoint, None, mappings,
-                           MigrationOptions(route=Route.EXPORT, csv_dir=str(tmp_path)))  # fmt: skip
+    report = run_migration(
+        source_db.endpoint,
+        None,
+        mappings,
+        MigrationOptions(route=Route.EXPORT, csv_dir=str(tmp_path)),
+    )
     assert report.exit_code == 0, report.message
     assert (tmp_path / "courses_course.csv").exists()

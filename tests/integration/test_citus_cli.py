@@ -24,10 +24,21 @@ def _expected(source_db):
 def test_citus_cli_migrate_with_suggested_placements(source_db, citus_db, tmp_path, capsys):
     assert "sslmode=verify-full" in citus_db.url and citus_db.user == "citus"
     report = tmp_path / "report.json"
-    code = main([
-        "migrate", "--source", source_db.url, "--target", citus_db.url, "--app", "courses",
-        "--placements", "suggested", "--json-report", str(report),
-    ])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            citus_db.url,
+            "--app",
+            "courses",
+            "--placements",
+            "suggested",
+            "--json-report",
+            str(report),
+        ]
+    )
     data = json.loads(report.read_text())
     assert code == 0, data
     for t in data["tables"]:
@@ -54,10 +65,19 @@ def test_citus_cli_migrate_with_suggested_placements(source_db, citus_db, tmp_pa
 
 
 def test_cli_plan_prints_each_suggestion_with_its_reason(source_db, target_db, tmp_path, capsys):
-    code = main([
-        "plan", "--source", source_db.url, "--target", target_db.url, "--app", "courses",
-        "-o", str(tmp_path / "plan.json"),
-    ])  # fmt: skip
+    code = main(
+        [
+            "plan",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--app",
+            "courses",
+            "-o",
+            str(tmp_path / "plan.json"),
+        ]
+    )
     assert code == 0
     err = capsys.readouterr().err
     mappings, suggestions = _expected(source_db)
@@ -76,16 +96,27 @@ def test_suggestions_count_a_never_analyzed_table(empty_source_db, target_db, tm
     The suggestion counts the table instead of printing that as a size."""
     with empty_source_db.admin_connect() as conn:
         conn.execute("ALTER TABLE courses_program SET (autovacuum_enabled = false)")
-        conn.execute("INSERT INTO courses_program SELECT 'P' || n, 'Program ' || n "
-                     "FROM generate_series(1, 5) n")  # fmt: skip
+        conn.execute(
+            "INSERT INTO courses_program SELECT 'P' || n, 'Program ' || n "
+            "FROM generate_series(1, 5) n"
+        )
     reltuples = empty_source_db.rows(
         "SELECT reltuples FROM pg_class WHERE oid = 'courses_program'::regclass"
     )
     assert reltuples[0][0] == -1
-    code = main([
-        "plan", "--source", empty_source_db.url, "--target", target_db.url, "--app", "courses",
-        "-o", str(tmp_path / "plan.json"),
-    ])  # fmt: skip
+    code = main(
+        [
+            "plan",
+            "--source",
+            empty_source_db.url,
+            "--target",
+            target_db.url,
+            "--app",
+            "courses",
+            "-o",
+            str(tmp_path / "plan.json"),
+        ]
+    )
     assert code == 0
     err = capsys.readouterr().err
     assert "program: reference (suggested). program is a small lookup table (5 rows)" in err

@@ -24,8 +24,11 @@ def _keep_only(citus_db, table: str, key: str, keep: list[str]) -> None:
             ),
             [keep],
         )
-        conn.execute(sql.SQL("UPDATE {} SET {} = {} WHERE true").format(
-            sql.Identifier(table), sql.Identifier(key), sql.Identifier(key)))  # fmt: skip
+        conn.execute(
+            sql.SQL("UPDATE {} SET {} = {} WHERE true").format(
+                sql.Identifier(table), sql.Identifier(key), sql.Identifier(key)
+            )
+        )
 
 
 def test_citus_duplicates_on_distributed_and_reference_tables_are_rejected_exactly(
@@ -47,11 +50,26 @@ def test_citus_duplicates_on_distributed_and_reference_tables_are_rejected_exact
     _keep_only(citus_db, "meetingtime", "slug", list(dup_times.values()))
 
     rejects, report_file = tmp_path / "rejects", tmp_path / "report.json"
-    code = main([
-        "migrate", "--source", source_db.url, "--target", citus_db.url, "-q",
-        "--tables", "courses_meetingtime,courses_course", "--if-exists", "append",
-        "--rejects-dir", str(rejects), "--max-rejects", "1000", "--json-report", str(report_file),
-    ])  # fmt: skip
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            citus_db.url,
+            "-q",
+            "--tables",
+            "courses_meetingtime,courses_course",
+            "--if-exists",
+            "append",
+            "--rejects-dir",
+            str(rejects),
+            "--max-rejects",
+            "1000",
+            "--json-report",
+            str(report_file),
+        ]
+    )
     report = json.loads(report_file.read_text())
     assert code == 3, report
     by_target = {t["target"]: t for t in report["tables"]}
@@ -62,8 +80,10 @@ def test_citus_duplicates_on_distributed_and_reference_tables_are_rejected_exact
 
     with (rejects / "errors.csv").open(newline="", encoding="utf-8") as f:
         errors = list(csv.DictReader(f))
-    for table, key, dups, sqlstate in (("course", "pid", dup_courses, "XX000"),
-                                       ("meetingtime", "slug", dup_times, "23505")):  # fmt: skip
+    for table, key, dups, sqlstate in (
+        ("course", "pid", dup_courses, "XX000"),
+        ("meetingtime", "slug", dup_times, "23505"),
+    ):
         found = [e for e in errors if e["table"] == table]
         assert [int(e["row"]) for e in found] == list(dups), table
         # what Citus reports for the row once it is sent alone: XX000 from a distributed table's
@@ -91,8 +111,9 @@ def test_citus_a_right_the_role_lacks_is_a_sentence(source_db, citus_db):
     with citus_db.admin_connect() as conn:
         conn.execute("REVOKE CREATE ON SCHEMA public FROM citus")
     try:
-        report = run_migration(source_db.endpoint, citus_db.endpoint, acceptance(source_db),
-                               MigrationOptions())  # fmt: skip
+        report = run_migration(
+            source_db.endpoint, citus_db.endpoint, acceptance(source_db), MigrationOptions()
+        )
     finally:
         with citus_db.admin_connect() as conn:
             conn.execute("GRANT CREATE ON SCHEMA public TO citus")
