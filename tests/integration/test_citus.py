@@ -287,13 +287,15 @@ def test_citus_cancel_mid_table_leaves_an_existing_distributed_table_as_before(s
     fingerprint = "SELECT count(*), md5(string_agg(pid || title, ',' ORDER BY pid)) FROM course"
     before = citus_db.rows(fingerprint)[0]
 
-    for tm in mappings:
-        tm.if_exists = IfExists.APPEND
+    # course alone: appending the reference tables again would only isolate ~1,150 duplicate
+    # rows one by one (each a two-phase commit on the cluster), which is not what is tested
+    course = [tm for tm in mappings if tm.target == "course"]
+    course[0].if_exists = IfExists.APPEND
     cancel = CancelToken()
     report = run_migration(
         source_db.endpoint,
         citus_db.endpoint,
-        mappings,
+        course,
         MigrationOptions(batch_rows=100, max_rejects=None),
         _cancel_on_course(cancel),
         cancel,
