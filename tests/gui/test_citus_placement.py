@@ -40,6 +40,16 @@ def test_placement_suggestions_rules_and_a_run_on_citus(qtbot, wizard, source_db
     assert any(p.table == "courses_course" and p.is_error for p in page.problems)
     assert not page.isComplete()
 
+    # course by its key: section (key crn) refers to it, and the page names the way out
+    course.distribution_column = "pid"
+    page.revalidate()
+    section = [p.message for p in page.problems if p.table == "courses_section" and p.is_error]
+    assert any(
+        "section cannot be distributed by course_id to keep it (its primary key (crn) does not "
+        "include course_id), so make course a reference table" in m
+        for m in section
+    ), section
+
     page.use_suggested_placements()
     assert page.isComplete(), [p.message for p in page.problems if p.is_error]
     rename_meetingtime_reserved_words(qtbot, wizard)

@@ -229,8 +229,10 @@ def test_foreign_key_between_distributed_tables_must_include_the_distribution_co
     assert (
         "section refers to course through (course_id), which does not include crn, the column "
         "section is distributed by. A foreign key between distributed tables must join their "
-        "distribution columns: distribute section by course_id to keep it, or make course a "
-        "reference table."
+        "distribution columns. section cannot be distributed by course_id to keep it (its "
+        "primary key (crn) does not include course_id), so make course a reference table (a "
+        "copy on every node, for a table of modest size), or leave section out of this "
+        "migration."
     ) in messages(problems, "error")
 
 
@@ -273,8 +275,10 @@ def test_foreign_key_from_a_reference_table_to_a_distributed_one_is_not_allowed(
     )
     assert messages(validate_placements(mappings, catalog), "error") == [
         "section is a reference table and refers to course, which is distributed. Citus does "
-        "not allow a foreign key from a reference table to a distributed table: make "
-        "course a reference table, or distribute section too."
+        "not allow a foreign key from a reference table to a distributed table. section cannot "
+        "be distributed by course_id to keep it (its primary key (crn) does not include "
+        "course_id), so make course a reference table (a copy on every node, for a table of "
+        "modest size), or leave section out of this migration."
     ]
 
 
@@ -285,9 +289,39 @@ def test_foreign_key_from_a_local_table_to_a_distributed_one_is_not_allowed():
     assert (
         "coursesectionlink is a local table and refers to course, which is distributed. Citus "
         "accepts a foreign key from a local table to a distributed table but does not enforce "
-        "it when rows of the distributed table are deleted, so it is not made: make course a "
-        "reference table, or distribute coursesectionlink too."
+        "it when rows of the distributed table are deleted, so it is not made. coursesectionlink "
+        "cannot be distributed by course_id to keep it (its primary key (id) does not include "
+        "course_id), so make course a reference table (a copy on every node, for a table of "
+        "modest size), or leave coursesectionlink out of this migration."
     ) in errors
+
+
+def test_a_referring_table_whose_key_allows_it_is_offered_distribution_by_its_foreign_key():
+    """The way out when a table refers to a distributed one: distribute it by the foreign key,
+    co-located, where its key includes that column (else the parent as a reference table)."""
+    enrollment = Table(
+        "courses_enrollment",
+        (_col("course_id", f"{V}(30)"), _col("student")),
+        primary_key=("course_id", "student"),
+        foreign_keys=(_fk("course_id", "courses_course", "pid"),),
+    )
+    catalog = course_catalog(extra=(enrollment,))
+    mappings = mappings_for(
+        catalog, "degree", program="reference", course="distributed:pid", enrollment="local"
+    )
+    errors = messages(validate_placements(mappings, catalog), "error")
+    assert errors == [
+        "enrollment is a local table and refers to course, which is distributed. Citus accepts "
+        "a foreign key from a local table to a distributed table but does not enforce it when "
+        "rows of the distributed table are deleted, so it is not made. To keep it, distribute "
+        "enrollment by course_id, co-located with course; or make course a reference table, or "
+        "leave enrollment out of this migration."
+    ]
+    # taking that way out leaves nothing to fix
+    enroll = next(m for m in mappings if m.target == "enrollment")
+    enroll.placement, enroll.distribution_column = Placement.DISTRIBUTED, "course_id"
+    enroll.colocate_with = "course"
+    assert not messages(validate_placements(mappings, catalog), "error")
 
 
 def test_distributed_table_may_not_refer_to_a_local_table():

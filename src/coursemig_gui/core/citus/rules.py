@@ -228,8 +228,8 @@ def _foreign_key_rules(
                 Problem(
                     tm.source,
                     f"{child} is a {_kind(tm)} table and refers to {parent}, which is "
-                    f"distributed. {_WHY_NO_FK_TO_DISTRIBUTED[tm.placement]}: make {parent} a "
-                    f"reference table, or distribute {child} too.",
+                    f"distributed. {_WHY_NO_FK_TO_DISTRIBUTED[tm.placement]}. "
+                    + _way_out(tm, table, parent_tm, fk),
                 )
             )
         elif child_dist and parent_tm.placement == Placement.LOCAL:
@@ -244,6 +244,46 @@ def _foreign_key_rules(
         elif child_dist and parent_dist:
             problems.extend(_distributed_fk(tm, parent_tm, fk, fk_cols, by_name, catalog))
     return problems
+
+
+def _way_out(tm: TableMapping, table: Table, parent_tm: TableMapping, fk: ForeignKey) -> str:
+    """What keeps ``tm``'s foreign key to the distributed ``parent_tm``, in a sentence.
+
+    Citus allows it only from a table distributed by the key's column, co-located with the
+    parent (a reference table may not refer to a distributed one). That needs the column in
+    every primary key and UNIQUE of the table, NOT NULL. Where the Django schema does not allow
+    it (``section``'s key is ``crn``), the way out is the parent as a reference table."""
+    child, parent = tm.target, parent_tm.target
+    parent_col = _distribution_source_column(parent_tm)
+    column = next(
+        (c for c, r in zip(fk.columns, fk.ref_columns, strict=False) if r == parent_col), None
+    )
+    target_column = (tm.target_column(column) or column) if column else None
+    leave_out = f"leave {child} out of this migration"
+    if column is None:
+        return f"To keep it, make {parent} a reference table, or {leave_out}."
+    blockers = [
+        k
+        for k in ((table.primary_key,) if table.primary_key else ()) + table.unique
+        if column not in k
+    ]
+    col = table.column(column)
+    if not blockers and col is not None and col.not_null:
+        return (
+            f"To keep it, distribute {child} by {target_column}, co-located with {parent}; "
+            f"or make {parent} a reference table, or {leave_out}."
+        )
+    if blockers:
+        key = _cols(tm.target_column(c) or c for c in blockers[0])
+        what = "primary key" if blockers[0] == table.primary_key else "unique constraint"
+        why = f"its {what} ({key}) does not include {target_column}"
+    else:
+        why = f"{target_column} allows NULL"
+    return (
+        f"{child} cannot be distributed by {target_column} to keep it ({why}), so make "
+        f"{parent} a reference table (a copy on every node, for a table of modest size), "
+        f"or {leave_out}."
+    )
 
 
 def _distributed_fk(
@@ -261,19 +301,14 @@ def _distributed_fk(
         return []  # the missing column is reported by _distributed_rules
     pairs = list(zip(fk.columns, fk.ref_columns, strict=False))
     if (child_col, parent_col) not in pairs:
-        matching = next((c for c, r in pairs if r == parent_col), None)
-        advice = (
-            f"distribute {child} by {tm.target_column(matching) or matching} to keep it, or "
-            f"make {parent} a reference table."
-            if matching
-            else f"make {parent} a reference table."
-        )
+        table = catalog.table(tm.source)
+        advice = _way_out(tm, table, parent_tm, fk) if table else ""
         return [
             Problem(
                 tm.source,
                 f"{child} refers to {parent} through ({fk_cols}), which does not include "
                 f"{distribution_target_column(tm)}, the column {child} is distributed by. A "
-                "foreign key between distributed tables must join their distribution columns: "
+                "foreign key between distributed tables must join their distribution columns. "
                 + advice,
             )
         ]
