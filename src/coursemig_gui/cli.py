@@ -66,18 +66,14 @@ def _stored_password(settings, role: str = "") -> str | None:
     return _lookups[role].password
 
 
-def _suggestions(args: argparse.Namespace, source, catalog, mappings) -> dict:
-    """The wizard's placement suggestions, each printed with its reason."""
-    from coursemig_gui.core.citus.suggestions import suggest_with_counts, suggestion_lines
-    from coursemig_gui.core.engine.session import open_session
+def _suggestions(args: argparse.Namespace, source, catalog, mappings, take: bool) -> None:
+    """Print the wizard's placement suggestions with their reasons; ``take`` applies them."""
+    from coursemig_gui.core.citus.suggestions import suggest_for
 
-    with open_session(source) as conn:
-        suggestions = suggest_with_counts(conn, catalog, mappings)
-    _say(args, "\n".join(suggestion_lines(mappings, suggestions)))
-    return suggestions
+    _say(args, "\n".join(suggest_for(source, catalog, mappings, apply=take)))
 
 
-def _mappings(args: argparse.Namespace, catalog, source=None) -> list:
+def _mappings(args: argparse.Namespace, catalog, source=None, show: bool = False) -> list:
     from coursemig_gui.core.mapping import (
         Placement,
         apply_renames,
@@ -109,10 +105,9 @@ def _mappings(args: argparse.Namespace, catalog, source=None) -> list:
         rename_reserved_words(mappings, catalog.reserved_words)
     from coursemig_gui.core.mapping import IfExists
 
-    if source is not None and getattr(args, "placements", "given") == "suggested":
-        from coursemig_gui.core.citus.suggestions import apply_suggestions
-
-        apply_suggestions(mappings, _suggestions(args, source, catalog, mappings))
+    take = getattr(args, "placements", "given") == "suggested"
+    if source is not None and (show or take):  # plan shows them; --placements takes them
+        _suggestions(args, source, catalog, mappings, take)
     distribute = pairs(getattr(args, "distribute", None), "--distribute")
     reference = set(getattr(args, "reference", None) or [])
     for tm in mappings:
@@ -319,9 +314,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     passwords.warn_if_in_url(target.password, "target", needed=False)
     source_endpoint = _endpoint(args.source, "source")
     catalog = _read_catalog(source_endpoint, args.source_schema)
-    if args.placements != "suggested":  # shown; --placements suggested also takes them
-        _suggestions(args, source_endpoint, catalog, _mappings(args, catalog))
-    mappings = _mappings(args, catalog, source_endpoint)
+    mappings = _mappings(args, catalog, source_endpoint, show=True)
     options = _options(args, Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT)
     for p in validate(mappings, catalog):
         print(f"{p.severity}: {p.message}", file=sys.stderr)

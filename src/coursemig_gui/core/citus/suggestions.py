@@ -4,7 +4,7 @@ large ones."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import psycopg
 
@@ -14,6 +14,9 @@ from coursemig_gui.core.citus.placement import (
 )
 from coursemig_gui.core.citus.rules import _cols
 from coursemig_gui.core.mapping import Placement, TableMapping
+
+if TYPE_CHECKING:
+    from coursemig_gui.core.connection import Endpoint
 
 # -- suggestions ----------------------------------------------------------------------------------
 
@@ -69,6 +72,20 @@ def suggest_with_counts(
     names = [m.source for m in mappings if m.include]
     counts = count_for_suggestions(conn, catalog, names)
     return suggest_placements(catalog, mappings, row_counts=counts)
+
+
+def suggest_for(
+    source: Endpoint, catalog: Catalog, mappings: list[TableMapping], *, apply: bool = False
+) -> list[str]:
+    """The suggestions for an unattended run (the CLI), one line each with its reason to
+    print; with ``apply`` they are also set on the mappings."""
+    from coursemig_gui.core.engine.session import open_session
+
+    with open_session(source) as conn:
+        suggestions = suggest_with_counts(conn, catalog, mappings)
+    if apply:
+        apply_suggestions(mappings, suggestions)
+    return suggestion_lines(mappings, suggestions)
 
 
 def describe(suggestion: Suggestion) -> str:
