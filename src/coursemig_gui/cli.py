@@ -66,13 +66,6 @@ def _stored_password(settings, role: str = "") -> str | None:
     return _lookups[role].password
 
 
-def _suggestions(args: argparse.Namespace, source, catalog, mappings, take: bool) -> None:
-    """Print the wizard's placement suggestions with their reasons; ``take`` applies them."""
-    from coursemig_gui.core.citus.suggestions import suggest_for
-
-    _say(args, "\n".join(suggest_for(source, catalog, mappings, apply=take)))
-
-
 def _mappings(args: argparse.Namespace, catalog, source=None, show: bool = False) -> list:
     from coursemig_gui.core.mapping import (
         Placement,
@@ -107,7 +100,9 @@ def _mappings(args: argparse.Namespace, catalog, source=None, show: bool = False
 
     take = getattr(args, "placements", "given") == "suggested"
     if source is not None and (show or take):  # plan shows them; --placements takes them
-        _suggestions(args, source, catalog, mappings, take)
+        from coursemig_gui.core.citus.suggestions import suggest_for
+
+        _say(args, "\n".join(suggest_for(source, catalog, mappings, apply=take)))
     distribute = pairs(getattr(args, "distribute", None), "--distribute")
     reference = set(getattr(args, "reference", None) or [])
     for tm in mappings:
