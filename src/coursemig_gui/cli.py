@@ -20,6 +20,7 @@ from coursemig_gui.cli_args import build_parser, pairs
 from coursemig_gui.cli_compare import cmd_compare
 from coursemig_gui.cli_handover import cmd_django_handover, django_names, django_plan, django_tables
 from coursemig_gui.cli_import import cmd_import
+from coursemig_gui.cli_placements import suggested_placements
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.private_files import write_private_text
@@ -68,6 +69,7 @@ def _stored_password(settings, role: str = "") -> str | None:
 
 def _mappings(args: argparse.Namespace, catalog, source=None, show: bool = False) -> list:
     from coursemig_gui.core.mapping import (
+        IfExists,
         Placement,
         apply_renames,
         default_mappings,
@@ -96,13 +98,7 @@ def _mappings(args: argparse.Namespace, catalog, source=None, show: bool = False
     apply_renames(mappings, pairs(args.rename_table, "--rename-table"), columns)
     if getattr(args, "rename_reserved", False):
         rename_reserved_words(mappings, catalog.reserved_words)
-    from coursemig_gui.core.mapping import IfExists
-
-    take = getattr(args, "placements", "given") == "suggested"
-    if source is not None and (show or take):  # plan shows them; --placements takes them
-        from coursemig_gui.core.citus.suggestions import suggest_for
-
-        _say(args, "\n".join(suggest_for(source, catalog, mappings, apply=take)))
+    suggested_placements(args, source, catalog, mappings, show=show)  # flags below still win
     distribute = pairs(getattr(args, "distribute", None), "--distribute")
     reference = set(getattr(args, "reference", None) or [])
     for tm in mappings:
@@ -307,9 +303,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     source = parse_connection_string(args.source)
     target = parse_connection_string(args.target)
     passwords.warn_if_in_url(target.password, "target", needed=False)
-    source_endpoint = _endpoint(args.source, "source")
-    catalog = _read_catalog(source_endpoint, args.source_schema)
-    mappings = _mappings(args, catalog, source_endpoint, show=True)
+    catalog = _read_catalog(src := _endpoint(args.source, "source"), args.source_schema)
+    mappings = _mappings(args, catalog, src, show=True)
     options = _options(args, Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT)
     for p in validate(mappings, catalog):
         print(f"{p.severity}: {p.message}", file=sys.stderr)
