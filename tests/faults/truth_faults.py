@@ -18,28 +18,12 @@ connection of its own: nothing in the engine is patched. A plain module (importe
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
-
-_STANDIN = Path(__file__).resolve().parent.parent / "integration" / "standin_citus.py"
-
-
-def standin_citus():
-    """tests/integration/standin_citus.py, shared rather than copied."""
-    if "standin_citus" in sys.modules:
-        return sys.modules["standin_citus"]
-    spec = importlib.util.spec_from_file_location("standin_citus", _STANDIN)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["standin_citus"] = module  # dataclasses look their module up while defining
-    spec.loader.exec_module(module)
-    return module
 
 
 def _victims(conn: psycopg.Connection, user: str, where: str) -> list[int]:
