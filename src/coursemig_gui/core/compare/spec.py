@@ -130,7 +130,10 @@ def key_expression(pair: ColumnPair, side: str) -> sql.Composable:
     value = _value(pair, side)
     if pair.integer_key:
         return sql.SQL("({})::bigint").format(value)
-    return sql.SQL('({})::text COLLATE "C"').format(value)
+    # "|| ''" makes the text a computed value: Citus sends a bare varchar::text key from the
+    # shards as varchar, and the coordinator then refuses the row ("attribute 1 of type record
+    # has wrong type")
+    return sql.SQL("(({})::text || '') COLLATE \"C\"").format(value)
 
 
 def key_array_type(pair: ColumnPair) -> sql.Composable:
