@@ -45,7 +45,10 @@ def test_citus_compare_identical_then_exactly_the_three_changes(
     migrated, tmp_path, source_db, citus_db
 ):
     code, report = _compare(migrated, tmp_path)
-    assert code == 0, (report.get("message"), [(t["target"], t["verdict"]) for t in report["tables"]])
+    assert code == 0, (
+        report.get("message"),
+        [(t["target"], t["verdict"]) for t in report["tables"]],
+    )
     assert {t["target"] for t in report["tables"]} == {
         "program", "meetingtime", "meetinglocation", "course"
     }  # fmt: skip
