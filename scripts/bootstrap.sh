@@ -7,7 +7,7 @@
 DEBIAN_PACKAGES=(postgresql openssl gnome-keyring dbus libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
   libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core
-  python3-venv xvfb)
+  python3-venv xvfb patch)
 
 bootstrap_system_packages() {
   command -v dpkg-query >/dev/null 2>&1 || return 0
