@@ -3,7 +3,10 @@
 Starts two throwaway servers (the target like Azure: TLS + SCRAM), fills the source with N
 course rows (default 1,000,000), then times, between the same servers:
 
-- the psql pipe (the yardstick: every ratio printed is against it, measured in this run),
+- the FAIR PAIRS first (``fair_pairs.py``): CourseMig against a psql pipe doing the same work,
+  alternated, with the load average at start and end and the peak RSS; the table it prints is
+  the one the README quotes. ``--only fair`` stops after them;
+- the psql pipe into a keyed table (the yardstick for the runs below, measured in this run),
 - the tool's direct transfer (binary where types match), CSV streaming, and via CSV files,
 - the tool with 100 bad rows (duplicate keys) spread over the table,
 - pgloader loading the same CSV (when the Debian package ``pgloader`` is installed),
@@ -12,7 +15,8 @@ course rows (default 1,000,000), then times, between the same servers:
 The tool runs as a ``coursemig`` subprocess so its peak RSS is measured exactly (wait4).
 Prints a table, writes results CSV and a chart PNG. Never a pass/fail test: figures to read.
 
-    .venv/bin/python benchmarks/bench_transfer.py [--courses N] [--out DIR] [--skip-pgloader]
+    .venv/bin/python benchmarks/bench_transfer.py [--courses N] [--only fair] [--rounds R]
+        [--out DIR] [--skip-pgloader] [--skip-whole]
 """
 
 from __future__ import annotations
@@ -23,102 +27,24 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from bench_tools import (
+    TARGET_PASSWORD,
+    Result,
+    coursemig,
+    drop_tables,
+    make_target_table,
+    psql_pipe,
+    run_measured,
+)
+from fair_pairs import Bench, run_fair_pairs
 
 from coursemig_gui.demo.localserver import start_local_server
 from coursemig_gui.demo.sample_data import fill_sample_data
-
-TARGET_PASSWORD = "bench-Pa55word"  # plain, so pgloader's URL needs no escaping
-COURSE_COLUMNS: list[str] = []
-
-
-@dataclass
-class Result:
-    name: str
-    rows: int
-    seconds: float
-    peak_rss_mb: float | None = None
-    rejected: int = 0
-    note: str = ""
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
-
-
-def run_measured(
-    cmd: list[str], env: dict | None = None, limit: float | None = None
-) -> tuple[float, float, int, str]:
-    """(seconds, peak RSS in MB, exit code, stderr tail) of a subprocess; killed after
-    ``limit`` seconds (exit code -9)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    timer = None
-    if limit is not None:
-        import threading
-
-        timer = threading.Timer(limit, proc.kill)
-        timer.start()
-    # read stderr to the end before reaping, so wait4 gets this child's own rusage
-    stderr_data = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if timer is not None:
-        timer.cancel()
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return (
-        seconds,
-        usage.ru_maxrss / 1024.0,
-        proc.returncode,
-        stderr_data.decode(errors="replace")[-2000:],
-    )
-
-
-def psql_pipe(src_url: str, tgt_url: str, table: str, target: str, columns: list[str]) -> float:
-    cols = ", ".join(f'"{c}"' for c in columns)
-    out = f"\\copy {table} ({cols}) TO STDOUT CSV"
-    into = f"\\copy {target} ({cols}) FROM STDIN CSV"
-    start = time.perf_counter()
-    reader = subprocess.Popen(["psql", src_url, "-X", "-q", "-c", out], stdout=subprocess.PIPE)
-    writer = subprocess.run(
-        ["psql", tgt_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", into],
-        stdin=reader.stdout,
-        capture_output=True,
-        text=True,
-    )
-    reader.stdout.close()
-    reader.wait()
-    if writer.returncode != 0 or reader.returncode != 0:
-        raise RuntimeError(f"psql pipe failed: {writer.stderr}")
-    return time.perf_counter() - start
-
-
-def make_target_table(tgt_admin: str, name: str) -> None:
-    with psycopg.connect(tgt_admin, autocommit=True) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {name}")  # benchmark-local fixed names only
-        conn.execute(
-            f"CREATE TABLE {name} (pid varchar(30) PRIMARY KEY, slug varchar(200) UNIQUE NOT NULL, "
-            "course_number varchar(100) NOT NULL, title varchar(200) NOT NULL, credit varchar(100), "
-            "hours varchar(100), description varchar(15000), notes varchar(10000), link varchar(200), "
-            "program_id varchar(10) NOT NULL)"
-        )
-        conn.execute(f"ALTER TABLE {name} OWNER TO citus")
-
-
-def drop_tables(tgt_admin: str, names: list[str]) -> None:
-    with psycopg.connect(tgt_admin, autocommit=True) as conn:
-        for name in names:
-            conn.execute(f"DROP TABLE IF EXISTS {name} CASCADE")
-
-
-def coursemig(*args: str) -> list[str]:
-    return [sys.executable, "-m", "coursemig_gui.cli", *args]
 
 
 def chart(results: list[Result], baseline: float, path: Path) -> None:
@@ -172,6 +98,15 @@ def main() -> int:
         help="seconds before pgloader's bad-rows run is stopped (it retries row by row)",
     )
     parser.add_argument("--skip-whole", action="store_true", help="skip the whole-database runs")
+    parser.add_argument(
+        "--only",
+        choices=["fair", "all"],
+        default="all",
+        help="fair: only the fair pairs against the pipe (a few minutes at --courses 200000)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="rounds of each fair pair (medians are printed)"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -213,6 +148,11 @@ def main() -> int:
                 "SELECT pg_size_pretty(pg_table_size('courses_course'))"
             ).fetchone()[0]
         print(f"  courses_course: {n:,} rows, {size}", flush=True)
+
+        fair = Bench(src_url, tgt_url, tgt_admin, columns, work, env, max(1, args.rounds), n)
+        run_fair_pairs(fair, out)
+        if args.only == "fair":
+            return 0
 
         # 1. the yardstick, measured twice (the first run warms the caches for everyone)
         make_target_table(tgt_admin, "course_psql")

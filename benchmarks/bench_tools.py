@@ -1,0 +1,96 @@
+"""What the benchmark scripts share: timing a subprocess with its peak RSS, the psql pipe, the
+benchmark's fixed target tables and the ``coursemig`` command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import psycopg
+
+TARGET_PASSWORD = "bench-Pa55word"  # plain, so pgloader's URL needs no escaping
+
+
+@dataclass
+class Result:
+    name: str
+    rows: int
+    seconds: float
+    peak_rss_mb: float | None = None
+    rejected: int = 0
+    note: str = ""
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def run_measured(
+    cmd: list[str], env: dict | None = None, limit: float | None = None
+) -> tuple[float, float, int, str]:
+    """(seconds, peak RSS in MB, exit code, stderr tail) of a subprocess; killed after
+    ``limit`` seconds (exit code -9)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    timer = None
+    if limit is not None:
+        timer = threading.Timer(limit, proc.kill)
+        timer.start()
+    # read stderr to the end before reaping, so wait4 gets this child's own rusage
+    stderr_data = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if timer is not None:
+        timer.cancel()
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return (
+        seconds,
+        usage.ru_maxrss / 1024.0,
+        proc.returncode,
+        stderr_data.decode(errors="replace")[-2000:],
+    )
+
+
+def psql_pipe(src_url: str, tgt_url: str, table: str, target: str, columns: list[str]) -> float:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    out = f"\\copy {table} ({cols}) TO STDOUT CSV"
+    into = f"\\copy {target} ({cols}) FROM STDIN CSV"
+    start = time.perf_counter()
+    reader = subprocess.Popen(["psql", src_url, "-X", "-q", "-c", out], stdout=subprocess.PIPE)
+    writer = subprocess.run(
+        ["psql", tgt_url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", into],
+        stdin=reader.stdout,
+        capture_output=True,
+        text=True,
+    )
+    reader.stdout.close()
+    reader.wait()
+    if writer.returncode != 0 or reader.returncode != 0:
+        raise RuntimeError(f"psql pipe failed: {writer.stderr}")
+    return time.perf_counter() - start
+
+
+def make_target_table(tgt_admin: str, name: str) -> None:
+    with psycopg.connect(tgt_admin, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {name}")  # benchmark-local fixed names only
+        conn.execute(
+            f"CREATE TABLE {name} (pid varchar(30) PRIMARY KEY, slug varchar(200) UNIQUE NOT NULL, "
+            "course_number varchar(100) NOT NULL, title varchar(200) NOT NULL, credit varchar(100), "
+            "hours varchar(100), description varchar(15000), notes varchar(10000), link varchar(200), "
+            "program_id varchar(10) NOT NULL)"
+        )
+        conn.execute(f"ALTER TABLE {name} OWNER TO citus")
+
+
+def drop_tables(tgt_admin: str, names: list[str]) -> None:
+    with psycopg.connect(tgt_admin, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f"DROP TABLE IF EXISTS {name} CASCADE")
+
+
+def coursemig(*args: str) -> list[str]:
+    return [sys.executable, "-m", "coursemig_gui.cli", *args]

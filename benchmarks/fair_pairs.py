@@ -1,0 +1,365 @@
+"""The fair pairs: CourseMig against a ``psql \\copy`` pipe doing the SAME work, timed alternately
+in one run (pipe, tool, tool, pipe, …), so a busy machine slows both sides alike.
+
+- new table: the pipe creates a bare table, ``\\copy``s into it, then ``ALTER TABLE … ADD
+  PRIMARY KEY, ADD UNIQUE`` (what CourseMig does: keys after the load); CourseMig with its
+  default verification and with ``--no-verify``;
+- existing keyed table, append: the pipe into the same keyed table as CourseMig;
+- 100 bad rows spread over the table, against the same run on clean data: an existing table
+  (the keys of 100 source rows are already there) and a new table (one column narrowed so 100
+  longer values do not fit; types differ, so both stream CSV).
+
+Each ratio is the pipe's median time over the tool's median time (above 1 = faster than the
+pipe); bad rows are the slowdown against the clean run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from bench_tools import (
+    TARGET_PASSWORD,
+    coursemig,
+    drop_tables,
+    make_target_table,
+    psql_pipe,
+    run_measured,
+)
+
+GOALS = {
+    "new": "≥ 1.25× with verification",
+    "existing": "≥ 1.25× with verification",
+    "bad": "≤ 10 % slower",
+}
+
+
+@dataclass
+class Pair:
+    work: str
+    goal: str
+    base_label: str  # the pipe, or the clean run for bad rows
+    base: list[float] = field(default_factory=list)
+    runs: dict[str, list[float]] = field(default_factory=dict)
+    rss: list[float] = field(default_factory=list)
+    load: float = 0.0
+
+    def median(self, label: str) -> float:
+        return statistics.median(self.base if label == self.base_label else self.runs[label])
+
+
+@dataclass
+class Bench:
+    src_url: str
+    tgt_url: str
+    tgt_admin: str
+    columns: list[str]
+    work: Path
+    env: dict
+    rounds: int
+    rows: int = 0
+    pairs: list[Pair] = field(default_factory=list)
+
+    # -- the two sides -------------------------------------------------------------------------
+
+    def pipe_new_table(self, name: str) -> float:
+        """Bare table, ``\\copy``, then the keys: the same work as CourseMig on a new table."""
+        drop_tables(self.tgt_admin, [name])
+        start = time.perf_counter()
+        with psycopg.connect(self.tgt_url, autocommit=True) as conn:
+            conn.execute(_create_sql(name, keys=False))
+        psql_pipe(self.src_url, self.tgt_url, "courses_course", name, self.columns)
+        with psycopg.connect(self.tgt_url, autocommit=True) as conn:
+            conn.execute(
+                psycopg.sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (pid), ADD UNIQUE (slug)").format(
+                    psycopg.sql.Identifier(name)
+                )
+            )
+        seconds = time.perf_counter() - start
+        drop_tables(self.tgt_admin, [name])
+        return seconds
+
+    def pipe_existing(self, name: str) -> float:
+        make_target_table(self.tgt_admin, name)
+        seconds = psql_pipe(self.src_url, self.tgt_url, "courses_course", name, self.columns)
+        drop_tables(self.tgt_admin, [name])
+        return seconds
+
+    def tool(self, pair: Pair, *args: str) -> float:
+        seconds, rss, code, err = run_measured(
+            coursemig(
+                "migrate",
+                "--source",
+                self.src_url,
+                "--target",
+                self.tgt_url,
+                "--tables",
+                "courses_course",
+                "--no-foreign-keys",
+                "-q",
+                "--rejects-dir",
+                str(self.work / "rejects"),
+                "--max-rejects",
+                "1000",
+                *args,
+            ),
+            self.env,
+        )
+        if code not in (0, 3):
+            raise RuntimeError(f"coursemig {' '.join(args)} failed ({code}): {err}")
+        pair.rss.append(rss)
+        return seconds
+
+    # -- the pairs -----------------------------------------------------------------------------
+
+    def alternate(self, pair: Pair, steps: dict[str, callable]) -> None:
+        """Base, the others, base; the others' order reversed every other round."""
+        pair.load = os.getloadavg()[0]
+        others = [label for label in steps if label != pair.base_label]
+        pair.base.append(steps[pair.base_label]())
+        for i in range(self.rounds):
+            for label in others if i % 2 == 0 else list(reversed(others)):
+                pair.runs.setdefault(label, []).append(steps[label]())
+                print(f"    {label}: {pair.runs[label][-1]:.1f}s", flush=True)
+            pair.base.append(steps[pair.base_label]())
+            print(f"    {pair.base_label}: {pair.base[-1]:.1f}s", flush=True)
+        self.pairs.append(pair)
+
+    def new_table(self) -> None:
+        print("  new table (keys after the load)…", flush=True)
+        pair = Pair("new table, keys after the load", GOALS["new"], "pipe + keys after")
+        rename = ("--rename-table", "courses_course=course_new")
+
+        def run(*extra: str) -> callable:
+            def step() -> float:
+                seconds = self.tool(pair, *rename, *extra)
+                drop_tables(self.tgt_admin, ["course_new"])
+                return seconds
+
+            return step
+
+        self.alternate(
+            pair,
+            {
+                "pipe + keys after": lambda: self.pipe_new_table("course_pipe"),
+                "CourseMig (verification on)": run(),
+                "CourseMig --no-verify": run("--no-verify"),
+            },
+        )
+
+    def existing_table(self) -> None:
+        print("  existing keyed table, append…", flush=True)
+        pair = Pair("existing keyed table, append", GOALS["existing"], "pipe into keyed table")
+        rename = ("--rename-table", "courses_course=course_keys", "--if-exists", "append")
+
+        def run(*extra: str) -> callable:
+            def step() -> float:
+                make_target_table(self.tgt_admin, "course_keys")
+                seconds = self.tool(pair, *rename, *extra)
+                drop_tables(self.tgt_admin, ["course_keys"])
+                return seconds
+
+            return step
+
+        self.alternate(
+            pair,
+            {
+                "pipe into keyed table": lambda: self.pipe_existing("course_pipe"),
+                "CourseMig (verification on)": run(),
+                "CourseMig --no-verify": run("--no-verify"),
+            },
+        )
+
+    def bad_rows_existing(self) -> None:
+        """100 rows already in the table: their keys clash with 100 source rows spread over it
+        (bad), or do not (clean). Both tables hold 100 rows before, so both verify the same way."""
+        print("  100 bad rows, existing keyed table…", flush=True)
+        pair = Pair("100 bad rows, existing keyed table", GOALS["bad"], "clean")
+        clashing = self._spread_rows()
+        harmless = [(f"zz-bench-{i}", f"zz-bench-{i}", *row[2:]) for i, row in enumerate(clashing)]
+        rename = ("--rename-table", "courses_course=course_keys", "--if-exists", "append")
+
+        def run(rows: list[tuple], expect_rejected: int) -> callable:
+            def step() -> float:
+                make_target_table(self.tgt_admin, "course_keys")
+                with psycopg.connect(self.tgt_admin, autocommit=True) as conn:
+                    conn.cursor().executemany(
+                        "INSERT INTO course_keys (pid, slug, course_number, title, program_id) "
+                        "VALUES (%s, %s, %s, %s, %s)",
+                        rows,
+                    )
+                seconds = self.tool(pair, *rename)
+                with psycopg.connect(self.tgt_admin) as conn:
+                    count = conn.execute("SELECT count(*) FROM course_keys").fetchone()[0]
+                drop_tables(self.tgt_admin, ["course_keys"])
+                if count != self.rows + len(rows) - expect_rejected:
+                    raise RuntimeError(f"expected {expect_rejected} rejected, table has {count}")
+                return seconds
+
+            return step
+
+        self.alternate(pair, {"clean": run(harmless, 0), "100 bad rows": run(clashing, 100)})
+
+    def bad_rows_new(self) -> None:
+        """A new table whose ``credit`` column is one character narrower than the source's
+        longest value is still wide enough for all, until 100 spread rows are lengthened."""
+        print("  100 bad rows, new table (one column narrowed)…", flush=True)
+        pair = Pair("100 bad rows, new table (a narrowed column)", GOALS["bad"], "clean")
+        with psycopg.connect(self.src_url) as conn:
+            longest = conn.execute("SELECT max(length(credit)) FROM courses_course").fetchone()[0]
+        profile = self._narrow_profile(longest or 1)
+        bad_pids = [row[0] for row in self._spread_rows()]
+        run_env = dict(self.env, PGPASSWORD=TARGET_PASSWORD)
+
+        def run(expect_rejected: int) -> callable:
+            def step() -> float:
+                with psycopg.connect(self.src_url, autocommit=True) as conn:
+                    if expect_rejected:
+                        conn.execute(
+                            "UPDATE courses_course SET credit = repeat('9', %s) "
+                            "WHERE pid = ANY(%s)",
+                            [longest + 1, bad_pids],
+                        )
+                report = self.work / "narrow.json"
+                try:
+                    seconds, rss, code, err = run_measured(
+                        coursemig("run", str(profile), "-q", "--json-report", str(report)),
+                        run_env,
+                    )
+                finally:
+                    if expect_rejected:
+                        with psycopg.connect(self.src_url, autocommit=True) as conn:
+                            conn.execute(
+                                "UPDATE courses_course SET credit = saved FROM bench_credit "
+                                "WHERE courses_course.pid = bench_credit.pid"
+                            )
+                drop_tables(self.tgt_admin, ["course_narrow"])
+                if code not in (0, 3):
+                    raise RuntimeError(f"narrowed run failed ({code}): {err}")
+                rejected = json.loads(report.read_text())["tables"][0]["rows_rejected"]
+                if rejected != expect_rejected:
+                    raise RuntimeError(f"expected {expect_rejected} rejected, got {rejected}")
+                pair.rss.append(rss)
+                return seconds
+
+            return step
+
+        with psycopg.connect(self.src_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS bench_credit")
+            conn.execute(
+                "CREATE TABLE bench_credit AS SELECT pid, credit AS saved FROM courses_course "
+                "WHERE pid = ANY(%s)",
+                [bad_pids],
+            )
+        try:
+            self.alternate(pair, {"clean": run(0), "100 bad rows": run(100)})
+        finally:
+            with psycopg.connect(self.src_url, autocommit=True) as conn:
+                conn.execute("DROP TABLE bench_credit")
+
+    def _spread_rows(self) -> list[tuple]:
+        """100 source rows spread evenly over the table, as (pid, other slug, …) to insert."""
+        with psycopg.connect(self.src_url) as conn:
+            return conn.execute(
+                "SELECT pid, slug || '-x', course_number, title, program_id FROM ("
+                "SELECT *, row_number() OVER () AS r FROM courses_course) q "
+                "WHERE r %% %s = 0 LIMIT 100",
+                [max(1, self.rows // 100)],
+            ).fetchall()
+
+    def _narrow_profile(self, width: int) -> Path:
+        path = self.work / "narrow-profile.json"
+        subprocess.run(
+            coursemig(
+                "plan",
+                "--source",
+                self.src_url,
+                "--target",
+                self.tgt_url,
+                "--tables",
+                "courses_course",
+                "--rename-table",
+                "courses_course=course_narrow",
+                "--no-foreign-keys",
+                "-o",
+                str(path),
+            ),
+            env=self.env,
+            capture_output=True,
+            check=True,
+        )
+        data = json.loads(path.read_text())
+        for column in data["tables"][0]["columns"]:
+            if column["source"] == "credit":
+                column["target_type"] = f"character varying({width})"
+        data["options"].update(verify=True, max_rejects=1000)
+        path.write_text(json.dumps(data))
+        return path
+
+    # -- the table to read -----------------------------------------------------------------------
+
+    def print_table(self, load_start: tuple, out: Path) -> None:
+        load_end = os.getloadavg()
+        peak = max((r for p in self.pairs for r in p.rss), default=0.0)
+        print()
+        print(
+            f"Fair pairs: {self.rows:,} course rows, {self.rounds} round(s), "
+            f"median times; load average {_load(load_start)} at start, {_load(load_end)} at end "
+            f"(on {os.cpu_count()} cores); peak RSS of CourseMig {peak:.0f} MB"
+        )
+        print()
+        print("| same work | run | seconds | ratio | goal | load at start |")
+        print("|---|---|---|---|---|---|")
+        rows = []
+        for p in self.pairs:
+            base = p.median(p.base_label)
+            print(f"| {p.work} | {p.base_label} | {base:.1f} | 1.00 | | {p.load:.1f} |")
+            for label in p.runs:
+                seconds = p.median(label)
+                if p.base_label == "clean":
+                    ratio = f"{(seconds / base - 1) * 100:+.0f} %"
+                else:
+                    ratio = f"{base / seconds:.2f}×"
+                print(f"| {p.work} | {label} | {seconds:.1f} | {ratio} | {p.goal} | |")
+                rows.append([p.work, label, f"{seconds:.2f}", p.base_label, f"{base:.2f}", ratio])
+        with (out / "fair.csv").open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["work", "run", "seconds", "against", "against_seconds", "ratio"])
+            w.writerows(rows)
+        print(f"\nWrote {out / 'fair.csv'}", flush=True)
+
+
+def _load(values: tuple) -> str:
+    return " / ".join(f"{v:.1f}" for v in values)
+
+
+def _create_sql(name: str, keys: bool) -> psycopg.sql.Composed:
+    """The benchmark's course table, with or without its PRIMARY KEY and UNIQUE."""
+    pk, unique = (" PRIMARY KEY", " UNIQUE") if keys else ("", "")
+    return psycopg.sql.SQL(
+        "CREATE TABLE {} (pid varchar(30) NOT NULL"
+        + pk
+        + ", slug varchar(200) NOT NULL"
+        + unique
+        + ", course_number varchar(100) NOT NULL, title varchar(200) NOT NULL, "
+        "credit varchar(100), hours varchar(100), description varchar(15000), "
+        "notes varchar(10000), link varchar(200), program_id varchar(10) NOT NULL)"
+    ).format(psycopg.sql.Identifier(name))
+
+
+def run_fair_pairs(bench: Bench, out: Path) -> None:
+    load_start = os.getloadavg()
+    print(f"Fair pairs, load average {_load(load_start)}…", flush=True)
+    bench.pipe_existing("course_warm")  # warms the caches for everyone
+    bench.new_table()
+    bench.existing_table()
+    bench.bad_rows_existing()
+    bench.bad_rows_new()
+    bench.print_table(load_start, out)
