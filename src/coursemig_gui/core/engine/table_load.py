@@ -25,6 +25,7 @@ from coursemig_gui.core.csvfiles import (
 from coursemig_gui.core.engine.commit_point import TableTransaction
 from coursemig_gui.core.engine.copy_format import csv_line
 from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.engine.server_checksum import verify_on_servers
 from coursemig_gui.core.engine.session import open_session, pin_session
 from coursemig_gui.core.engine.table_outcome import SnapshotLost
 from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences, refuse_lossy
@@ -243,19 +244,31 @@ class TableLoad(TargetTables):
                     )
                 )
                 self.cancel.check()
-                verify_copy(
+                if not verify_on_servers(
+                    src,
                     tx.connection,
+                    self.options.source_schema,
                     schema,
                     tm,
                     report,
                     result.rows_written,
-                    result.checksum,
-                    fmt,
-                    source_types,
-                    target_types,
+                    result.rows_rejected,
+                    source_types == target_types,
                     before,
-                    self.cancel,
-                )
+                ):
+                    verify_copy(
+                        tx.connection,
+                        schema,
+                        tm,
+                        report,
+                        result.rows_written,
+                        result.checksum,
+                        fmt,
+                        source_types,
+                        target_types,
+                        before,
+                        self.cancel,
+                    )
         finally:
             if stream is not None:
                 stream.close()  # on every path, before its connection closes
