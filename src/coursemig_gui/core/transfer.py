@@ -1,4 +1,5 @@
-"""The COPY engine: rows stream from a source (a table or a CSV file) into a target table in
+"""The COPY engine: rows stream from a source (a table or a CSV file) into a target table, in
+one COPY per large segment while rows go in clean (``segments.py``), and where a row fails in
 bounded batches, each under a SAVEPOINT, so one bad row costs a batch retry, not the table.
 
 Facts this rests on (checked by the integration and fault tests): ``COPY ... TO STDOUT`` yields exactly one row per chunk
@@ -36,6 +37,7 @@ from coursemig_gui.core.rejects import (
     explain_row_error,
     is_row_error,
 )
+from coursemig_gui.core.segments import load_in_segments
 
 
 class TableFailed(FriendlyError):
@@ -246,9 +248,11 @@ class TableLoader:
         source_columns: list[str] | None = None,
         copy_options: sql.Composable | None = None,
         checksum: bool = True,
+        segment_bytes: int | None = None,
     ) -> None:
         self.conn = conn
         self.checksum = checksum
+        self.segment_bytes = segment_bytes  # None: SEGMENT_BYTES; 0: careful path throughout
         self.fmt = fmt
         options = sql.SQL("FORMAT {}").format(sql.SQL(fmt))
         if copy_options is not None:
@@ -279,16 +283,25 @@ class TableLoader:
             copy.write(payload)
 
     def load(self, batches: Iterator[RowBatch], on_progress: ProgressCallback) -> LoadResult:
-        for batch in batches:
-            self.cancel.check()
-            self.result.rows_read += len(batch.rows)
-            self.result.bytes_read += sum(map(len, batch.rows))
-            self._load_batch(batch)
-            on_progress(self.result)
+        if self.segment_bytes != 0:
+            load_in_segments(self, batches, on_progress, self.segment_bytes or 0)
+        else:
+            for batch in batches:
+                self.cancel.check()
+                self.result.rows_read += len(batch.rows)
+                self.result.bytes_read += sum(map(len, batch.rows))
+                self.load_batch(batch)
+                on_progress(self.result)
         self._check_percent()
         return self.result
 
-    def _load_batch(self, batch: RowBatch) -> None:
+    def count_written(self, rows: list[bytes]) -> None:
+        self.result.rows_written += len(rows)
+        if self.checksum:
+            self.result.checksum = (self.result.checksum + rows_checksum(rows)) & CHECKSUM_MASK
+
+    def load_batch(self, batch: RowBatch) -> None:
+        """The careful path: one COPY per batch under a savepoint, a bad row isolated."""
         # A segment is a run of positions in the batch; a failed one is split around its bad
         # row (found from the error's line, or by halving when the error names no line).
         work: deque[list[int]] = deque([list(range(len(batch.rows)))])
@@ -323,9 +336,7 @@ class TableLoader:
                     work.appendleft(segment[half:])
                     work.appendleft(segment[:half])
                 continue
-            self.result.rows_written += len(rows)
-            if self.checksum:
-                self.result.checksum = (self.result.checksum + rows_checksum(rows)) & CHECKSUM_MASK
+            self.count_written(rows)
 
     def _locate(self, rows: list[bytes], exc: psycopg.Error) -> tuple[int | None, str | None]:
         line, column = copy_error_position(exc)
