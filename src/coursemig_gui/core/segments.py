@@ -4,9 +4,8 @@ Batches stream into ONE ``COPY`` per segment (up to ``SEGMENT_BYTES``, under one
 the target server works without pausing at every batch's end. Measured on the 2-core test
 machine (200,000 course rows, alternated runs): one COPY loaded in 3.4-4.6 s where a COPY per
 5,000-row batch took 4.3-7.2 s. The segment's batches are kept until its COPY succeeds; when a
-row fails, the savepoint is rolled back and those rows go through the careful path
-(``TableLoader.load_batch``: a COPY under its own savepoint, the bad row isolated) as one
-batch, split around the row the error names (each good row is sent at most once more),
+row fails, the savepoint is rolled back and those batches go through the careful path
+(``TableLoader.load_batch``: a COPY per batch under its own savepoint, the bad row isolated),
 so every row still lands exactly once. After a bad row the next segment is one batch long and
 doubles with each clean one, so a table with bad rows spread over it keeps its retries small.
 
@@ -17,7 +16,6 @@ lets a bad row cost one segment instead of the table (measured: no gain on a new
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -54,21 +52,14 @@ def load_in_segments(
     batches = iter(batches)
     ended = False
     while not ended:
-        failed, error, ended, size = _segment(loader, batches, on_progress, limit)
-        if error is None:
+        failed, ended, size = _segment(loader, batches, on_progress, limit)
+        if failed is None:
             limit = min(ceiling, limit * 2)
             continue
-        # the segment as one batch, split around the row the error names: each good row of
-        # it is sent at most once more
-        lines = [n for b in failed for n in b.lines or []]
-        whole = replace(
-            failed[0],
-            rows=[r for b in failed for r in b.rows],
-            lines=lines if failed[0].lines is not None else None,
-        )
-        loader.load_batch(whole, error)
-        on_progress(loader.result)
-        limit = max(1, size // len(failed))  # about one batch: small after an error
+        for batch in failed:
+            loader.load_batch(batch)
+            on_progress(loader.result)
+        limit = max(1, size // max(1, len(failed)))  # about one batch: small after an error
 
 
 def _segment(
@@ -76,10 +67,10 @@ def _segment(
     batches: Iterator[RowBatch],
     on_progress: Callable[[LoadResult], None],
     limit: int,
-) -> tuple[list[RowBatch], psycopg.Error | None, bool, int]:
+) -> tuple[list[RowBatch] | None, bool, int]:
     """One COPY fed batches until ``limit`` bytes or the end of the rows. Returns the batches
-    sent, the row error that rolled their COPY back (None: they are in), whether the rows
-    ended, and the bytes sent."""
+    sent when a row failed (their COPY rolled back) or None, whether the rows ended, and the
+    bytes sent."""
     conn = loader.conn
     binary = loader.fmt == "binary"
     sent: list[RowBatch] = []
@@ -116,8 +107,8 @@ def _segment(
             raise Cancelled() from exc
         if isinstance(exc, psycopg.errors.QueryCanceled) or not is_row_error(exc):
             raise
-        return sent, exc, ended, size
+        return sent, ended, size
     for batch in sent:
         loader.count_written(batch.rows)
     on_progress(loader.result)
-    return sent, None, ended, size
+    return None, ended, size

@@ -1,7 +1,8 @@
-"""The COPY engine: rows stream from a source (a table or a CSV file) into a target table, one
-COPY per segment while rows go in clean (``segments.py``), and where a row fails in batches
-under a SAVEPOINT each, so one bad row costs a retry, not the table. Facts this rests on
-(checked by the integration and fault tests): ``COPY ... TO STDOUT`` yields one row per chunk
+"""The COPY engine: rows stream from a source (a table or a CSV file) into a target table, in
+one COPY per large segment while rows go in clean (``segments.py``), and where a row fails in
+bounded batches, each under a SAVEPOINT, so one bad row costs a batch retry, not the table.
+
+Facts this rests on (checked by the integration and fault tests): ``COPY ... TO STDOUT`` yields exactly one row per chunk
 (libpq returns COPY OUT data a row at a time), so rows are batched without parsing them; a
 failed ``COPY FROM`` names the bad record's line in its context (CSV: the physical line where
 the record ends), except for foreign keys and Citus' worker errors, where we bisect.
@@ -299,9 +300,8 @@ class TableLoader:
         if self.checksum:
             self.result.checksum = (self.result.checksum + rows_checksum(rows)) & CHECKSUM_MASK
 
-    def load_batch(self, batch: RowBatch, failed: psycopg.Error | None = None) -> None:
-        """The careful path: one COPY per batch under a savepoint, a bad row isolated.
-        ``failed``: the error the whole batch already met (it is not sent again to find it)."""
+    def load_batch(self, batch: RowBatch) -> None:
+        """The careful path: one COPY per batch under a savepoint, a bad row isolated."""
         # A segment is a run of positions in the batch; a failed one is split around its bad
         # row (found from the error's line, or by halving when the error names no line).
         work: deque[list[int]] = deque([list(range(len(batch.rows)))])
@@ -311,9 +311,6 @@ class TableLoader:
                 continue
             rows = [batch.rows[i] for i in segment]
             try:
-                if failed is not None:
-                    exc, failed = failed, None
-                    raise exc
                 self._send(rows)
             except psycopg.errors.QueryCanceled as exc:
                 if self.cancel.cancelled:
