@@ -1,10 +1,11 @@
 """The optimistic path: a clean table does not pay for the chance of bad rows.
 
 Batches stream into ONE ``COPY`` per segment (up to ``SEGMENT_BYTES``, under one savepoint), so
-the target server works without pausing at every batch's end. Measured on the 2-core test
-machine (200,000 course rows, alternated runs): one COPY loaded in 3.4-4.6 s where a COPY per
-5,000-row batch took 4.3-7.2 s. The segment's batches are kept until its COPY succeeds; when a
-row fails, the savepoint is rolled back and those batches go through the careful path
+the target server works without pausing at every batch's end. Measured with psycopg alone on
+the 2-core test machine (200,000 course rows into a new table, alternated runs, load ~8, reads
+and writes in one thread): one COPY took 3.4-4.6 s, a COPY per 5,000-row batch under a
+savepoint 5.4-7.2 s. The segment's batches are kept until its COPY succeeds; when a row fails,
+the savepoint is rolled back and those batches go through the careful path
 (``TableLoader.load_batch``: a COPY per batch under its own savepoint, the bad row isolated),
 so every row still lands exactly once. After a bad row the next segment is one batch long and
 doubles with each clean one, so a table with bad rows spread over it keeps its retries small.
