@@ -296,7 +296,12 @@ def test_connection_killed_without_retries_leaves_table_as_before(source_db, tar
     tables = _by_target(report)
     course = tables["course"]
     assert course.status == Phase.FAILED and course.rows_written == 0
-    assert "The server ended the connection" in course.message
+    # killed while a COPY's rows were being sent, the client may not get to read the server's
+    # reason before the socket closes: then it can only say the connection was lost
+    assert (
+        "The server ended the connection" in course.message
+        or "The connection to the server was lost." in course.message
+    ), course.message
     assert "rolled back and is as it was before" in course.message
     assert tables["program"].status == tables["degree"].status == Phase.DONE
     assert report.exit_code == 1

@@ -246,6 +246,8 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
         s in m
         for s in (
             "server closed the connection unexpectedly",
+            # the server ended it while a COPY was being sent, before its reason was read
+            "connection has been closed unexpectedly",
             "ssl syscall error",
             "connection is lost",
             "the connection is closed",
