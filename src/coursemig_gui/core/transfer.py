@@ -1,8 +1,7 @@
-"""The COPY engine: rows stream from a source (a table or a CSV file) into a target table, in
-one COPY per large segment while rows go in clean (``segments.py``), and where a row fails in
-bounded batches, each under a SAVEPOINT, so one bad row costs a batch retry, not the table.
-
-Facts this rests on (checked by the integration and fault tests): ``COPY ... TO STDOUT`` yields exactly one row per chunk
+"""The COPY engine: rows stream from a source (a table or a CSV file) into a target table, one
+COPY per segment while rows go in clean (``segments.py``), and where a row fails in batches
+under a SAVEPOINT each, so one bad row costs a retry, not the table. Facts this rests on
+(checked by the integration and fault tests): ``COPY ... TO STDOUT`` yields one row per chunk
 (libpq returns COPY OUT data a row at a time), so rows are batched without parsing them; a
 failed ``COPY FROM`` names the bad record's line in its context (CSV: the physical line where
 the record ends), except for foreign keys and Citus' worker errors, where we bisect.
@@ -248,11 +247,9 @@ class TableLoader:
         source_columns: list[str] | None = None,
         copy_options: sql.Composable | None = None,
         checksum: bool = True,
-        segment_bytes: int | None = None,
     ) -> None:
         self.conn = conn
         self.checksum = checksum
-        self.segment_bytes = segment_bytes  # None: SEGMENT_BYTES; 0: careful path throughout
         self.fmt = fmt
         options = sql.SQL("FORMAT {}").format(sql.SQL(fmt))
         if copy_options is not None:
@@ -283,15 +280,7 @@ class TableLoader:
             copy.write(payload)
 
     def load(self, batches: Iterator[RowBatch], on_progress: ProgressCallback) -> LoadResult:
-        if self.segment_bytes != 0:
-            load_in_segments(self, batches, on_progress, self.segment_bytes or 0)
-        else:
-            for batch in batches:
-                self.cancel.check()
-                self.result.rows_read += len(batch.rows)
-                self.result.bytes_read += sum(map(len, batch.rows))
-                self.load_batch(batch)
-                on_progress(self.result)
+        load_in_segments(self, batches, on_progress)
         self._check_percent()
         return self.result
 

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 from psycopg import sql
 
+from coursemig_gui.core.engine.session import pin_session
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.report import TableReport, Verification
 
@@ -46,6 +47,7 @@ def server_checksum(
         row_hash(columns), table
     )
     with conn.transaction():  # a savepoint inside the source's snapshot transaction
+        pin_session(conn)  # values written the same way on both sides, even behind PgBouncer
         count, total = conn.execute(statement).fetchone()
     return int(count), int(total)
 
