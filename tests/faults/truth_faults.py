@@ -110,7 +110,9 @@ BEGIN
 END $$;
 CREATE CONSTRAINT TRIGGER truth_slow_commit AFTER INSERT ON {table}
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.truth_slow_commit();
-CREATE TRIGGER truth_defer AFTER INSERT ON {table}
+-- BEFORE each INSERT/COPY statement, so its own rows' checks are deferred too (a clean table
+-- streams in one COPY, and an AFTER trigger would come too late for its rows)
+CREATE TRIGGER truth_defer BEFORE INSERT ON {table}
     FOR EACH STATEMENT EXECUTE FUNCTION public.truth_defer();
 """
 
