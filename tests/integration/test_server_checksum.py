@@ -16,7 +16,9 @@ from coursemig_gui.core.engine.server_checksum import server_checksum, verify_on
 from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.verify import table_checksum, verify_copy
 from coursemig_gui.core.mapping import default_mapping
+from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.report import TableReport, Verification
+from coursemig_gui.core.transfer import LoadResult
 
 
 @pytest.fixture
@@ -57,7 +59,8 @@ def _verify(copied, rows_written: int | None = None, **kw) -> tuple[bool, TableR
     report = TableReport(tm.source, tm.target)
     args = dict(rows_rejected=0, same_types=True, before=0) | kw
     written = rows if rows_written is None else rows_written
-    ok = verify_on_servers(src, tgt, "public", "public", tm, report, written, **args)
+    result = LoadResult(rows_written=written, rows_rejected=args.pop("rows_rejected"))
+    ok = verify_on_servers(src, tgt, MigrationOptions(), tm, report, result, **args)
     return ok, report
 
 
@@ -151,6 +154,6 @@ def test_every_sample_table_is_verified_on_the_servers(source_db, target_db):
                 )
             )[0][0]
             report = TableReport(tm.source, tm.target)
-            assert verify_on_servers(src, tgt, "public", "public", tm, report, rows, 0, True, 0), (
-                table.name
-            )
+            result = LoadResult(rows_written=rows)
+            options = MigrationOptions()
+            assert verify_on_servers(src, tgt, options, tm, report, result, True, 0), table.name

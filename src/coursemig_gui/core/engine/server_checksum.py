@@ -13,6 +13,7 @@ verdict. No ``md5()``: Azure Cosmos DB for PostgreSQL disables it.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -20,6 +21,10 @@ from psycopg import sql
 from coursemig_gui.core.engine.session import pin_session
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.report import TableReport, Verification
+
+if TYPE_CHECKING:
+    from coursemig_gui.core.options import MigrationOptions
+    from coursemig_gui.core.transfer import LoadResult
 
 
 def row_hash(columns: list[str]) -> sql.Composed:
@@ -55,12 +60,10 @@ def server_checksum(
 def verify_on_servers(
     src: psycopg.Connection,
     tgt: psycopg.Connection,
-    source_schema: str,
-    target_schema: str,
+    options: MigrationOptions,
     tm: TableMapping,
     report: TableReport,
-    rows_written: int,
-    rows_rejected: int,
+    result: LoadResult,
     same_types: bool,
     before: int,
 ) -> bool:
@@ -69,11 +72,12 @@ def verify_on_servers(
 
     ``src`` must still be inside the snapshot the rows were copied from.
     """
-    if before or rows_rejected or not same_types:
+    rows_written = result.rows_written
+    if before or result.rows_rejected or not same_types:
         return False
     columns = tm.included_columns
-    source = sql.Identifier(source_schema, tm.source)
-    target = sql.Identifier(target_schema, tm.target)
+    source = sql.Identifier(options.source_schema, tm.source)
+    target = sql.Identifier(options.target_schema, tm.target)
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="verify-source") as pool:
             source_side = pool.submit(server_checksum, src, source, [c.source for c in columns])

@@ -247,12 +247,10 @@ class TableLoad(TargetTables):
                 if not verify_on_servers(
                     src,
                     tx.connection,
-                    self.options.source_schema,
-                    schema,
+                    self.options,
                     tm,
                     report,
-                    result.rows_written,
-                    result.rows_rejected,
+                    result,
                     source_types == target_types,
                     before,
                 ):
