@@ -245,14 +245,7 @@ class TableLoad(TargetTables):
                 )
                 self.cancel.check()
                 if not verify_on_servers(
-                    src,
-                    tx.connection,
-                    self.options,
-                    tm,
-                    report,
-                    result,
-                    source_types == target_types,
-                    before,
+                    src, tx.connection, self.options, tm, report, result, same_types, before
                 ):
                     verify_copy(
                         tx.connection,
