@@ -4,12 +4,13 @@ The engine retries that table from the start, and each row ends up in it once.""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
 from citus_cluster import placements_in_cluster
 from test_citus import mappings_for
-from test_transient_faults import Killer, _check_course_once, _kill_during
+from test_transient_faults import Killer, _check_course_once
 
 from coursemig_gui.core.engine.run import run_migration
 from coursemig_gui.core.events import Phase, TableProgress
@@ -42,12 +43,28 @@ def test_citus_worker_connection_killed_mid_table_is_retried(citus_cluster, sour
             citus_db.endpoint,
             _mappings(source_db),
             MigrationOptions(batch_rows=100),
-            _kill_during("course", killer, events),
+            _kill_once_rows_reached_workers("course", killer, events),
         )
     finally:
         killer.close()
     _check_course_once(source_db, citus_db, report, events, killer)
     assert placements_in_cluster(citus_db)["course"][:2] == ("h", "pid")
+
+
+def _kill_once_rows_reached_workers(table: str, killer: Killer, events: list):
+    """Kill after 1,000 rows: a clean table streams in one COPY, and the coordinator opens its
+    worker connections only as rows arrive (the first batch may still sit in the client's
+    buffer). Waiting a little at each progress event gets one per batch past the throttle."""
+
+    def on_event(event) -> None:
+        events.append(event)
+        if isinstance(event, TableProgress) and event.target == table:
+            if event.phase == Phase.COPYING and event.rows_done >= 1000:
+                killer.kill_now()
+            elif event.phase == Phase.COPYING:
+                time.sleep(0.25)
+
+    return on_event
 
 
 def test_citus_worker_restart_mid_table_is_retried(citus_cluster, source_db, citus_db):
