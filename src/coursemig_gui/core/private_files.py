@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 PRIVATE_MODE = 0o600
 
@@ -45,6 +45,27 @@ def write_private_text(path: Path | str, text: str, encoding: str = "utf-8") -> 
     """``Path.write_text`` for a file only its owner may read."""
     with open_private(path, "w", encoding=encoding, newline="") as f:
         f.write(text)
+
+
+class SavableReport(Protocol):
+    def to_html(self) -> str: ...
+    def to_csv(self) -> str: ...
+    def to_json(self) -> str: ...
+
+
+def save_report(report: SavableReport, path: Path | str) -> Path:
+    """Save a report as HTML, CSV or JSON, by the file's ending, readable by its owner only
+    (reports name tables and hold row values)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        text = report.to_html()
+    elif suffix == ".csv":
+        text = report.to_csv()
+    else:
+        text = report.to_json()
+    write_private_text(path, text)
+    return path
 
 
 def spreadsheet_safe(value: object) -> object:

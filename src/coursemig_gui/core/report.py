@@ -12,7 +12,7 @@ from pathlib import Path
 
 from coursemig_gui.core.events import Phase
 from coursemig_gui.core.outcome import Outcome
-from coursemig_gui.core.private_files import write_private_text
+from coursemig_gui.core.private_files import save_report
 from coursemig_gui.core.table_status import status_sentence
 
 NOTHING_WRITTEN = "Test run — nothing was written"
@@ -239,17 +239,8 @@ class MigrationReport:
         )
 
     def save(self, path: Path) -> None:
-        """Save as JSON, CSV or HTML, by the file's ending."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        text = (
-            self.to_html()
-            if suffix in (".html", ".htm")
-            else self.to_csv()
-            if suffix == ".csv"
-            else self.to_json()
-        )
-        write_private_text(path, text)
+        """Save as JSON, CSV or HTML, by the file's ending (only its owner may read it)."""
+        save_report(self, path)
 
 
 def _would(tables: list[TableReport]) -> str:

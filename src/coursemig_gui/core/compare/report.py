@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from coursemig_gui.core.private_files import spreadsheet_row, write_private_text
+from coursemig_gui.core.private_files import save_report, spreadsheet_row
 
 EXIT_IDENTICAL, EXIT_NOT_COMPARED, EXIT_DIFFERENT = 0, 1, 3
 
@@ -208,19 +208,8 @@ class CompareReport:
         )
 
     def save(self, path: Path) -> Path:
-        """Save as HTML, CSV or JSON, by the file's ending."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        text = (
-            self.to_html()
-            if suffix in (".html", ".htm")
-            else self.to_csv()
-            if suffix == ".csv"
-            else self.to_json()
-        )
-        # the report holds the rows' values: only its owner may read it
-        write_private_text(path, text)
-        return path
+        """Save as HTML, CSV or JSON, by the file's ending (only its owner may read it)."""
+        return save_report(self, path)
 
 
 def _table_section(t: TableComparison) -> str:
