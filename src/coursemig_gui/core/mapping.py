@@ -245,7 +245,28 @@ def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
                         "warning",
                     )
                 )
+    problems.extend(_history_without_its_tables(included, catalog))
     return problems
+
+
+def _history_without_its_tables(included: list[TableMapping], catalog: Catalog) -> list[Problem]:
+    """Django's migration history copied without some of Django's own tables: Django would
+    believe them there, so ``manage.py migrate`` would not make them and the app would fail."""
+    chosen = {m.source for m in included}
+    if "django_migrations" not in chosen:
+        return []
+    missing = [t.name for t in catalog.tables if t.is_system and t.name not in chosen]
+    if not missing:
+        return []
+    return [
+        Problem(
+            "django_migrations",
+            "django_migrations (Django's migration history) is copied, so Django will take "
+            f"{', '.join(missing)} as already there. Copy them too, or leave django_migrations "
+            "out so that 'manage.py migrate' creates them.",
+            "warning",
+        )
+    ]
 
 
 def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[Problem]:
