@@ -145,3 +145,19 @@ def test_nightly_run_is_offered_after_saving_and_shows_the_command(
         assert path.with_suffix(".nightly.log").stat().st_mode & 0o777 == 0o600
     finally:
         dialog.close()
+
+
+def test_a_saved_limit_of_no_bad_rows_stays_so_on_the_migrate_page(
+    qtbot, wizard, source_db, target_db
+):
+    """A migration saved with --max-rejects 0 opened in the wizard: the page shows it, the plan
+    says the table stops, and Start keeps 0 (it used to become 100 without a word)."""
+    to_columns_page(qtbot, wizard, source_db, target_db)
+    wizard.state.options.max_rejects = 0
+    click_next(qtbot, wizard)
+    page = wizard.migrate_page
+    assert page.max_rejects.value() == 0
+    assert "none (the first bad row stops the table)" in page.max_rejects.text()
+    assert "a bad row is skipped" not in page.plan_box.text.text()
+    page._fill_options(wizard.state.options)
+    assert wizard.state.options.max_rejects == 0

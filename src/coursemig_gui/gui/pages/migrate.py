@@ -56,7 +56,7 @@ class MigratePage(WizardStep, MigrateViews):
         self.csv_folder.setText(options.csv_dir or "")
         self.skip_rows.setChecked(options.on_error == OnError.SKIP)
         self.stop_on_error.setChecked(options.on_error == OnError.STOP)
-        self.max_rejects.setValue(options.max_rejects or 100)
+        self.max_rejects.setValue(100 if options.max_rejects is None else options.max_rejects)
         self.verify.setChecked(options.verify)
         if not self.running:
             # Coming forward from Columns means the plan may have changed: set up a new run.

@@ -70,7 +70,9 @@ class MigrateViews:
         errors_layout = QGridLayout(errors_box)
         self.skip_rows = QRadioButton("S&kip it and keep going, up to")
         self.max_rejects = QSpinBox()
-        self.max_rejects.setRange(1, 1_000_000)
+        # 0 is a saved migration's "no bad row allowed": shown as such, never turned into 100
+        self.max_rejects.setRange(0, 1_000_000)
+        self.max_rejects.setSpecialValueText("none (the first bad row stops the table)")
         self.max_rejects.setValue(100)
         self.max_rejects.setSuffix(" rows per table")
         self.stop_on_error = QRadioButton("Stop: &roll back the table and go on with the next")
