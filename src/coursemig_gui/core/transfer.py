@@ -24,10 +24,15 @@ from psycopg import sql
 from psycopg.adapt import Transformer
 from psycopg.pq import Format
 
-from coursemig_gui.core.engine.copy_format import BINARY_HEADER, BINARY_TRAILER, csv_line
-from coursemig_gui.core.engine.verify import CHECKSUM_MASK, rows_checksum
+from coursemig_gui.core.engine.copy_format import (
+    BINARY_HEADER,
+    BINARY_TRAILER,
+    binary_fields,
+    csv_line,
+)
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import Cancelled, CancelToken, RejectedRow
+from coursemig_gui.core.load_result import LoadPolicy, LoadResult, ProgressCallback
 from coursemig_gui.core.private_files import open_private
 from coursemig_gui.core.psycopg_private import copy_out_rows
 from coursemig_gui.core.rejects import (
@@ -207,25 +212,6 @@ class DatabaseRows:
             self._thread = None
 
 
-@dataclass
-class LoadPolicy:
-    stop_on_error: bool = False
-    max_rejects: int | None = 100
-    max_reject_percent: float | None = None
-
-
-@dataclass
-class LoadResult:
-    rows_read: int = 0
-    rows_written: int = 0
-    rows_rejected: int = 0
-    bytes_read: int = 0
-    checksum: int = 0  # rows_checksum over the written rows, mod 2**64
-
-
-ProgressCallback = Callable[[LoadResult], None]
-
-
 class TableLoader:
     """Loads batches into one target table inside the caller's open transaction."""
 
@@ -246,10 +232,8 @@ class TableLoader:
         source_type_oids: list[int] | None = None,
         source_columns: list[str] | None = None,
         copy_options: sql.Composable | None = None,
-        checksum: bool = True,
     ) -> None:
         self.conn = conn
-        self.checksum = checksum
         self.fmt = fmt
         options = sql.SQL("FORMAT {}").format(sql.SQL(fmt))
         if copy_options is not None:
@@ -286,8 +270,6 @@ class TableLoader:
 
     def count_written(self, rows: list[bytes]) -> None:
         self.result.rows_written += len(rows)
-        if self.checksum:
-            self.result.checksum = (self.result.checksum + rows_checksum(rows)) & CHECKSUM_MASK
 
     def load_batch(self, batch: RowBatch) -> None:
         """The careful path: one COPY per batch under a savepoint, a bad row isolated."""
@@ -370,6 +352,7 @@ class TableLoader:
         )
         self.rejects.add(rejected, self.header, text)
         self.result.rows_rejected += 1
+        self.result.keep_rejected(raw)
         self.on_reject(rejected)
         if self.policy.stop_on_error:
             where = f" (line {line} of the file)" if line else ""
@@ -416,16 +399,7 @@ class TableLoader:
         if self._transformer is None:
             self._transformer = Transformer(self.conn)
             self._transformer.set_loader_types(self._oids or [], Format.BINARY)
-        count = int.from_bytes(raw[0:2], "big", signed=True)
-        pos, fields = 2, []
-        for _ in range(count):
-            size = int.from_bytes(raw[pos : pos + 4], "big", signed=True)
-            pos += 4
-            if size < 0:
-                fields.append(None)
-            else:
-                fields.append(raw[pos : pos + size])
-                pos += size
+        fields = binary_fields(raw)
         values = self._transformer.load_sequence(fields)
         return [_as_text(v) for v in values]
 

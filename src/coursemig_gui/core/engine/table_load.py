@@ -25,11 +25,11 @@ from coursemig_gui.core.csvfiles import (
 from coursemig_gui.core.engine.commit_point import TableTransaction
 from coursemig_gui.core.engine.copy_format import csv_line
 from coursemig_gui.core.engine.routes import Route
-from coursemig_gui.core.engine.server_checksum import verify_on_servers
+from coursemig_gui.core.engine.server_checksum import server_check, sums_before
 from coursemig_gui.core.engine.session import open_session, pin_session
 from coursemig_gui.core.engine.table_outcome import SnapshotLost
 from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences, refuse_lossy
-from coursemig_gui.core.engine.verify import verify_copy, verify_import
+from coursemig_gui.core.engine.verify import verify_import, verify_loaded
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
     LogMessage,
@@ -170,8 +170,6 @@ class TableLoad(TargetTables):
         try:
             with tx:
                 created, existing = self._prepare_target(tm, tgt, table, report)
-                if existing is not None and tm.if_exists == IfExists.APPEND:
-                    before = count_rows(tgt, tm.target, schema)
                 source_types = [table.column(cm.source).type for cm in columns]
                 target_types = (
                     [existing[cm.target].type for cm in columns]
@@ -185,6 +183,12 @@ class TableLoad(TargetTables):
                 same_types = source_types == target_types
                 # Binary is about 1.4x faster, but only safe when the server need not convert.
                 fmt = "binary" if (self.options.binary and same_types and not keep_csv) else "csv"
+                type_oids = [table.column(cm.source).type_oid for cm in columns]
+                check = server_check(self.options, tm, fmt, source_types, target_types, type_oids)
+                if existing is not None and tm.if_exists == IfExists.APPEND:
+                    before = check.rows_before = count_rows(tgt, tm.target, schema)
+                    if before and self.options.verify:  # hashed now, taken off the sum later
+                        check.before = sums_before(tgt, target, check.target_values)
                 stream = DatabaseRows(
                     src,
                     sql.Identifier(self.options.source_schema, tm.source),
@@ -206,8 +210,7 @@ class TableLoad(TargetTables):
                     rejects=self.rejects,
                     on_reject=self._on_reject,
                     cancel=self.cancel,
-                    source_type_oids=[table.column(cm.source).type_oid for cm in columns],
-                    checksum=self.options.verify,
+                    source_type_oids=type_oids,
                 )
                 self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
                 result = loader.load(
@@ -244,22 +247,17 @@ class TableLoad(TargetTables):
                     )
                 )
                 self.cancel.check()
-                if not verify_on_servers(
-                    src, tx.connection, self.options, tm, report, result, same_types, before
-                ):
-                    verify_copy(
-                        tx.connection,
-                        schema,
-                        tm,
-                        report,
-                        result.rows_written,
-                        result.checksum,
-                        fmt,
-                        source_types,
-                        target_types,
-                        before,
-                        self.cancel,
-                    )
+                verify_loaded(
+                    src,
+                    tx.connection,
+                    check,
+                    tm,
+                    report,
+                    result,
+                    source_types,
+                    target_types,
+                    self.cancel,
+                )
         finally:
             if stream is not None:
                 stream.close()  # on every path, before its connection closes

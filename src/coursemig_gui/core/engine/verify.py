@@ -1,18 +1,30 @@
-"""Verification, both sides: an order-independent checksum of COPY's output (the source side
-is hashed as rows are sent, the target read back once) and exact row counts."""
+"""Verification on the client, where the servers' own check (``server_checksum.py``) cannot
+decide: an order-independent checksum of COPY's output on both sides (the source read again in
+the load's snapshot, the target read back once) and exact row counts."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 
 from coursemig_gui.core.catalog import count_rows
 from coursemig_gui.core.engine.copy_format import BINARY_HEADER, BINARY_TRAILER
+from coursemig_gui.core.engine.server_checksum import (
+    ServerCheck,
+    ServerVerdict,
+    verify_on_servers,
+)
 from coursemig_gui.core.engine.session import pin_session
 from coursemig_gui.core.events import CancelToken
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.report import TableReport, Verification
 from coursemig_gui.core.type_changes import castable, read_back_as
+
+if TYPE_CHECKING:
+    from coursemig_gui.core.load_result import LoadResult
 
 CHECKSUM_MASK = (1 << 64) - 1
 
@@ -65,18 +77,70 @@ def table_checksum(
     return count, total & CHECKSUM_MASK
 
 
+def source_checksum(
+    src: psycopg.Connection,
+    table: sql.Composable,
+    columns: list[str],
+    fmt: str,
+    rejected: list[bytes] | None,
+    cancel: CancelToken | None = None,
+) -> int | None:
+    """The checksum of the rows written, as ``table_checksum`` gives the target's: the source's
+    rows read again (``src`` still in the load's snapshot, so the same rows, the same bytes),
+    less the rejected ones as they were read. None when the rejected rows were not all kept."""
+    if rejected is None:
+        return None
+    _, total = table_checksum(src, table, columns, fmt, cancel=cancel)
+    return (total - rows_checksum(rejected)) & CHECKSUM_MASK
+
+
+def verify_loaded(
+    src: psycopg.Connection,
+    tgt: psycopg.Connection,
+    check: ServerCheck,
+    tm: TableMapping,
+    report: TableReport,
+    result: LoadResult,
+    source_types: list[str],
+    target_types: list[str],
+    cancel: CancelToken | None = None,
+) -> None:
+    """A table loaded from a database: the servers' check, and where it cannot decide, the
+    client-side one (``src`` still in the load's snapshot)."""
+    verdict = verify_on_servers(src, tgt, check, report, result)
+    if verdict == ServerVerdict.MATCH:
+        return
+    rejected = result.rejected_rows if result.rejected_rows_kept else None
+    columns = [cm.source for cm in tm.included_columns]
+    verify_copy(
+        tgt,
+        check.target_schema,
+        tm,
+        report,
+        result.rows_written,
+        lambda: source_checksum(src, check.source, columns, check.fmt, rejected, cancel),
+        check.fmt,
+        source_types,
+        target_types,
+        check.rows_before,
+        cancel,
+        servers_differ=verdict == ServerVerdict.DIFFERENT,
+    )
+
+
 def verify_copy(
     tgt: psycopg.Connection,
     schema: str,
     tm: TableMapping,
     report: TableReport,
     rows_written: int,
-    source_checksum: int,
+    source_sum: Callable[[], int | None],
     fmt: str,
     source_types: list[str],
     target_types: list[str],
     before: int,
     cancel: CancelToken | None = None,
+    servers_differ: bool = False,
 ) -> None:
     """A table copied from a database: counts, and the content checksum where the table was
     empty before (rows already there would be in the target's sum but not the source's).
@@ -90,8 +154,15 @@ def verify_copy(
         ok = count == before + rows_written
         report.verification = Verification.COUNTS_MATCH if ok else Verification.MISMATCH
         report.verification_detail = (
-            f"{before} rows were there before, {rows_written} added, {count} now; the content "
-            "was not compared, since the table held rows before"
+            f"{before} rows were there before, {rows_written} added, {count} now; "
+            + (
+                "the servers' checksums of the added rows did not agree, and with rows there "
+                "before the rows cannot be compared one by one here: compare the tables with "
+                "'coursemig compare'"
+                if servers_differ
+                else "the content was not compared, since the rows there before could not be "
+                "told apart from the added ones"
+            )
         )
         return
     target = sql.Identifier(schema, tm.target)
@@ -112,6 +183,16 @@ def verify_copy(
             )
             return
         statement = read_back_as(target, columns, source_types, fmt)
+    expected = source_sum()
+    if expected is None:
+        count = count_rows(tgt, tm.target, schema)
+        ok = count == rows_written
+        report.verification = Verification.COUNTS_MATCH if ok else Verification.MISMATCH
+        report.verification_detail = (
+            f"{count} rows in the target, {rows_written} written; the content was not "
+            "compared, because too many rows were rejected to keep them all for the check"
+        )
+        return
     try:
         with tgt.transaction():
             pin_session(tgt)  # both sides write values the same way, even behind PgBouncer
@@ -133,7 +214,7 @@ def verify_copy(
     if count != rows_written:
         report.verification = Verification.MISMATCH
         report.verification_detail = f"{rows_written} rows written, {count} in the target"
-    elif checksum == source_checksum:
+    elif checksum == expected:
         report.verification = Verification.MATCH
         report.verification_detail = f"{count} rows; content checksum matches" + (
             " (read back as the source's types)" if changed else ""
