@@ -498,3 +498,26 @@ def test_a_failed_export_leaves_no_half_file(source_db, tmp_path):
     assert "courses_degree.csv" in degree.message and "inside CourseMig" not in degree.message
     assert not list(folder.glob("*.part")), list(folder.iterdir())
     assert report.exit_code == 1
+
+
+def test_a_latin1_source_with_a_rejected_row_is_verified_on_the_client(
+    latin1_source, target_db, tmp_path
+):
+    """The servers' encodings differ, so their hashes of the same text would too: the
+    client-side check decides, reading the source again in the load's snapshot and taking the
+    rejected row (its label does not fit a narrowed column) off the source's side."""
+    from coursemig_gui.core.mapping import default_mappings
+
+    with open_session(latin1_source) as conn:
+        catalog = read_catalog(conn)
+    mappings = default_mappings(catalog, select_tables(catalog, ["notes"]))
+    (label,) = [c for c in mappings[0].columns if c.source == "label"]
+    label.target_type = "character varying(3)"
+    options = MigrationOptions(rejects_dir=str(tmp_path))
+    report = run_migration(latin1_source, target_db.endpoint, mappings, options)
+    notes = report.tables[0]
+    assert report.exit_code == 3, (report.headline(), notes.message)
+    assert notes.rows_rejected == 1
+    assert notes.verification == Verification.MATCH, notes.verification_detail
+    assert "read back as the source's types" in notes.verification_detail
+    assert target_db.rows("SELECT id, body, label FROM notes") == [(2, "plain", None)]

@@ -191,26 +191,29 @@ def verify_on_servers(
     check: ServerCheck,
     report: TableReport,
     result: LoadResult,
+    source_sums: Sums | None = None,
 ) -> ServerVerdict:
     """Mark the table verified (MATCH) when the servers agree the target holds exactly the
     source's rows, less the rejected ones, besides those it held before. Otherwise the caller
     runs the client-side check, which decides.
 
-    ``src`` must still be inside the snapshot the rows were copied from.
+    ``src`` must still be inside the snapshot the rows were copied from; ``source_sums``, when
+    given, were computed in that snapshot already (``source_sum.py``).
     """
     before = check.before
-    if before is None or check.target_values is None or not result.rejected_rows_kept:
-        return ServerVerdict.NOT_MADE
-    if _server_encoding(src) != _server_encoding(tgt):  # text hashed as different bytes
+    if not may_decide(check, src, tgt) or not result.rejected_rows_kept:
         return ServerVerdict.NOT_MADE
     rejected = rows_sums(src, result.rejected_rows, check.fmt, check.source_type_oids)
     if rejected is None or rejected.rows != result.rows_rejected:
         return ServerVerdict.NOT_MADE
     try:
-        with ThreadPoolExecutor(1, thread_name_prefix="verify-source") as pool:
-            source_side = pool.submit(server_checksum, src, check.source, check.source_values)
+        if source_sums is not None:
             target_side = server_checksum(tgt, check.target, check.target_values)
-            source_sums = source_side.result()
+        else:
+            with ThreadPoolExecutor(1, thread_name_prefix="verify-source") as pool:
+                source_side = pool.submit(server_checksum, src, check.source, check.source_values)
+                target_side = server_checksum(tgt, check.target, check.target_values)
+                source_sums = source_side.result()
     except _CANNOT:
         return ServerVerdict.NOT_MADE
     added = target_side.minus(before)
@@ -229,8 +232,16 @@ def verify_on_servers(
     return ServerVerdict.MATCH
 
 
-def _server_encoding(conn: psycopg.Connection) -> str | None:
-    return conn.info.parameter_status("server_encoding")
+def may_decide(check: ServerCheck, src: psycopg.Connection, tgt: psycopg.Connection) -> bool:
+    """Whether the servers' check can be made for this table (before its load, as far as is
+    known then)."""
+    return (
+        check.before is not None
+        and check.target_values is not None
+        # the same text in different server encodings is hashed as different bytes
+        and src.info.parameter_status("server_encoding")
+        == tgt.info.parameter_status("server_encoding")
+    )
 
 
 def server_check(

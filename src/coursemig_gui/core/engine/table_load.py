@@ -25,8 +25,9 @@ from coursemig_gui.core.csvfiles import (
 from coursemig_gui.core.engine.commit_point import TableTransaction
 from coursemig_gui.core.engine.copy_format import csv_line
 from coursemig_gui.core.engine.routes import Route
-from coursemig_gui.core.engine.server_checksum import server_check, sums_before
+from coursemig_gui.core.engine.server_checksum import may_decide, server_check, sums_before
 from coursemig_gui.core.engine.session import open_session, pin_session
+from coursemig_gui.core.engine.source_sum import SourceSumDuringLoad
 from coursemig_gui.core.engine.table_outcome import SnapshotLost
 from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences, refuse_lossy
 from coursemig_gui.core.engine.verify import verify_import, verify_loaded
@@ -165,7 +166,7 @@ class TableLoad(TargetTables):
         ):
             self._skipped(tm, report)
             return
-        stream = None
+        stream = source_sum = None
         tx = self._table_transaction(tgt, tm, report)
         try:
             with tx:
@@ -212,6 +213,8 @@ class TableLoad(TargetTables):
                     cancel=self.cancel,
                     source_type_oids=type_oids,
                 )
+                if self.options.verify and may_decide(check, src, tgt):
+                    source_sum = SourceSumDuringLoad(self._open_source, check, self.cancel)
                 self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
                 result = loader.load(
                     stream.batches(),
@@ -257,10 +260,13 @@ class TableLoad(TargetTables):
                     source_types,
                     target_types,
                     self.cancel,
+                    source_sum.result() if source_sum is not None else None,
                 )
         finally:
             if stream is not None:
                 stream.close()  # on every path, before its connection closes
+            if source_sum is not None:
+                source_sum.close()
             if tx.replacement is not None:
                 self.cancel.unwatch(tx.replacement)
             tx.close()

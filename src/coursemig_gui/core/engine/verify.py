@@ -15,6 +15,7 @@ from coursemig_gui.core.engine.copy_format import BINARY_HEADER, BINARY_TRAILER
 from coursemig_gui.core.engine.server_checksum import (
     ServerCheck,
     ServerVerdict,
+    Sums,
     verify_on_servers,
 )
 from coursemig_gui.core.engine.session import pin_session
@@ -104,10 +105,11 @@ def verify_loaded(
     source_types: list[str],
     target_types: list[str],
     cancel: CancelToken | None = None,
+    source_sums: Sums | None = None,
 ) -> None:
     """A table loaded from a database: the servers' check, and where it cannot decide, the
     client-side one (``src`` still in the load's snapshot)."""
-    verdict = verify_on_servers(src, tgt, check, report, result)
+    verdict = verify_on_servers(src, tgt, check, report, result, source_sums)
     if verdict == ServerVerdict.MATCH:
         return
     rejected = result.rejected_rows if result.rejected_rows_kept else None
