@@ -67,18 +67,20 @@ def warn_if_in_url(password: str | None, role: str, needed: bool = True) -> None
         return
     from coursemig_gui.core.credentials import CredentialStore
 
-    warn_password_in_url(role, CredentialStore().store_name)
+    store = CredentialStore()
+    warn_password_in_url(role, store.store_name if store.is_secure else None)
 
 
-def warn_password_in_url(role: str, store_name: str) -> None:
-    """``role`` is "source" or "target", or "" for the ``password`` command's URL."""
+def warn_password_in_url(role: str, store_name: str | None) -> None:
+    """``role`` is "source" or "target", or "" for the ``password`` command's URL;
+    ``store_name`` None when this computer has no secure password store to offer."""
     flag = f"the --{role} connection string" if role else "the connection string"
     pipe = f"--password-from-stdin {role.upper()}" if role else "standard input"
+    store = f"save it once in {store_name} with 'coursemig password set', " if store_name else ""
     print(
         f"coursemig: warning: {flag} holds a password, which other "
         "people on this computer can see in the process list, and which stays in your shell's "
-        "history. Safer ways: save it once in "
-        f"{store_name} with 'coursemig password set', set PGPASSWORD, add a line to the "
+        f"history. Safer ways: {store}set PGPASSWORD, add a line to the "
         f"password file (~/.pgpass), or pipe it in with {pipe}.",
         file=sys.stderr,
         flush=True,

@@ -229,3 +229,21 @@ def test_nothing_is_written_to_disk_without_a_store(installed_backend, tmp_path,
     for path in Path(tmp_path).rglob("*"):
         if path.is_file():
             assert b"TopSecret123" not in path.read_bytes()
+
+
+def test_password_in_url_warning_offers_only_the_ways_this_computer_has(
+    installed_backend, secret_keyring, capsys
+):
+    """With no secure store, the warning does not tell people to 'save it once in no secure
+    password store'; with one (the real Secret Service), it names it."""
+    from coursemig_gui.cli_passwords import warn_if_in_url
+
+    installed_backend(fail.Keyring())
+    warn_if_in_url("pw", "target")
+    without = capsys.readouterr().err
+    assert "no secure password store" not in without and "coursemig password set" not in without
+    assert "PGPASSWORD" in without and "--password-from-stdin TARGET" in without
+    installed_backend(secret_keyring.backend)
+    warn_if_in_url("pw", "target")
+    with_store = capsys.readouterr().err
+    assert "save it once in" in with_store and "coursemig password set" in with_store
