@@ -34,6 +34,9 @@ from bench_tools import (
     run_measured,
 )
 
+VERIFIED = "CourseMig (verification on)"
+UNVERIFIED = "CourseMig --no-verify"
+
 GOALS = {
     "new": "≥ 1.25× with verification",
     "existing": "≥ 1.25× with verification",
@@ -149,8 +152,8 @@ class Bench:
             pair,
             {
                 "pipe + keys after": lambda: self.pipe_new_table("course_pipe"),
-                "CourseMig (verification on)": run(),
-                "CourseMig --no-verify": run("--no-verify"),
+                VERIFIED: run(),
+                UNVERIFIED: run("--no-verify"),
             },
         )
 
@@ -172,8 +175,8 @@ class Bench:
             pair,
             {
                 "pipe into keyed table": lambda: self.pipe_existing("course_pipe"),
-                "CourseMig (verification on)": run(),
-                "CourseMig --no-verify": run("--no-verify"),
+                VERIFIED: run(),
+                UNVERIFIED: run("--no-verify"),
             },
         )
 
@@ -329,6 +332,13 @@ class Bench:
                     ratio = f"{base / seconds:.2f}×"
                 print(f"| {p.work} | {label} | {seconds:.1f} | {ratio} | {p.goal} | |")
                 rows.append([p.work, label, f"{seconds:.2f}", p.base_label, f"{base:.2f}", ratio])
+            if VERIFIED in p.runs and UNVERIFIED in p.runs:
+                # what verification adds to the same run without it
+                on, off = p.median(VERIFIED), p.median(UNVERIFIED)
+                cost = f"{(on / off - 1) * 100:+.0f} %"
+                label = "verification's cost (on against --no-verify)"
+                print(f"| {p.work} | {label} | {on - off:+.1f} | {cost} | ≤ 10 % | |")
+                rows.append([p.work, label, f"{on:.2f}", UNVERIFIED, f"{off:.2f}", cost])
         with (out / "fair.csv").open("w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["work", "run", "seconds", "against", "against_seconds", "ratio"])
