@@ -7,17 +7,35 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from coursemig_gui.core.connection import Endpoint, connect
 
 # Session settings that make both sides write values the same way, so checksums compare.
 _SESSION = (
-    "SET TimeZone = 'UTC'",
-    "SET DateStyle = 'ISO, YMD'",
-    "SET IntervalStyle = 'postgres'",
-    "SET extra_float_digits = 3",
-    "SET bytea_output = 'hex'",
+    ("TimeZone", "UTC"),
+    ("DateStyle", "ISO, YMD"),
+    ("IntervalStyle", "postgres"),
+    ("extra_float_digits", "3"),
+    ("bytea_output", "hex"),
 )
+
+
+def _set_all(local: bool) -> sql.Composed:
+    """All of ``_SESSION`` in one statement: one round trip instead of one per setting (each
+    connection and each table transaction pays it). ``set_config(…, true)`` is ``SET LOCAL``."""
+    return sql.SQL("SELECT {}").format(
+        sql.SQL(", ").join(
+            sql.SQL("set_config({}, {}, {})").format(
+                sql.Literal(name), sql.Literal(value), sql.Literal(local)
+            )
+            for name, value in _SESSION
+        )
+    )
+
+
+_SET_SESSION = _set_all(local=False)
+_SET_LOCAL = _set_all(local=True)
 
 
 def open_session(endpoint: Endpoint, **kw: Any) -> psycopg.Connection:
@@ -26,8 +44,7 @@ def open_session(endpoint: Endpoint, **kw: Any) -> psycopg.Connection:
     # source): the server converts, so bytes read on one side are valid on the other.
     kw.setdefault("client_encoding", "UTF8")
     conn = connect(endpoint.settings, endpoint.password, autocommit=True, **kw)
-    for statement in _SESSION:
-        conn.execute(statement)
+    conn.execute(_SET_SESSION)
     return conn
 
 
@@ -35,5 +52,4 @@ def pin_session(conn: psycopg.Connection) -> None:
     """The session settings again, for the transaction in progress only: behind PgBouncer
     (transaction pooling, Azure's port 6432) each transaction may run on another server
     connection, where the settings made at connect time are not in force."""
-    for statement in _SESSION:
-        conn.execute(statement.replace("SET ", "SET LOCAL ", 1))
+    conn.execute(_SET_LOCAL)
