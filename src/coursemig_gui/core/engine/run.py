@@ -68,12 +68,18 @@ def run_migration(
     on_event: EventCallback = ignore_events,
     cancel: CancelToken | None = None,
     test_run: bool = False,
+    source_session: psycopg.Connection | None = None,
+    catalog: Catalog | None = None,
 ) -> MigrationReport:
     """Run a whole migration; blocking. Never raises for what a user can meet: problems end up
     in the report (``report.message`` for the run, ``TableReport.message`` per table).
 
-    ``test_run``: do everything inside one target transaction and roll it back (rehearsal)."""
+    ``test_run``: do everything inside one target transaction and roll it back (rehearsal).
+    ``source_session``: an engine session on the source that the caller just opened (the CLI,
+    which read ``catalog`` on it a moment ago): the run takes it over, and closes it, instead of
+    connecting and reading the catalog again."""
     run = _Run(source, target, mappings, options, on_event, cancel or CancelToken(), test_run)
+    run._snapshot_conn, run.catalog = source_session, catalog
     try:
         run.execute()
     except FriendlyError as exc:
@@ -121,6 +127,8 @@ class _Run(TableLoad, CitusPhases):
         self.catalog: Catalog | None = None
         self.snapshot: str | None = None
         self._snapshot_conn: psycopg.Connection | None = None
+        self._spare_target: psycopg.Connection | None = None  # the probe, for the first table
+        self._spare_lock = threading.Lock()
         self.rejects: RejectLog | None = None
         self.citus: CitusInfo | None = None  # detected once per run, on the target
         self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
@@ -160,8 +168,10 @@ class _Run(TableLoad, CitusPhases):
         if self.reads_database:
             if not self.source:
                 raise FriendlyError("Connect to the source database first.", "no source")
-            self._snapshot_conn = open_session(self.source)
-            self.catalog = read_catalog(self._snapshot_conn, self.options.source_schema)
+            if self._snapshot_conn is None:
+                self._snapshot_conn = open_session(self.source)
+            if self.catalog is None or self.catalog.schema != self.options.source_schema:
+                self.catalog = read_catalog(self._snapshot_conn, self.options.source_schema)
             problems = validate(self.mappings, self.catalog)
             if self.writes_database:  # an export puts nothing on a cluster: placement is moot
                 problems += validate_placements(
@@ -174,8 +184,10 @@ class _Run(TableLoad, CitusPhases):
         if self.writes_database:
             if not self.target:
                 raise FriendlyError("Connect to the target database first.", "no target")
-            with open_session(self.target) as probe:  # a bad password fails before any table starts
-                self.citus = detect_citus(probe)
+            # a bad password fails before any table starts; the first table then loads over
+            # this connection rather than opening another (each costs a TLS and SCRAM handshake)
+            self._spare_target = open_session(self.target)
+            self.citus = detect_citus(self._spare_target)
             self._stop_on_errors(require_citus(self.mappings, self.citus))
             if self.citus is not None:
                 self.emit(LogMessage(f"The target runs {self.citus.summary()}."))
@@ -355,10 +367,20 @@ class _Run(TableLoad, CitusPhases):
     def _table_with_retries(self, tm: TableMapping, report: TableReport) -> None:
         run_table(self, tm, report)
 
+    def _target_session(self) -> psycopg.Connection:
+        """A target session for one table: the probe's while it is unused, else a new one."""
+        with self._spare_lock:
+            conn, self._spare_target = self._spare_target, None
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        return open_session(self.target)
+
     def close(self) -> None:
         if self.rehearsal is not None:
             self.report.notes += self.rehearsal.end()
         if self._snapshot_conn is not None:
             self._snapshot_conn.close()
+        if self._spare_target is not None:  # no table took it
+            self._spare_target.close()
         if self.rejects is not None:
             self.rejects.close()

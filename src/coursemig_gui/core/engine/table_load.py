@@ -100,7 +100,7 @@ class TableLoad(TargetTables):
                 self.cancel.watch(src)
             if self.writes_database:
                 # a test run keeps its one connection (and transaction) open to the end
-                tgt = self.rehearsal.connection if self.rehearsal else open_session(self.target)
+                tgt = self.rehearsal.connection if self.rehearsal else self._target_session()
                 if not self.rehearsal:
                     conns.append(tgt)
                 self.cancel.watch(tgt)
