@@ -13,11 +13,14 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from coursemig_gui import cli_passwords as passwords
 from coursemig_gui.cli_args import build_parser, pairs
 from coursemig_gui.cli_compare import cmd_compare
+from coursemig_gui.cli_endpoints import endpoint as _endpoint
+from coursemig_gui.cli_endpoints import forget_lookups, source_catalog
+from coursemig_gui.cli_endpoints import say_password_hints as _say_password_hints
+from coursemig_gui.cli_endpoints import stored_password as _stored_password
 from coursemig_gui.cli_handover import cmd_django_handover, django_names, django_plan, django_tables
 from coursemig_gui.cli_import import cmd_import
 from coursemig_gui.cli_placements import suggested_placements
@@ -25,46 +28,12 @@ from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.private_files import write_private_text
 
-if TYPE_CHECKING:
-    from coursemig_gui.core.password_lookup import PasswordLookup
-
-
 # -- helpers ----------------------------------------------------------------------------------
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
     if not getattr(args, "quiet", False):
         print(text, file=sys.stderr, flush=True)
-
-
-def _endpoint(text: str, role: str):
-    """Settings and password from a pasted string; a password missing from it comes from the
-    keyring, then libpq's own PGPASSWORD / ~/.pgpass."""
-    from coursemig_gui.core.connection import Endpoint
-    from coursemig_gui.core.connection_strings import parse_connection_string
-
-    parsed = parse_connection_string(text)
-    passwords.warn_if_in_url(parsed.password, role)
-    password = passwords.given(role) or parsed.password or _stored_password(parsed.settings, role)
-    return Endpoint(parsed.settings, password)
-
-
-# Per role: where the CLI looked for a password, for the hint after a failure that needs one.
-_lookups: dict[str, PasswordLookup] = {}
-
-
-def _say_password_hints(message: str, detail: str = "") -> None:
-    from coursemig_gui.core.password_lookup import password_hints
-
-    for hint in password_hints(message, detail, list(_lookups.values())):
-        print(f"coursemig: {hint}", file=sys.stderr)
-
-
-def _stored_password(settings, role: str = "") -> str | None:
-    from coursemig_gui.core.password_lookup import look_up_password
-
-    _lookups[role] = look_up_password(settings)
-    return _lookups[role].password
 
 
 def _mappings(args: argparse.Namespace, catalog, source=None, show: bool = False) -> list:
@@ -233,7 +202,7 @@ def _finish(args: argparse.Namespace, report) -> int:
     return report.exit_code
 
 
-def _run(args, source, target, mappings, options) -> int:
+def _run(args, source, target, mappings, options, session=None, catalog=None) -> int:
     from coursemig_gui.core.engine.run import run_migration
     from coursemig_gui.core.events import CancelToken
 
@@ -248,7 +217,8 @@ def _run(args, source, target, mappings, options) -> int:
     old = signal.signal(signal.SIGINT, stop)
     try:
         report = run_migration(source, target, mappings, options, _Printer(args.quiet), cancel,
-                               test_run=getattr(args, "test_run", False))  # fmt: skip
+                               test_run=getattr(args, "test_run", False),
+                               source_session=session, catalog=catalog)  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, old)
     return _finish(args, report)
@@ -343,22 +313,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from coursemig_gui.core.engine.routes import Route
 
-    source = _endpoint(args.source, "source")
+    source = _endpoint(args.source, "source", defer=True)
     target = _endpoint(args.target, "target")
-    catalog = _read_catalog(source, args.source_schema)
-    mappings = _mappings(args, catalog, source)
-    route = Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT
-    return _run(args, source, target, mappings, _options(args, route))
+    source, session, catalog = source_catalog(source, args.source_schema)
+    with session:  # the run closes it; this closes it when the run does not start
+        mappings = _mappings(args, catalog, source)
+        route = Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT
+        return _run(args, source, target, mappings, _options(args, route), session, catalog)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from coursemig_gui.core.engine.routes import Route
 
-    source = _endpoint(args.source, "source")
-    catalog = _read_catalog(source, args.source_schema)
-    args.if_exists = "fail"
-    mappings = _mappings(args, catalog)
-    return _run(args, source, None, mappings, _options(args, Route.EXPORT))
+    source = _endpoint(args.source, "source", defer=True)
+    source, session, catalog = source_catalog(source, args.source_schema)
+    with session:  # the run closes it; this closes it when the run does not start
+        args.if_exists = "fail"
+        mappings = _mappings(args, catalog)
+        return _run(args, source, None, mappings, _options(args, Route.EXPORT), session, catalog)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -398,7 +370,7 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _lookups.clear()
+    forget_lookups()
     try:
         passwords.read_stdin_passwords(args)
         return COMMANDS[args.command](args)
