@@ -13,13 +13,13 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-
-import keyring
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from typing import TYPE_CHECKING
 
 from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.errors import FriendlyError
+
+if TYPE_CHECKING:  # keyring is imported where it is used: the CLI often needs no password at all
+    from keyring.backend import KeyringBackend
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ class CredentialStore:
 
     @property
     def backend(self) -> KeyringBackend:
-        return self._backend if self._backend is not None else keyring.get_keyring()
+        if self._backend is not None:
+            return self._backend
+        return _keyring().get_keyring()
 
     @property
     def store_name(self) -> str:
@@ -116,6 +118,8 @@ class CredentialStore:
         """Remove a saved password; True also when there was none to remove."""
         if not self.is_secure:
             return True  # nothing can have been saved there
+        from keyring.errors import PasswordDeleteError
+
         try:
             self.backend.delete_password(self.service, credential_key(settings))
         except PasswordDeleteError:
@@ -127,6 +131,8 @@ class CredentialStore:
         return True
 
     def _explain(self, exc: Exception, done: str) -> FriendlyError:
+        from keyring.errors import KeyringLocked
+
         name = self.store_name
         detail = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
         if isinstance(exc, KeyringLocked) or "locked" in str(exc).lower():
@@ -141,6 +147,17 @@ class CredentialStore:
             "You will be asked for the password each time.",
             detail,
         )
+
+
+def _keyring():
+    """``keyring``, imported only when a password store is needed. Off macOS, its macOS backend
+    (which refuses any other system anyway) is kept from loading its Apple API: looking for
+    Apple's libraries runs ldconfig, gcc and ld three times on Linux, a tenth of a second."""
+    if sys.platform != "darwin":
+        sys.modules.setdefault("keyring.backends.macOS.api", None)  # its import then fails fast
+    import keyring
+
+    return keyring
 
 
 def _backends(backend: KeyringBackend) -> list[KeyringBackend]:
