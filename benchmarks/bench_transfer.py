@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ from bench_tools import (
 )
 from fair_pairs import Bench, run_fair_pairs
 
+import coursemig_gui
 from coursemig_gui.demo.localserver import start_local_server
 from coursemig_gui.demo.sample_data import fill_sample_data
 
@@ -113,6 +115,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="coursemig-bench-"))
     os.chmod(work, 0o777)
     env = dict(os.environ, COURSEMIG_HOME=str(work / "home"))
+    # An installed CourseMig (a wheel, the frozen bundle) starts from compiled bytecode; with
+    # PYTHONDONTWRITEBYTECODE a source tree compiles every module again on every run (~0.15 s)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")  # compiled once, outside the tree
+    package = Path(coursemig_gui.__file__).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=env, check=True)
 
     print(f"Starting servers and filling {args.courses:,} courses…", flush=True)
     source = start_local_server("bench-source")
