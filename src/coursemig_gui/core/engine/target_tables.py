@@ -242,19 +242,21 @@ def _referring_foreign_keys(
 def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:
     """After explicit ids were loaded, move identities and serial sequences past the largest
     value, or the application's next INSERT would fail on a duplicate id."""
-    for column in columns:
-        row = conn.execute(
-            "SELECT pg_get_serial_sequence(format('%%I.%%I', %s::text, %s::text), %s)",
-            [schema, table, column],
-        ).fetchone()
-        if not row or not row[0]:
+    # every column's sequence in one round trip, not one query per column
+    rows = conn.execute(
+        "SELECT c.name, pg_get_serial_sequence(format('%%I.%%I', %s::text, %s::text), c.name) "
+        "FROM unnest(%s::text[]) WITH ORDINALITY AS c(name, n) ORDER BY c.n",
+        [schema, table, columns],
+    ).fetchall()
+    for column, sequence in rows:
+        if not sequence:
             continue
         conn.execute(
             sql.SQL(
                 "SELECT setval({seq}::regclass, m) FROM (SELECT max({col}) AS m FROM {tbl}) s "
                 "WHERE m IS NOT NULL"
             ).format(
-                seq=sql.Literal(row[0]),
+                seq=sql.Literal(sequence),
                 col=sql.Identifier(column),
                 tbl=sql.Identifier(schema, table),
             )
