@@ -1,6 +1,7 @@
 """What `coursemig migrate` pays before the first row: one source connection for the catalog
-and the snapshot, one for the table, one target connection; the keyring is read only when a
-server asks for a password that nothing else gives, and then the migration still works."""
+and the snapshot (not one each), one target connection for the probe and the table (not one
+each); the keyring is read only when a server asks for a password that nothing else gives, and
+then the migration still works."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def no_password_sources(monkeypatch, tmp_path):
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
 
 
-def test_one_table_opens_three_connections_and_leaves_the_keyring_alone(
+def test_one_table_opens_one_connection_per_job_and_leaves_the_keyring_alone(
     source_db, target_db, no_password_sources, monkeypatch, capsys
 ):
     import coursemig_gui.core.password_lookup as password_lookup
@@ -49,8 +50,9 @@ def test_one_table_opens_three_connections_and_leaves_the_keyring_alone(
         + ["--tables", "courses_program", "-q"]
     )
     assert code == 0, capsys.readouterr().err
-    # source: catalog + snapshot on one, the table's read on another; target: one for all
-    assert opened == {source_db.dbname: 2, target_db.dbname: 1}
+    # source: catalog + snapshot on one, the table's rows on another, its sum beside the load
+    # on a third; target: the probe's connection loads the table
+    assert opened == {source_db.dbname: 3, target_db.dbname: 1}
     assert (
         target_db.rows("SELECT count(*) FROM program")[0][0]
         == (source_db.rows("SELECT count(*) FROM courses_program")[0][0])
