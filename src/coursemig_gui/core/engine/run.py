@@ -133,7 +133,7 @@ class _Run(TableLoad, CitusPhases):
         self.citus: CitusInfo | None = None  # detected once per run, on the target
         self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
         self._set_aside: dict[str, list[_ReferringKey]] = {}  # replace: other tables' FKs
-        self._pending_keys: dict[str, sql.Composed | None] = {}  # new tables: keys after load
+        self._pending_keys: dict[str, list[sql.Composed]] = {}  # keys/indexes after the load
         self._pending_fks: dict[str, tuple[sql.Composed, ...]] = {}  # and their foreign keys
         self._checks_during_load: set[str] = set()  # tables whose deferred checks failed once
         self.package: Package | None = None  # import: the export's manifest, when it has one

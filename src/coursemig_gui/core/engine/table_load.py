@@ -190,6 +190,7 @@ class TableLoad(TargetTables):
                     before = check.rows_before = count_rows(tgt, tm.target, schema)
                     if before and self.options.verify:  # hashed now, taken off the sum later
                         check.before = sums_before(tgt, target, check.target_values)
+                self._set_aside_indexes(tgt, tm, table, existing, before, same_types)
                 stream = DatabaseRows(
                     src,
                     sql.Identifier(self.options.source_schema, tm.source),

@@ -16,6 +16,11 @@ from coursemig_gui.core.catalog import (
 )
 from coursemig_gui.core.citus.placement import placement_statement
 from coursemig_gui.core.ddl import add_keys, create_table, foreign_keys
+from coursemig_gui.core.engine.indexes_after_load import (
+    build_statements,
+    drop_indexes,
+    indexes_to_set_aside,
+)
 from coursemig_gui.core.events import (
     Phase,
     TableProgress,
@@ -49,7 +54,8 @@ class TargetTables:
             keys_later = self._keys_after_load(tm, table)
             tgt.execute(create_table(tm, table, schema, keys=not keys_later))
             if keys_later:
-                self._pending_keys[tm.target] = add_keys(tm, table, schema)
+                keys = add_keys(tm, table, schema)
+                self._pending_keys[tm.target] = [keys] if keys is not None else []
             placement = placement_statement(tm, schema, self.mappings) if self.citus_mode else None
             if placement is not None:  # CSV import on Citus: distributed while still empty
                 tgt.execute(placement)
@@ -121,16 +127,45 @@ class TargetTables:
                 return False
         return True
 
+    def _set_aside_indexes(
+        self,
+        tgt: psycopg.Connection,
+        tm: TableMapping,
+        table: Table,
+        existing: dict[str, Column] | None,
+        before: int,
+        same: bool,
+    ) -> None:
+        """An existing table that is empty for its load (an append to an empty table, or a
+        replace): the indexes that cannot change a row's outcome are built after the load
+        (``indexes_after_load.py``), in the same transaction."""
+        if (
+            existing is None  # a new table: its keys are made after the load already
+            or before
+            or not same  # a changed type could make two values equal
+            or not self.options.keys_after_load
+            or self.citus_mode
+            or not self.reads_database
+            or tm.target in self._checks_during_load
+        ):
+            return
+        schema = self.options.target_schema
+        indexes = indexes_to_set_aside(tgt, schema, tm, table)
+        if indexes:
+            drop_indexes(tgt, schema, tm.target, indexes)
+            self._pending_keys[tm.target] = build_statements(schema, tm.target, indexes)
+
     def _add_pending_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
-        statement = self._pending_keys.pop(tm.target, None)
-        if statement is None:
+        statements = self._pending_keys.pop(tm.target, [])
+        if not statements:
             return
         try:
             with tgt.transaction():
                 # room to sort the keys in memory (64 MB by default spills a 1M-row index to
                 # disk); SET LOCAL ends with the table's transaction
                 tgt.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                tgt.execute(statement)
+                for statement in statements:
+                    tgt.execute(statement)
         except psycopg.errors.UniqueViolation as exc:
             detail = (exc.diag.message_detail or "") if exc.diag else ""
             raise _DeferredCheckFailed(
