@@ -12,7 +12,8 @@ import psycopg.waiting
 import pytest
 from psycopg import sql
 
-from coursemig_gui.core.psycopg_private import copy_out_rows
+from coursemig_gui.core.psycopg_private import copy_out_into
+from coursemig_gui.core.row_batch import RowBatch, offsets
 
 
 def test_the_private_names_are_still_there():
@@ -23,7 +24,7 @@ def test_the_private_names_are_still_there():
     assert "encoding" in inspect.signature(psycopg.errors.error_from_result).parameters
 
 
-def test_copy_out_rows_reads_a_real_copy(source_db):
+def test_copy_out_into_reads_a_real_copy(source_db):
     with psycopg.connect(source_db.url, autocommit=True) as conn:
         assert isinstance(conn.pgconn._encoding, str) and conn.pgconn._encoding
         rows: list[bytes] = []
@@ -31,17 +32,33 @@ def test_copy_out_rows_reads_a_real_copy(source_db):
         with conn.cursor() as cur, cur.copy(query):
             ended = False
             while not ended:
-                got, ended = copy_out_rows(conn, 100)
-                assert len(got) <= 100
-                rows.extend(got)
+                buf, ends = bytearray(), offsets(())
+                ended = copy_out_into(conn, buf, ends, 100, 1 << 20)
+                assert len(ends) <= 100 and (ended or len(ends) == 100)
+                rows.extend(RowBatch(buf, ends, 1).rows)
         assert rows[0] == b"1\tx1\n" and rows[-1] == b"1000\tx1000\n" and len(rows) == 1000
+        assert rows == [f"{g}\tx{g}\n".encode() for g in range(1, 1001)]
 
 
-def test_copy_out_rows_raises_the_servers_error(source_db):
+def test_copy_out_into_stops_at_the_byte_limit(source_db):
+    with psycopg.connect(source_db.url, autocommit=True) as conn:
+        query = sql.SQL("COPY (SELECT repeat('y', 99) FROM generate_series(1, 50) g) TO STDOUT")
+        with conn.cursor() as cur, cur.copy(query):
+            sizes = []
+            ended = False
+            while not ended:
+                buf, ends = bytearray(), offsets(())
+                ended = copy_out_into(conn, buf, ends, 1000, 1000)
+                sizes.append(len(ends))
+                assert ends[-1] == len(buf) if ends else not buf
+        assert sizes[:5] == [10] * 5 and sum(sizes) == 50
+
+
+def test_copy_out_into_raises_the_servers_error(source_db):
     with psycopg.connect(source_db.url, autocommit=True) as conn:
         query = sql.SQL("COPY (SELECT 1 / (g - 500) FROM generate_series(1, 1000) g) TO STDOUT")
         with pytest.raises(psycopg.errors.DivisionByZero):
             with conn.cursor() as cur, cur.copy(query):
                 ended = False
                 while not ended:
-                    _, ended = copy_out_rows(conn, 50)
+                    ended = copy_out_into(conn, bytearray(), offsets(()), 50, 1 << 20)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.file_names import safe_file_stem
-from coursemig_gui.core.transfer import RowBatch
+from coursemig_gui.core.row_batch import RowBatch
 
 UTF8_BOM = codecs.BOM_UTF8
 # Python codec name -> PostgreSQL's name for COPY's ENCODING option
@@ -220,7 +220,7 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
                 lines.append(start)
                 size += len(record)
                 if len(batch) >= batch_rows or size >= batch_bytes:
-                    yield RowBatch(batch, number, lines)
+                    yield RowBatch.of_rows(batch, number, lines)
                     number += len(batch)
                     batch, lines, size = [], [], 0
             if not block:
@@ -232,7 +232,7 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
             carry[:200].decode(layout.encoding, "replace"),
         )
     if batch:
-        yield RowBatch(batch, number, lines)
+        yield RowBatch.of_rows(batch, number, lines)
 
 
 def _odd_quotes(record: bytes) -> bool:
@@ -285,4 +285,4 @@ def without_columns(
                 "" if v is None else '"' + v.replace('"', '""') + '"' for v in kept
             )
             rows.append((line + "\n").encode(layout.encoding, "surrogateescape"))
-        yield RowBatch(rows, batch.first_number, batch.lines)
+        yield RowBatch.of_rows(rows, batch.first_number, batch.lines)

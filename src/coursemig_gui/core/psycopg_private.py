@@ -16,32 +16,37 @@ server, so a psycopg release that changes them fails there, loudly, not in a mig
 
 from __future__ import annotations
 
+from array import array
+
 import psycopg
 from psycopg.generators import _fetch_many
 from psycopg.pq import ExecStatus
 from psycopg.waiting import Wait
 
 
-def copy_out_rows(conn: psycopg.Connection, most: int) -> tuple[list[bytes], bool]:
-    """The COPY OUT rows libpq holds now (at most ``most``, waiting only when it holds none),
-    and whether the data has ended. Raises the COPY's error when it ends with one."""
-    return conn.wait(_copy_out_rows(conn.pgconn, most))
+def copy_out_into(
+    conn: psycopg.Connection, buf: bytearray, ends: array, most_rows: int, most_bytes: int
+) -> bool:
+    """Append COPY OUT rows to ``buf`` (each row's end offset to ``ends``) until it holds
+    ``most_rows`` rows or ``most_bytes`` bytes, or the data ends; returns whether it ended.
+    Raises the COPY's error when it ends with one."""
+    return conn.wait(_copy_out_into(conn.pgconn, buf, ends, most_rows, most_bytes))
 
 
-def _copy_out_rows(pgconn, most: int):
-    """A psycopg wait-generator: ``(rows, ended)`` with the COPY OUT rows libpq can give
-    without blocking (at most ``most``). Raises the COPY's error when it ends with one."""
-    rows: list[bytes] = []
+def _copy_out_into(pgconn, buf: bytearray, ends: array, most_rows: int, most_bytes: int):
+    """A psycopg wait-generator for ``copy_out_into``. A row costs an append to the buffer and
+    one to the offsets, no object of its own; it waits only when libpq holds no row."""
+    get = pgconn.get_copy_data
+    mark = ends.append
     while True:
-        nbytes, data = pgconn.get_copy_data(1)
+        nbytes, data = get(1)
         if nbytes > 0:
-            rows.append(bytes(data))
-            if len(rows) >= most:
-                return rows, False
+            buf += data
+            mark(len(buf))
+            if len(ends) >= most_rows or len(buf) >= most_bytes:
+                return False
             continue
         if nbytes == 0:
-            if rows:
-                return rows, False
             while not (yield Wait.R):
                 continue
             pgconn.consume_input()
@@ -51,4 +56,4 @@ def _copy_out_rows(pgconn, most: int):
         bad = [r for r in results if r.status != ExecStatus.COMMAND_OK]
         if bad:
             raise psycopg.errors.error_from_result(bad[0], encoding=pgconn._encoding)
-        return rows, True
+        return True

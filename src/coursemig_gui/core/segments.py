@@ -4,11 +4,22 @@ Batches stream into ONE ``COPY`` per segment (up to ``SEGMENT_BYTES``, under one
 the target server works without pausing at every batch's end. Measured with psycopg alone on
 the 2-core test machine (200,000 course rows into a new table, alternated runs, load ~8, reads
 and writes in one thread): one COPY took 3.4-4.6 s, a COPY per 5,000-row batch under a
-savepoint 5.4-7.2 s. The segment's batches are kept until its COPY succeeds; when a row fails,
-the savepoint is rolled back and those batches go through the careful path
-(``TableLoader.load_batch``: a COPY per batch under its own savepoint, the bad row isolated),
-so every row still lands exactly once. After a bad row the next segment is one batch long and
-doubles with each clean one, so a table with bad rows spread over it keeps its retries small.
+savepoint 5.4-7.2 s.
+
+A segment's rows are kept until its COPY succeeds. When a row fails, the savepoint is rolled
+back and the error's line says which row it was:
+
+- the rows before it went in fine until then: they go again as ONE COPY;
+- the bad row is tried alone (``TableLoader.load_batch``), so it is rejected with its own
+  reason, and a wrong line number costs a retry, never a good row;
+- the rows after it never reached the table: they start the next segment.
+
+An error that names no line (foreign keys, Citus' workers) sends the segment's batches through
+the careful path instead, which bisects. Either way every row lands exactly once or is
+rejected. A failed segment costs its rows before the bad one twice, so after the first error
+segments are sized from the bad rows seen: about sqrt(2 x a COPY's own cost x the bytes
+between bad rows), which balances the COPYs' own cost against the rows sent twice (measured,
+1,000,000 course rows with 100 bad ones spread over them, ``benchmarks/fair_pairs.py``).
 
 ``COPY … FREEZE`` is not used: it refuses to run inside a savepoint, and the savepoint is what
 lets a bad row cost one segment instead of the table (measured: no gain on a new table).
@@ -16,19 +27,27 @@ lets a bad row cost one segment instead of the table (measured: no gain on a new
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
+from math import isqrt
 from typing import TYPE_CHECKING
 
 import psycopg
 
 from coursemig_gui.core.engine.copy_format import BINARY_HEADER, BINARY_TRAILER
 from coursemig_gui.core.events import Cancelled
-from coursemig_gui.core.rejects import is_row_error
+from coursemig_gui.core.rejects import copy_error_position, is_row_error
+from coursemig_gui.core.row_batch import RowBatch, row_at_line
 
 if TYPE_CHECKING:
-    from coursemig_gui.core.transfer import LoadResult, RowBatch, TableLoader
+    from coursemig_gui.core.transfer import LoadResult, TableLoader
 
 SEGMENT_BYTES = 32 << 20  # what one segment keeps in memory until its COPY succeeds
+# A COPY's own cost (savepoint, round trips, start-up), in bytes of rows it could have loaded
+# instead: measured 6 kB on a keyed table, 35 kB on a bare one (course rows, TLS target).
+COPY_COST_BYTES = 16 << 10
+
+Progress = Callable[["LoadResult"], None]
 
 
 class _FromSource(Exception):
@@ -40,76 +59,165 @@ class _FromSource(Exception):
         self.error = error
 
 
+class _Feed:
+    """The rows still to load, in order: rows put back (those after a bad row) first, then
+    the source's. Rows are counted as read once, when they come from the source."""
+
+    def __init__(self, loader: TableLoader, batches: Iterator[RowBatch]) -> None:
+        self.loader = loader
+        self.source = iter(batches)
+        self.back: deque[RowBatch] = deque()
+        self.ended = False
+
+    def take(self, room: int) -> RowBatch | None:
+        """The next rows, at most ``room`` bytes of them (at least one row); None at the end."""
+        if self.back:
+            batch = self.back.popleft()
+        elif self.ended:
+            return None
+        else:
+            try:
+                batch = next(self.source)
+            except StopIteration:
+                self.ended = True
+                return None
+            except BaseException as exc:  # the source's: not a bad row of the target
+                raise _FromSource(exc) from exc
+            self.loader.result.rows_read += len(batch)
+            self.loader.result.bytes_read += batch.nbytes
+        if batch.nbytes > room:
+            fits = batch.rows_within(room)
+            if fits < len(batch):
+                self.back.appendleft(batch.part(fits, len(batch)))
+                batch = batch.part(0, fits)
+        return batch
+
+    def put_back(self, batches: list[RowBatch]) -> None:
+        self.back.extendleft(reversed(batches))
+
+
 def load_in_segments(
     loader: TableLoader,
     batches: Iterator[RowBatch],
-    on_progress: Callable[[LoadResult], None],
+    on_progress: Progress,
     segment_bytes: int = 0,
 ) -> None:
-    """Load every batch: segments while rows go in clean, the careful path for a segment that
-    met a bad row. Counts rows read, written and rejected in ``loader.result``."""
+    """Load every batch: segments while rows go in clean, and around a bad row as the module
+    says. Counts rows read, written and rejected in ``loader.result``."""
     ceiling = segment_bytes or SEGMENT_BYTES
     limit = ceiling
-    batches = iter(batches)
-    ended = False
-    while not ended:
-        failed, ended, size = _segment(loader, batches, on_progress, limit)
-        if failed is None:
-            limit = min(ceiling, limit * 2)
-            continue
-        for batch in failed:
-            loader.load_batch(batch)
-            on_progress(loader.result)
-        limit = max(1, size // max(1, len(failed)))  # about one batch: small after an error
+    feed = _Feed(loader, batches)
+    errors = 0
+    settled = 0  # bytes of rows written or rejected: with ``errors``, how far apart bad rows are
+    while True:
+        try:
+            outcome = _segment(loader, feed, on_progress, limit)
+        except _FromSource as wrapped:
+            raise wrapped.error from None
+        if outcome is None:
+            return
+        sent, error = outcome
+        if error is None:
+            settled += sum(batch.nbytes for batch in sent)
+        else:
+            errors += 1
+            settled += _around_bad_row(loader, feed, sent, error, on_progress)
+        if errors:
+            limit = min(
+                ceiling, max(COPY_COST_BYTES, isqrt(2 * COPY_COST_BYTES * settled // errors))
+            )
 
 
 def _segment(
-    loader: TableLoader,
-    batches: Iterator[RowBatch],
-    on_progress: Callable[[LoadResult], None],
-    limit: int,
-) -> tuple[list[RowBatch] | None, bool, int]:
-    """One COPY fed batches until ``limit`` bytes or the end of the rows. Returns the batches
-    sent when a row failed (their COPY rolled back) or None, whether the rows ended, and the
-    bytes sent."""
+    loader: TableLoader, feed: _Feed, on_progress: Progress, limit: int
+) -> tuple[list[RowBatch], psycopg.Error | None] | None:
+    """One COPY fed rows until ``limit`` bytes or their end. Returns the batches sent and the
+    row error that rolled them back (None: they are in), or None when no rows were left."""
+    batch = feed.take(limit)
+    if batch is None:
+        return None
     conn = loader.conn
     binary = loader.fmt == "binary"
-    sent: list[RowBatch] = []
-    size = 0
-    ended = False
+    sent = [batch]
+    size = batch.nbytes
     try:
         with conn.transaction(), conn.cursor() as cur, cur.copy(loader.statement) as copy:
             if binary:
                 copy.write(BINARY_HEADER)
             while True:
-                try:
-                    batch = next(batches)
-                except StopIteration:
-                    ended = True
-                    break
-                except BaseException as exc:  # the source's: not a bad row of the target
-                    raise _FromSource(exc) from exc
                 loader.cancel.check()
-                sent.append(batch)
-                batch_size = sum(map(len, batch.rows))
-                loader.result.rows_read += len(batch.rows)
-                loader.result.bytes_read += batch_size
-                copy.write(b"".join(batch.rows))
-                size += batch_size
+                copy.write(memoryview(batch.data))  # psycopg splits it without copying
                 on_progress(loader.result)
                 if size >= limit:
                     break
+                batch = feed.take(limit - size)
+                if batch is None:
+                    break
+                sent.append(batch)
+                size += batch.nbytes
             if binary:
                 copy.write(BINARY_TRAILER)
-    except _FromSource as wrapped:
-        raise wrapped.error from None
     except psycopg.Error as exc:
         if loader.cancel.cancelled:
             raise Cancelled() from exc
         if isinstance(exc, psycopg.errors.QueryCanceled) or not is_row_error(exc):
             raise
-        return sent, ended, size
+        return sent, exc
     for batch in sent:
-        loader.count_written(batch.rows)
+        loader.count_written(batch)
     on_progress(loader.result)
-    return None, ended, size
+    return sent, None
+
+
+def _around_bad_row(
+    loader: TableLoader,
+    feed: _Feed,
+    sent: list[RowBatch],
+    error: psycopg.Error,
+    on_progress: Progress,
+) -> int:
+    """Settle a failed segment's rows up to its bad row (the rows after it go back to the
+    feed); returns the bytes settled."""
+    line, _ = copy_error_position(error)
+    at = None if line is None else row_at_line(sent, line, loader.fmt != "binary")
+    if at is None:
+        for batch in sent:
+            loader.load_batch(batch)
+            on_progress(loader.result)
+        return sum(batch.nbytes for batch in sent)
+    k, row = at
+    holder = sent[k]
+    good = sent[:k] + ([holder.part(0, row)] if row else [])
+    rest = [holder.part(row + 1, len(holder))] if row + 1 < len(holder) else []
+    feed.put_back(rest + sent[k + 1 :])
+    if good:
+        _known_good(loader, good)
+    suspect = holder.part(row, row + 1)
+    loader.load_batch(suspect)
+    on_progress(loader.result)
+    return sum(batch.nbytes for batch in good) + suspect.nbytes
+
+
+def _known_good(loader: TableLoader, good: list[RowBatch]) -> None:
+    """Rows that went in fine before a bad row: again as one COPY under a savepoint. Should
+    that fail after all (a line number that was off), the careful path takes them."""
+    conn = loader.conn
+    binary = loader.fmt == "binary"
+    try:
+        with conn.transaction(), conn.cursor() as cur, cur.copy(loader.statement) as copy:
+            if binary:
+                copy.write(BINARY_HEADER)
+            for batch in good:
+                copy.write(memoryview(batch.data))
+            if binary:
+                copy.write(BINARY_TRAILER)
+    except psycopg.Error as exc:
+        if loader.cancel.cancelled:
+            raise Cancelled() from exc
+        if isinstance(exc, psycopg.errors.QueryCanceled) or not is_row_error(exc):
+            raise
+        for batch in good:
+            loader.load_batch(batch)
+        return
+    for batch in good:
+        loader.count_written(batch)

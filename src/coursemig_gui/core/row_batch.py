@@ -1,0 +1,115 @@
+"""A batch of rows as COPY writes them: back to back in one buffer, with where each row ends.
+
+The hot path handles a batch as one object (one ``copy.write``, its size a ``len``) and never
+makes a Python object per row; a row is sliced out only where one is needed (a failed batch's
+retry, a rejected row's entry in the error log). Measured on 1,000,000 course rows: a ``bytes``
+object per row, joined again per batch, cost the client about a third of its CPU.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import accumulate
+
+
+def offsets(ends: Iterable[int]) -> array:
+    """Row end offsets in the compact form a batch keeps them (8 bytes a row)."""
+    return array("Q", ends)
+
+
+@dataclass
+class RowBatch:
+    data: bytes | bytearray  # the rows back to back, each as COPY writes it
+    ends: array  # where each row ends in ``data`` (row i is data[ends[i-1]:ends[i]])
+    first_number: int  # the 1-based row number of the first row
+    lines: list[int] | None = None  # CSV files: the physical line each row starts on
+
+    @classmethod
+    def of_rows(
+        cls, rows: list[bytes], first_number: int, lines: list[int] | None = None
+    ) -> RowBatch:
+        return cls(b"".join(rows), offsets(accumulate(map(len, rows))), first_number, lines)
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data)
+
+    def start(self, i: int) -> int:
+        return self.ends[i - 1] if i else 0
+
+    def span(self, lo: int, hi: int) -> memoryview:
+        """Rows ``lo`` to ``hi - 1`` as one buffer, without copying them."""
+        return memoryview(self.data)[self.start(lo) : self.ends[hi - 1] if hi > lo else 0]
+
+    def row(self, i: int) -> bytes:
+        return bytes(self.span(i, i + 1))
+
+    def rows_in(self, lo: int, hi: int) -> list[bytes]:
+        view = memoryview(self.data)
+        starts = self.start(lo)
+        out = []
+        for end in self.ends[lo:hi]:
+            out.append(bytes(view[starts:end]))
+            starts = end
+        return out
+
+    @property
+    def rows(self) -> list[bytes]:
+        """Every row as its own ``bytes`` (for the paths that look at rows one by one)."""
+        return self.rows_in(0, len(self))
+
+    def part(self, lo: int, hi: int) -> RowBatch:
+        """Rows ``lo`` to ``hi - 1`` as a batch of their own; row numbers and lines kept."""
+        base = self.start(lo)
+        return RowBatch(
+            bytes(self.span(lo, hi)),
+            offsets(end - base for end in self.ends[lo:hi]),
+            self.first_number + lo,
+            self.lines[lo:hi] if self.lines is not None else None,
+        )
+
+    def rows_within(self, nbytes: int) -> int:
+        """How many whole rows from the first fit in ``nbytes`` (at least one)."""
+        return max(1, bisect_right(self.ends, nbytes))
+
+    def row_at_line(
+        self, line: int, physical: bool, lo: int = 0, hi: int | None = None
+    ) -> int | None:
+        """The row (``lo`` <= row < ``hi``) a COPY error's ``line`` names when rows ``lo`` to
+        ``hi - 1`` were sent as one COPY. ``physical`` (CSV): the line counts the newlines
+        inside quoted values, so it is found by counting them."""
+        hi = len(self) if hi is None else hi
+        if line < 1:
+            return None
+        if not physical:
+            index = lo + line - 1
+            return index if index < hi else None
+        seen = 0
+        count = self.data.count
+        for i in range(lo, hi):
+            seen += max(count(b"\n", self.start(i), self.ends[i]), 1)
+            if line <= seen:
+                return i
+        return None
+
+    def line_count(self, physical: bool) -> int:
+        """The lines a COPY of the whole batch counts (every row ends with a newline)."""
+        return self.data.count(b"\n") if physical else len(self)
+
+
+def row_at_line(batches: list[RowBatch], line: int, physical: bool) -> tuple[int, int] | None:
+    """(batch, row) that a COPY error's ``line`` names, the batches sent in that order as one
+    COPY; None when the line is not among them."""
+    for k, batch in enumerate(batches):
+        count = batch.line_count(physical)
+        if line <= count:
+            row = batch.row_at_line(line, physical)
+            return None if row is None else (k, row)
+        line -= count
+    return None

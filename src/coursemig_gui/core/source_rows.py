@@ -1,0 +1,181 @@
+"""Reading a source table: ``COPY ... TO STDOUT`` in a background thread, in batches of rows kept
+back to back in one buffer (``row_batch.py``). ``COPY ... TO STDOUT`` yields one row per chunk
+(libpq returns COPY OUT data a row at a time), so rows are batched without parsing them.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from array import array
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from coursemig_gui.core.engine.copy_format import BINARY_HEADER, BINARY_TRAILER, csv_line
+from coursemig_gui.core.private_files import open_private
+from coursemig_gui.core.psycopg_private import copy_out_into
+from coursemig_gui.core.row_batch import RowBatch, offsets
+
+
+class _StopReading(Exception):
+    pass
+
+
+_END = object()
+
+
+def _without_binary_frame(
+    buf: bytearray, ends: array, first: bool, ended: bool
+) -> tuple[bytearray, array]:
+    """Binary COPY's file header (before the first row, in its chunk or one of its own) and
+    trailer (a chunk of its own after the last row) taken out: each COPY the loader sends
+    writes its own."""
+    if first and buf.startswith(BINARY_HEADER):
+        cut = len(BINARY_HEADER)  # no extension area: flags are 0
+        del buf[:cut]
+        ends = offsets(end - cut for end in ends if end > cut)
+    if ended and ends and len(buf) - (ends[-2] if len(ends) > 1 else 0) == len(BINARY_TRAILER):
+        if buf.endswith(BINARY_TRAILER):
+            del buf[-len(BINARY_TRAILER) :]
+            ends.pop()
+    return buf, ends
+
+
+class DatabaseRows:
+    """Rows of one table read by ``COPY ... TO STDOUT`` in a background thread.
+
+    The thread overlaps reading the source with writing the target, as a ``psql | psql`` pipe
+    does with two processes; a small queue bounds memory whatever the table's size.
+    """
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        table: sql.Composable,
+        columns: list[str],
+        fmt: str,
+        batch_rows: int,
+        batch_bytes: int,
+        tee: Path | None = None,
+        header_names: list[str] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.fmt = fmt
+        self.columns = columns
+        self.header_names = header_names or columns
+        self.statement = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT {})").format(
+            table, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(fmt)
+        )
+        self.batch_rows = batch_rows
+        self.batch_bytes = batch_bytes
+        self.tee = tee
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.bytes_read = 0
+
+    def csv_header(self) -> str:
+        return csv_line(self.header_names)
+
+    def _put(self, item: object) -> None:
+        while True:
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                if self._stop.is_set():
+                    raise _StopReading() from None
+
+    def _produce(self) -> Iterator[RowBatch]:
+        """Read the table, yielding batches; the CSV copy (``tee``) is renamed into place only
+        when the whole table was read."""
+        tee_file = None
+        part = self.tee.with_suffix(".csv.part") if self.tee is not None else None
+        finished = False
+        try:
+            if part is not None:
+                part.parent.mkdir(parents=True, exist_ok=True)
+                part.unlink(missing_ok=True)  # a stale one would keep its wider permissions
+                tee_file = open_private(part, "wb")  # closed in finally
+                tee_file.write(self.csv_header().encode("utf-8"))
+            number = 1
+            binary = self.fmt == "binary"
+            first = True
+            with self.conn.cursor() as cur, cur.copy(self.statement):
+                # psycopg's own row iterator waits once per row and makes an object per row;
+                # this reads every row libpq already holds per wait into one buffer per batch
+                ended = False
+                while not ended:
+                    buf, ends = bytearray(), offsets(())
+                    ended = copy_out_into(self.conn, buf, ends, self.batch_rows, self.batch_bytes)
+                    if binary:
+                        buf, ends = _without_binary_frame(buf, ends, first, ended)
+                    first = False
+                    if not ends:
+                        continue
+                    if tee_file is not None:
+                        tee_file.write(buf)
+                    self.bytes_read += len(buf)
+                    yield RowBatch(buf, ends, number)
+                    number += len(ends)
+            if tee_file is not None:
+                tee_file.close()
+                tee_file = None
+                part.replace(self.tee)
+                finished = True
+        finally:
+            if tee_file is not None:
+                tee_file.close()
+            if part is not None and not finished:  # no half file is left behind
+                part.unlink(missing_ok=True)
+
+    def _read(self) -> None:
+        try:
+            for batch in self._produce():
+                if self._stop.is_set():
+                    raise _StopReading()
+                self._put(batch)
+            self._put(_END)
+        except _StopReading:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the loader, which reports it
+            try:
+                self._put(exc)
+            except _StopReading:
+                pass
+
+    def batches(self) -> Iterator[RowBatch]:
+        self._thread = threading.Thread(target=self._read, name="coursemig-reader", daemon=True)
+        self._thread.start()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the reader thread and wait for it, so it never outlives its connection."""
+        self._stop.set()
+        if self._thread is not None:
+            # drain, so a reader blocked on a full queue sees the stop flag; one still waiting
+            # on the source after a while has its COPY cancelled, so it ends too
+            waited = 0
+            while self._thread.is_alive():
+                try:
+                    self._queue.get(timeout=0.1)
+                except queue.Empty:
+                    waited += 1
+                    if waited == 10:
+                        try:
+                            self.conn.cancel_safe(timeout=2.0)
+                        except Exception:  # noqa: BLE001 - a broken connection ends it anyway
+                            pass
+            self._thread = None
