@@ -12,7 +12,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 
 
 def offsets(ends: Iterable[int]) -> array:
@@ -22,10 +22,11 @@ def offsets(ends: Iterable[int]) -> array:
 
 @dataclass
 class RowBatch:
-    data: bytes | bytearray  # the rows back to back, each as COPY writes it
+    data: bytes  # the rows back to back, each as COPY writes it
     ends: array  # where each row ends in ``data`` (row i is data[ends[i-1]:ends[i]])
     first_number: int  # the 1-based row number of the first row
     lines: list[int] | None = None  # CSV files: the physical line each row starts on
+    base: int = 0  # where the first row starts in ``data`` (a part shares its whole's buffer)
 
     @classmethod
     def of_rows(
@@ -38,26 +39,27 @@ class RowBatch:
 
     @property
     def nbytes(self) -> int:
-        return len(self.data)
+        return self.ends[-1] - self.base if self.ends else 0
 
     def start(self, i: int) -> int:
-        return self.ends[i - 1] if i else 0
+        return self.ends[i - 1] if i else self.base
 
     def span(self, lo: int, hi: int) -> memoryview:
         """Rows ``lo`` to ``hi - 1`` as one buffer, without copying them."""
-        return memoryview(self.data)[self.start(lo) : self.ends[hi - 1] if hi > lo else 0]
+        if hi <= lo:
+            return memoryview(b"")
+        return memoryview(self.data)[self.start(lo) : self.ends[hi - 1]]
+
+    def whole(self) -> memoryview:
+        return self.span(0, len(self))
 
     def row(self, i: int) -> bytes:
         return bytes(self.span(i, i + 1))
 
     def rows_in(self, lo: int, hi: int) -> list[bytes]:
-        view = memoryview(self.data)
-        starts = self.start(lo)
-        out = []
-        for end in self.ends[lo:hi]:
-            out.append(bytes(view[starts:end]))
-            starts = end
-        return out
+        data = self.data
+        ends = self.ends[lo:hi]
+        return [data[a:b] for a, b in zip(chain((self.start(lo),), ends), ends, strict=False)]
 
     @property
     def rows(self) -> list[bytes]:
@@ -65,18 +67,19 @@ class RowBatch:
         return self.rows_in(0, len(self))
 
     def part(self, lo: int, hi: int) -> RowBatch:
-        """Rows ``lo`` to ``hi - 1`` as a batch of their own; row numbers and lines kept."""
-        base = self.start(lo)
+        """Rows ``lo`` to ``hi - 1`` as a batch of their own, sharing this one's buffer; row
+        numbers and lines kept."""
         return RowBatch(
-            bytes(self.span(lo, hi)),
-            offsets(end - base for end in self.ends[lo:hi]),
+            self.data,
+            self.ends[lo:hi],
             self.first_number + lo,
             self.lines[lo:hi] if self.lines is not None else None,
+            self.start(lo),
         )
 
     def rows_within(self, nbytes: int) -> int:
         """How many whole rows from the first fit in ``nbytes`` (at least one)."""
-        return max(1, bisect_right(self.ends, nbytes))
+        return max(1, bisect_right(self.ends, self.base + nbytes))
 
     def row_at_line(
         self, line: int, physical: bool, lo: int = 0, hi: int | None = None
@@ -100,7 +103,9 @@ class RowBatch:
 
     def line_count(self, physical: bool) -> int:
         """The lines a COPY of the whole batch counts (every row ends with a newline)."""
-        return self.data.count(b"\n") if physical else len(self)
+        if not physical:
+            return len(self)
+        return self.data.count(b"\n", self.base, self.ends[-1]) if self.ends else 0
 
 
 def row_at_line(batches: list[RowBatch], line: int, physical: bool) -> tuple[int, int] | None:

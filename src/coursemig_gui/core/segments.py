@@ -116,12 +116,12 @@ def load_in_segments(
             raise wrapped.error from None
         if outcome is None:
             return
-        sent, error = outcome
-        if error is None:
-            settled += sum(batch.nbytes for batch in sent)
+        if isinstance(outcome, int):
+            settled += outcome
         else:
             errors += 1
-            settled += _around_bad_row(loader, feed, sent, error, on_progress)
+            settled += _around_bad_row(loader, feed, *outcome, on_progress)
+        outcome = None  # a segment's rows are not kept while the next one is read
         if errors:
             limit = min(
                 ceiling, max(COPY_COST_BYTES, isqrt(2 * COPY_COST_BYTES * settled // errors))
@@ -130,9 +130,9 @@ def load_in_segments(
 
 def _segment(
     loader: TableLoader, feed: _Feed, on_progress: Progress, limit: int
-) -> tuple[list[RowBatch], psycopg.Error | None] | None:
-    """One COPY fed rows until ``limit`` bytes or their end. Returns the batches sent and the
-    row error that rolled them back (None: they are in), or None when no rows were left."""
+) -> int | tuple[list[RowBatch], psycopg.Error] | None:
+    """One COPY fed rows until ``limit`` bytes or their end. Returns the bytes loaded, or the
+    batches sent and the row error that rolled them back, or None when no rows were left."""
     batch = feed.take(limit)
     if batch is None:
         return None
@@ -146,7 +146,7 @@ def _segment(
                 copy.write(BINARY_HEADER)
             while True:
                 loader.cancel.check()
-                copy.write(memoryview(batch.data))  # psycopg splits it without copying
+                copy.write(batch.whole())  # psycopg splits it without copying
                 on_progress(loader.result)
                 if size >= limit:
                     break
@@ -166,7 +166,7 @@ def _segment(
     for batch in sent:
         loader.count_written(batch)
     on_progress(loader.result)
-    return sent, None
+    return size
 
 
 def _around_bad_row(
@@ -208,7 +208,7 @@ def _known_good(loader: TableLoader, good: list[RowBatch]) -> None:
             if binary:
                 copy.write(BINARY_HEADER)
             for batch in good:
-                copy.write(memoryview(batch.data))
+                copy.write(batch.whole())
             if binary:
                 copy.write(BINARY_TRAILER)
     except psycopg.Error as exc:

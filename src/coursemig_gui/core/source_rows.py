@@ -27,9 +27,7 @@ class _StopReading(Exception):
 _END = object()
 
 
-def _without_binary_frame(
-    buf: bytearray, ends: array, first: bool, ended: bool
-) -> tuple[bytearray, array]:
+def _without_binary_frame(buf: bytearray, ends: array, first: bool) -> tuple[bytearray, array]:
     """Binary COPY's file header (before the first row, in its chunk or one of its own) and
     trailer (a chunk of its own after the last row) taken out: each COPY the loader sends
     writes its own."""
@@ -37,7 +35,8 @@ def _without_binary_frame(
         cut = len(BINARY_HEADER)  # no extension area: flags are 0
         del buf[:cut]
         ends = offsets(end - cut for end in ends if end > cut)
-    if ended and ends and len(buf) - (ends[-2] if len(ends) > 1 else 0) == len(BINARY_TRAILER):
+    # a row is never just the trailer (-1 as its field count), whichever batch it ends
+    if ends and len(buf) - (ends[-2] if len(ends) > 1 else 0) == len(BINARY_TRAILER):
         if buf.endswith(BINARY_TRAILER):
             del buf[-len(BINARY_TRAILER) :]
             ends.pop()
@@ -112,14 +111,14 @@ class DatabaseRows:
                     buf, ends = bytearray(), offsets(())
                     ended = copy_out_into(self.conn, buf, ends, self.batch_rows, self.batch_bytes)
                     if binary:
-                        buf, ends = _without_binary_frame(buf, ends, first, ended)
+                        buf, ends = _without_binary_frame(buf, ends, first)
                     first = False
                     if not ends:
                         continue
                     if tee_file is not None:
                         tee_file.write(buf)
                     self.bytes_read += len(buf)
-                    yield RowBatch(buf, ends, number)
+                    yield RowBatch(bytes(buf), ends, number)  # immutable: rows hash
                     number += len(ends)
             if tee_file is not None:
                 tee_file.close()
