@@ -22,7 +22,7 @@ def offsets(ends: Iterable[int]) -> array:
 
 @dataclass
 class RowBatch:
-    data: bytes  # the rows back to back, each as COPY writes it
+    data: bytes | bytearray  # the rows back to back, each as COPY writes it
     ends: array  # where each row ends in ``data`` (row i is data[ends[i-1]:ends[i]])
     first_number: int  # the 1-based row number of the first row
     lines: list[int] | None = None  # CSV files: the physical line each row starts on

@@ -118,7 +118,7 @@ class DatabaseRows:
                     if tee_file is not None:
                         tee_file.write(buf)
                     self.bytes_read += len(buf)
-                    yield RowBatch(bytes(buf), ends, number)  # immutable: rows hash
+                    yield RowBatch(buf, ends, number)  # never changed once handed over
                     number += len(ends)
             if tee_file is not None:
                 tee_file.close()
