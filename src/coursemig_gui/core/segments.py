@@ -141,7 +141,7 @@ def _segment(
     sent = [batch]
     size = batch.nbytes
     try:
-        with conn.transaction(), conn.cursor() as cur, cur.copy(loader.statement) as copy:
+        with conn.transaction(), conn.cursor() as cur, cur.copy(loader.copy_sql) as copy:
             if binary:
                 copy.write(BINARY_HEADER)
             while True:
@@ -204,7 +204,7 @@ def _known_good(loader: TableLoader, good: list[RowBatch]) -> None:
     conn = loader.conn
     binary = loader.fmt == "binary"
     try:
-        with conn.transaction(), conn.cursor() as cur, cur.copy(loader.statement) as copy:
+        with conn.transaction(), conn.cursor() as cur, cur.copy(loader.copy_sql) as copy:
             if binary:
                 copy.write(BINARY_HEADER)
             for batch in good:

@@ -13,6 +13,7 @@ import io
 import json
 from collections import deque
 from collections.abc import Callable, Iterator
+from functools import cached_property
 
 import psycopg
 from psycopg import sql
@@ -96,9 +97,14 @@ class TableLoader:
 
     # -- sending -------------------------------------------------------------------------------
 
+    @cached_property
+    def copy_sql(self) -> bytes:
+        """The COPY statement, rendered once: a table with bad rows sends it a thousand times."""
+        return self.statement.as_bytes(self.conn)
+
     def _send(self, data: memoryview | bytes) -> None:
         """One COPY of rows back to back, under its own savepoint."""
-        with self.conn.transaction(), self.conn.cursor() as cur, cur.copy(self.statement) as copy:
+        with self.conn.transaction(), self.conn.cursor() as cur, cur.copy(self.copy_sql) as copy:
             if self.fmt == "binary":
                 copy.write(BINARY_HEADER)
             copy.write(data)
