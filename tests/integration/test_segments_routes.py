@@ -8,7 +8,7 @@ log with its row number.
 
 Descriptions with line breaks in every third course make a CSV row span several physical
 lines, which the error's line number counts. Segments are small (64 kB) and a COPY's own cost
-is set low (1 kB) so the sized-down segments cut the 50-row batches.
+is set low (0.5-1 kB, whatever is measured) so the sized-down segments cut the 50-row batches.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ ROUTES = ["binary", "csv", "file"]
 def small_segments(monkeypatch) -> None:
     monkeypatch.setattr(segments, "SEGMENT_BYTES", 64 << 10)
     monkeypatch.setattr(segments, "COPY_COST_BYTES", 1 << 10)
+    monkeypatch.setattr(segments, "COPY_COST_RANGE", (1 << 9, 1 << 10))
 
 
 def _mapping(source_db, if_exists: IfExists):
@@ -156,28 +157,31 @@ def test_bad_rows_on_every_route_each_row_once(source_db, target_db, tmp_path, r
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_connection_killed_among_bad_rows(source_db, target_db, tmp_path, route):
+def test_connection_killed_among_bad_rows(source_db, target_db, tmp_path, route, monkeypatch):
     """Killed halfway, after some bad rows were settled and while segments are small: the table
     starts again from its first row and ends with each row once, each bad row rejected once."""
+    monkeypatch.setattr(segments, "COPY_COST_RANGE", (4 << 10, 4 << 10))  # fewer, slower steps
     pids = _arrange(source_db, target_db, tmp_path, route)
     clashing = [pids[i] for i in range(5, len(pids), 300)]
     _clash(target_db, clashing)
-    killer = Killer(target_db, MID_LOAD, target_db.user)
+    killers: list[Killer] = []
     events: list = []
 
     def on_event(event) -> None:
         events.append(event)
-        if isinstance(event, TableProgress) and event.phase == Phase.COPYING:
-            if event.rows_done >= len(pids) // 2 and not killer.killed:
-                killer.kill_now()
-            elif not killer.killed:
-                time.sleep(0.25)  # past the progress throttle: the next batch reports too
+        if isinstance(event, TableProgress) and event.phase == Phase.COPYING and not killers:
+            if event.rows_done >= len(pids) // 2:
+                killers.append(Killer(target_db, MID_LOAD, target_db.user))
+                killers[0].kill_now()
+            else:
+                time.sleep(0.21)  # past the progress throttle: the next batch reports too
 
     try:
         report = _load(source_db, target_db, tmp_path, route, on_event)
     finally:
-        killer.close()
-    assert killer.killed, "nothing was killed: the test did not test anything"
+        for killer in killers:
+            killer.close()
+    assert killers and killers[0].killed, "nothing was killed: the test did not test anything"
     assert report.exit_code == 3, report.headline()
     texts = [e.text for e in events if isinstance(e, LogMessage)]
     assert "The connection was lost while copying course; starting it again (try 2 of 3)." in texts

@@ -18,8 +18,10 @@ An error that names no line (foreign keys, Citus' workers) sends the segment's b
 the careful path instead, which bisects. Either way every row lands exactly once or is
 rejected. A failed segment costs its rows before the bad one twice, so after the first error
 segments are sized from the bad rows seen: about sqrt(2 x a COPY's own cost x the bytes
-between bad rows), which balances the COPYs' own cost against the rows sent twice (measured,
-1,000,000 course rows with 100 bad ones spread over them, ``benchmarks/fair_pairs.py``).
+between bad rows), which balances the COPYs' own cost against the rows sent twice. A COPY's
+own cost is measured on the table as it loads (``_CopyCost``): with a constant, the best one
+for a keyed table cost a bare table twice as much, and the other way round (1,000,000 course
+rows, 100 bad ones spread over them, ``benchmarks/fair_pairs.py``).
 
 ``COPY … FREEZE`` is not used: it refuses to run inside a savepoint, and the savepoint is what
 lets a bad row cost one segment instead of the table (measured: no gain on a new table).
@@ -27,6 +29,7 @@ lets a bad row cost one segment instead of the table (measured: no gain on a new
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from math import isqrt
@@ -44,8 +47,10 @@ if TYPE_CHECKING:
 
 SEGMENT_BYTES = 32 << 20  # what one segment keeps in memory until its COPY succeeds
 # A COPY's own cost (savepoint, round trips, start-up), in bytes of rows it could have loaded
-# instead: measured 6 kB on a keyed table, 35 kB on a bare one (course rows, TLS target).
+# instead, until the table's own is measured (``_CopyCost``). Measured with psycopg alone
+# (course rows, TLS target): 6 kB into a keyed table, 35 kB into a bare one.
 COPY_COST_BYTES = 16 << 10
+COPY_COST_RANGE = (2 << 10, 1 << 20)  # what a measurement is trusted within
 
 Progress = Callable[["LoadResult"], None]
 
@@ -96,6 +101,26 @@ class _Feed:
         self.back.extendleft(reversed(batches))
 
 
+class _CopyCost:
+    """A COPY's own cost in bytes of rows, measured on the table being loaded: how long a
+    one-row COPY takes (each bad row is tried alone) over how long a byte takes in the clean
+    segments. It differs by table: rows into a table with keys cost 5x what they cost into a
+    bare one, the COPY itself about the same."""
+
+    def __init__(self) -> None:
+        self.clean_seconds = 0.0
+        self.clean_bytes = 0
+        self.single_seconds = 0.0
+        self.singles = 0
+
+    def bytes(self) -> int:
+        if not (self.singles and self.clean_bytes and self.clean_seconds > 0):
+            return COPY_COST_BYTES
+        per_byte = self.clean_seconds / self.clean_bytes
+        low, high = COPY_COST_RANGE
+        return int(min(high, max(low, self.single_seconds / self.singles / per_byte)))
+
+
 def load_in_segments(
     loader: TableLoader,
     batches: Iterator[RowBatch],
@@ -109,7 +134,9 @@ def load_in_segments(
     feed = _Feed(loader, batches)
     errors = 0
     settled = 0  # bytes of rows written or rejected: with ``errors``, how far apart bad rows are
+    cost = _CopyCost()
     while True:
+        started = time.perf_counter()
         try:
             outcome = _segment(loader, feed, on_progress, limit)
         except _FromSource as wrapped:
@@ -118,14 +145,15 @@ def load_in_segments(
             return
         if isinstance(outcome, int):
             settled += outcome
+            cost.clean_seconds += time.perf_counter() - started
+            cost.clean_bytes += outcome
         else:
             errors += 1
-            settled += _around_bad_row(loader, feed, *outcome, on_progress)
+            settled += _around_bad_row(loader, feed, *outcome, on_progress, cost)
         outcome = None  # a segment's rows are not kept while the next one is read
         if errors:
-            limit = min(
-                ceiling, max(COPY_COST_BYTES, isqrt(2 * COPY_COST_BYTES * settled // errors))
-            )
+            copy_bytes = cost.bytes()
+            limit = min(ceiling, max(copy_bytes, isqrt(2 * copy_bytes * settled // errors)))
 
 
 def _segment(
@@ -175,6 +203,7 @@ def _around_bad_row(
     sent: list[RowBatch],
     error: psycopg.Error,
     on_progress: Progress,
+    cost: _CopyCost,
 ) -> int:
     """Settle a failed segment's rows up to its bad row (the rows after it go back to the
     feed); returns the bytes settled."""
@@ -193,7 +222,10 @@ def _around_bad_row(
     if good:
         _known_good(loader, good)
     suspect = holder.part(row, row + 1)
+    started = time.perf_counter()
     loader.load_batch(suspect)
+    cost.single_seconds += time.perf_counter() - started
+    cost.singles += 1
     on_progress(loader.result)
     return sum(batch.nbytes for batch in good) + suspect.nbytes
 
