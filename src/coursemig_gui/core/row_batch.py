@@ -2,8 +2,9 @@
 
 The hot path handles a batch as one object (one ``copy.write``, its size a ``len``) and never
 makes a Python object per row; a row is sliced out only where one is needed (a failed batch's
-retry, a rejected row's entry in the error log). Measured on 1,000,000 course rows: a ``bytes``
-object per row, joined again per batch, cost the client about a third of its CPU.
+retry, a rejected row's entry in the error log). Measured (1,000,000 course rows into a new
+table, runs alternated with a ``bytes`` object per row joined again per batch): the client
+process's CPU went from 2.1 s to 1.9 s (medians of 4).
 """
 
 from __future__ import annotations

@@ -104,8 +104,8 @@ class _Feed:
 class _CopyCost:
     """A COPY's own cost in bytes of rows, measured on the table being loaded: how long a
     one-row COPY takes (each bad row is tried alone) over how long a byte takes in the clean
-    segments. It differs by table: rows into a table with keys cost 5x what they cost into a
-    bare one, the COPY itself about the same."""
+    segments. It differs by table: a row into a table with keys costs about 4x what it costs
+    into a bare one, the COPY itself about the same (0.2-0.5 ms, measured with psycopg alone)."""
 
     def __init__(self) -> None:
         self.clean_seconds = 0.0
