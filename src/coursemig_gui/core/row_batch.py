@@ -1,8 +1,9 @@
 """A batch of rows as COPY writes them: back to back in one buffer, with where each row ends.
 
-The hot path handles a batch as one object (one ``copy.write``, its size a ``len``) and never
-makes a Python object per row; a row is sliced out only where one is needed (a failed batch's
-retry, a rejected row's entry in the error log). Measured (1,000,000 course rows into a new
+The hot path handles a batch as one object (one ``copy.write``, its size a ``len``) and keeps
+no Python object per row (libpq's call still hands each row over as one, dropped at once); a
+row is sliced out only where one is needed (a rejected row's entry in the error log, the
+export's content checksum). Measured (1,000,000 course rows into a new
 table, runs alternated with a ``bytes`` object per row joined again per batch): the client
 process's CPU went from 2.1 s to 1.9 s (medians of 4).
 """
