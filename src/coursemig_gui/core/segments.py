@@ -186,11 +186,7 @@ def _segment(
             if binary:
                 copy.write(BINARY_TRAILER)
     except psycopg.Error as exc:
-        if loader.cancel.cancelled:
-            raise Cancelled() from exc
-        if isinstance(exc, psycopg.errors.QueryCanceled) or not is_row_error(exc):
-            raise
-        return sent, exc
+        return sent, _bad_row(loader, exc)
     for batch in sent:
         loader.count_written(batch)
     on_progress(loader.result)
@@ -244,12 +240,19 @@ def _known_good(loader: TableLoader, good: list[RowBatch]) -> None:
             if binary:
                 copy.write(BINARY_TRAILER)
     except psycopg.Error as exc:
-        if loader.cancel.cancelled:
-            raise Cancelled() from exc
-        if isinstance(exc, psycopg.errors.QueryCanceled) or not is_row_error(exc):
-            raise
+        _bad_row(loader, exc)
         for batch in good:
             loader.load_batch(batch)
         return
     for batch in good:
         loader.count_written(batch)
+
+
+def _bad_row(loader: TableLoader, exc: psycopg.Error) -> psycopg.Error:
+    """A COPY's error when it is a bad row's; a Stop, a timeout or a lost connection is raised
+    as what it is."""
+    if loader.cancel.cancelled:
+        raise Cancelled() from exc
+    if isinstance(exc, psycopg.errors.QueryCanceled) or not is_row_error(exc):
+        raise exc
+    return exc
