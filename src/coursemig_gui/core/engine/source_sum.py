@@ -47,7 +47,11 @@ class SourceSumDuringLoad:
             conn.close()
 
     def result(self) -> Sums | None:
-        return self._future.result()
+        """The sum; a Stop while waiting for it (its query cancelled) is raised as a Stop,
+        not taken for a server that cannot sum."""
+        sums = self._future.result()
+        self._cancel.check()
+        return sums
 
     def close(self) -> None:
         """Stop a sum still running (a load that failed or was stopped) and wait for it."""
