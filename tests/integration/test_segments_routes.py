@@ -25,6 +25,7 @@ from test_transient_faults import MID_LOAD, Killer
 from coursemig_gui.core import segments
 from coursemig_gui.core.catalog import read_catalog
 from coursemig_gui.core.csvfiles import csv_file_name
+from coursemig_gui.core.engine import likely_refused
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.run import run_migration
 from coursemig_gui.core.engine.session import open_session
@@ -40,6 +41,9 @@ def small_segments(monkeypatch) -> None:
     monkeypatch.setattr(segments, "SEGMENT_BYTES", 64 << 10)
     monkeypatch.setattr(segments, "COPY_COST_BYTES", 1 << 10)
     monkeypatch.setattr(segments, "COPY_COST_RANGE", (1 << 9, 1 << 10))
+    # the keys put there before would be named by the source and read first
+    # (test_likely_refused.py); these tests are about meeting them inside the segments
+    monkeypatch.setattr(likely_refused, "KEYS_BEFORE_LIMIT", 0)
 
 
 def _mapping(source_db, if_exists: IfExists):

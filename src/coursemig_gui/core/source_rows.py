@@ -24,6 +24,87 @@ class _StopReading(Exception):
     pass
 
 
+class _TooMany(Exception):
+    pass
+
+
+# Likely refused rows are kept in memory and sent one by one: beyond these, the table has
+# more bad rows than a split can help with, and it loads as before.
+LIKELY_REFUSED_ROWS = 1_000
+LIKELY_REFUSED_BYTES = 16 << 20
+
+
+def read_order_settings(conn: psycopg.Connection) -> None:
+    """Every read of a table on ``conn`` starts at its first block and runs in one process,
+    so two reads in one snapshot meet the rows in the same order (numbers stay the source's)."""
+    conn.execute(
+        "SELECT set_config('synchronize_seqscans', 'off', false),"
+        " set_config('max_parallel_workers_per_gather', '0', false)"
+    )
+
+
+def read_likely_refused(
+    conn: psycopg.Connection,
+    table: sql.Composable,
+    columns: list[str],
+    fmt: str,
+    condition: sql.Composable,
+) -> list[RowBatch] | None:
+    """The rows for which ``condition`` is true, each as a batch of its own numbered with its
+    place in the table's read order; None when there are too many, or the source cannot say
+    (the source's transaction and snapshot are kept either way)."""
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    statement = sql.SQL(
+        "COPY (SELECT {}, n FROM (SELECT {}, row_number() OVER () AS n, ({}) AS refused "
+        "FROM {}) AS q WHERE refused LIMIT {}) TO STDOUT (FORMAT {})"
+    ).format(names, names, condition, table, sql.Literal(LIKELY_REFUSED_ROWS + 1), sql.SQL(fmt))
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with conn.transaction():  # a savepoint: a failure here never ends the snapshot
+            read_order_settings(conn)
+            with conn.cursor() as cur, cur.copy(statement) as copy:
+                for chunk in copy:
+                    chunks.append(bytes(chunk))
+                    size += len(chunk)
+                    if size > LIKELY_REFUSED_BYTES:
+                        raise _TooMany()
+    except (_TooMany, psycopg.Error, UnicodeError):
+        return None
+    rows = _binary_rows(b"".join(chunks)) if fmt == "binary" else chunks
+    if len(rows) > LIKELY_REFUSED_ROWS:
+        return None
+    return [_numbered(row, fmt) for row in rows]
+
+
+def _binary_rows(data: bytes) -> list[bytes]:
+    """The rows of a whole binary COPY output (header and trailer taken off)."""
+    pos, rows = len(BINARY_HEADER), []
+    while True:
+        count = int.from_bytes(data[pos : pos + 2], "big", signed=True)
+        if count < 0:
+            return rows
+        end = pos + 2
+        for _ in range(count):
+            size = int.from_bytes(data[end : end + 4], "big", signed=True)
+            end += 4 + max(size, 0)
+        rows.append(data[pos:end])
+        pos = end
+
+
+def _numbered(row: bytes, fmt: str) -> RowBatch:
+    """A row read with its number as an extra last field, as a batch of one numbered so."""
+    if fmt == "binary":
+        count = int.from_bytes(row[0:2], "big", signed=True)
+        number = int.from_bytes(row[-8:], "big", signed=True)  # int8: 4-byte size, 8 bytes
+        row = (count - 1).to_bytes(2, "big", signed=True) + row[2:-12]
+    else:
+        head, _, tail = row.rstrip(b"\n").rpartition(b",")
+        number = int(tail)
+        row = head + b"\n"
+    return RowBatch.of_rows([row], number)
+
+
 _END = object()
 
 
@@ -60,14 +141,21 @@ class DatabaseRows:
         batch_bytes: int,
         tee: Path | None = None,
         header_names: list[str] | None = None,
+        leaving_out: sql.Composable | None = None,
     ) -> None:
         self.conn = conn
         self.fmt = fmt
         self.columns = columns
         self.header_names = header_names or columns
-        self.statement = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT {})").format(
-            table, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(fmt)
-        )
+        names = sql.SQL(", ").join(map(sql.Identifier, columns))
+        if leaving_out is None:
+            self.statement = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT {})").format(
+                table, names, sql.SQL(fmt)
+            )
+        else:  # the rows read first by ``read_likely_refused``; IS NOT TRUE keeps a NULL's
+            self.statement = sql.SQL(
+                "COPY (SELECT {} FROM {} WHERE ({}) IS NOT TRUE) TO STDOUT (FORMAT {})"
+            ).format(names, table, leaving_out, sql.SQL(fmt))
         self.batch_rows = batch_rows
         self.batch_bytes = batch_bytes
         self.tee = tee

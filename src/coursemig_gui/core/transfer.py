@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator
 from functools import cached_property
@@ -94,6 +95,7 @@ class TableLoader:
         self.result = LoadResult()
         self._transformer: Transformer | None = None
         self._oids = source_type_oids
+        self._number: Callable[[int], int] = int  # a row's number in the source's read order
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -111,7 +113,24 @@ class TableLoader:
             if self.fmt == "binary":
                 copy.write(BINARY_TRAILER)
 
-    def load(self, batches: Iterator[RowBatch], on_progress: ProgressCallback) -> LoadResult:
+    def load(
+        self,
+        batches: Iterator[RowBatch],
+        on_progress: ProgressCallback,
+        likely_refused: list[RowBatch] | None = None,
+    ) -> LoadResult:
+        """Load every row. ``likely_refused`` (rows the source named, each a batch of one with
+        its own number, ``engine/likely_refused.py``) go first, one COPY each; ``batches``
+        are the rest, numbered 1, 2, … among themselves."""
+        if likely_refused:
+            for batch in likely_refused:
+                self.cancel.check()
+                self.result.rows_read += 1
+                self.result.bytes_read += batch.nbytes
+                self.load_batch(batch)
+                on_progress(self.result)
+            numbers = sorted(batch.first_number for batch in likely_refused)
+            self._number = lambda n: _number_among(numbers, n)
         load_in_segments(self, batches, on_progress)
         self._check_percent()
         return self.result
@@ -176,7 +195,7 @@ class TableLoader:
         rejected = RejectedRow(
             table=self.table_name,
             target=self.target_name,
-            row_number=batch.first_number + position,
+            row_number=self._number(batch.first_number + position),
             line=line,
             reason=explain_row_error(exc, column, self.target_name),
             column=column,
@@ -237,6 +256,17 @@ class TableLoader:
         fields = binary_fields(raw)
         values = self._transformer.load_sequence(fields)
         return [_as_text(v) for v in values]
+
+
+def _number_among(taken: list[int], n: int) -> int:
+    """The ``n``-th number that is not in ``taken`` (sorted): the source's number of the
+    ``n``-th row read after the likely refused ones were read first."""
+    number = n
+    while True:
+        after = n + bisect_right(taken, number)
+        if after == number:
+            return number
+        number = after
 
 
 def _as_text(value: object) -> str | None:

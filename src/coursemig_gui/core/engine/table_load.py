@@ -9,11 +9,7 @@ from dataclasses import replace
 import psycopg
 from psycopg import sql
 
-from coursemig_gui.core.catalog import (
-    count_rows,
-    table_exists,
-)
-from coursemig_gui.core.content_checksum import add_checksums, stable_rows_checksum
+from coursemig_gui.core.catalog import count_rows, table_exists
 from coursemig_gui.core.csv_import import column_mapping_for, match_columns, table_from_mapping
 from coursemig_gui.core.csvfiles import (
     csv_file_name,
@@ -24,10 +20,12 @@ from coursemig_gui.core.csvfiles import (
 )
 from coursemig_gui.core.engine.commit_point import TableTransaction
 from coursemig_gui.core.engine.copy_format import csv_line
+from coursemig_gui.core.engine.likely_refused import read_first
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.server_checksum import may_decide, server_check, sums_before
 from coursemig_gui.core.engine.session import open_session, pin_session
 from coursemig_gui.core.engine.source_sum import SourceSumDuringLoad
+from coursemig_gui.core.engine.table_export import TableExport
 from coursemig_gui.core.engine.table_outcome import SnapshotLost
 from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences, refuse_lossy
 from coursemig_gui.core.engine.verify import verify_import, verify_loaded
@@ -39,20 +37,15 @@ from coursemig_gui.core.events import (
     RejectedRow,
     TableProgress,
 )
-from coursemig_gui.core.export_package import check_file, package_entry
+from coursemig_gui.core.export_package import check_file
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.options import OnError
 from coursemig_gui.core.package_import import verify_against_package
 from coursemig_gui.core.report import TableReport, Verification
-from coursemig_gui.core.transfer import (
-    DatabaseRows,
-    LoadPolicy,
-    LoadResult,
-    TableLoader,
-)
+from coursemig_gui.core.transfer import DatabaseRows, LoadPolicy, LoadResult, TableLoader
 
 
-class TableLoad(TargetTables):
+class TableLoad(TargetTables, TableExport):
     """Mixed into the run: loading one table."""
 
     # -- one table -----------------------------------------------------------------------------
@@ -191,14 +184,35 @@ class TableLoad(TargetTables):
                     if before and self.options.verify:  # hashed now, taken off the sum later
                         check.before = sums_before(tgt, target, check.target_values)
                 self._set_aside_indexes(tgt, tm, table, existing, before, same_types)
+                source_table = sql.Identifier(self.options.source_schema, tm.source)
+                if self.options.verify and may_decide(check, src, tgt):
+                    source_sum = SourceSumDuringLoad(self._open_source, check, self.cancel)
+                # the kept CSV file is the table in its own order: no rows read first then
+                leaving_out, first = (
+                    (None, [])
+                    if keep_csv
+                    else read_first(
+                        src,
+                        tgt,
+                        source_table,
+                        schema,
+                        tm,
+                        table,
+                        existing,
+                        target_types,
+                        before,
+                        fmt,
+                    )
+                )
                 stream = DatabaseRows(
                     src,
-                    sql.Identifier(self.options.source_schema, tm.source),
+                    source_table,
                     [cm.source for cm in columns],
                     fmt,
                     self.options.batch_rows,
                     self.options.batch_bytes,
                     tee=(self.csv_dir / csv_file_name(tm.source)) if keep_csv else None,
+                    leaving_out=leaving_out,
                 )
                 loader = TableLoader(
                     tgt,
@@ -214,12 +228,11 @@ class TableLoad(TargetTables):
                     cancel=self.cancel,
                     source_type_oids=type_oids,
                 )
-                if self.options.verify and may_decide(check, src, tgt):
-                    source_sum = SourceSumDuringLoad(self._open_source, check, self.cancel)
                 self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
                 result = loader.load(
                     stream.batches(),
                     self._progress(tm, report, Phase.COPYING, started, table.row_estimate),
+                    likely_refused=first,
                 )
                 stream.close()  # the reader thread is done before anything else happens
                 self.cancel.check()
@@ -325,38 +338,6 @@ class TableLoad(TargetTables):
                 report.message,
             )
         )
-
-    def _export(self, tm: TableMapping, report: TableReport, src, started: float) -> None:
-        table = self.catalog.table(tm.source)
-        path = self.csv_dir / csv_file_name(tm.source)
-        columns = [cm.source for cm in tm.included_columns]
-        stream = DatabaseRows(
-            src,
-            sql.Identifier(self.options.source_schema, tm.source),
-            columns,
-            "csv",
-            self.options.batch_rows,
-            self.options.batch_bytes,
-            tee=path,
-        )
-        self.emit(TableProgress(tm.source, tm.target, Phase.EXPORTING, 0, table.row_estimate))
-        update = self._progress(tm, report, Phase.EXPORTING, started, table.row_estimate)
-        result = LoadResult()
-        for batch in stream.batches():
-            self.cancel.check()
-            result.rows_read += len(batch.rows)
-            result.rows_written += len(batch.rows)
-            result.bytes_read += sum(map(len, batch.rows))
-            # stored in the manifest, so the import can prove the content arrived whole
-            result.checksum = add_checksums(result.checksum, stable_rows_checksum(batch.rows))
-            update(result)
-        self._exported[tm.source] = package_entry(
-            table, columns, path, result.rows_read, result.checksum
-        )
-        report.rows_read = report.rows_written = result.rows_read
-        report.csv_file = str(path)
-        report.verification = Verification.NOT_RUN
-        self._finish(tm, report, started)
 
     def _import(self, tm: TableMapping, report: TableReport, tgt, started: float) -> None:
         schema = self.options.target_schema
