@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 
@@ -27,6 +28,31 @@ class Result:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
+
+
+class CpuMeter:
+    """CPU seconds used by the two servers and by this process's children (CourseMig, psql)
+    between ``start`` and ``stop``: a server's exited backends and parallel workers are
+    counted in its postmaster's children's times, so every step closes its connections."""
+
+    def __init__(self, data_dirs: list[Path]) -> None:
+        self.data_dirs = data_dirs
+        self._at = 0.0
+
+    def _now(self) -> float:
+        tick = os.sysconf("SC_CLK_TCK")
+        used = sum(os.times()[2:4])  # children's user + system
+        for data_dir in self.data_dirs:
+            pid = (data_dir / "postmaster.pid").read_text().split()[0]
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used += sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
+        return used
+
+    def start(self) -> None:
+        self._at = self._now()
+
+    def stop(self) -> float:
+        return self._now() - self._at
 
 
 def run_measured(

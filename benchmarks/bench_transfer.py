@@ -35,6 +35,7 @@ from pathlib import Path
 import psycopg
 from bench_tools import (
     TARGET_PASSWORD,
+    CpuMeter,
     Result,
     coursemig,
     drop_tables,
@@ -163,6 +164,7 @@ def main() -> int:
         print(f"  courses_course: {n:,} rows, {size}", flush=True)
 
         fair = Bench(src_url, tgt_url, tgt_admin, columns, work, env, max(1, args.rounds), n)
+        fair.cpu = CpuMeter([source.data_dir, target.data_dir])
         run_fair_pairs(fair, out)
         if args.only == "fair":
             return 0

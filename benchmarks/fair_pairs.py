@@ -27,6 +27,7 @@ from pathlib import Path
 import psycopg
 from bench_tools import (
     TARGET_PASSWORD,
+    CpuMeter,
     coursemig,
     drop_tables,
     make_target_table,
@@ -53,6 +54,11 @@ class Pair:
     runs: dict[str, list[float]] = field(default_factory=dict)
     rss: list[float] = field(default_factory=list)
     load: float = 0.0
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # CPU seconds of each step
+
+    def cpu_median(self, label: str) -> str:
+        spent = self.cpu.get(label)
+        return f"{statistics.median(spent):.1f}" if spent else ""
 
     def median(self, label: str) -> float:
         return statistics.median(self.base if label == self.base_label else self.runs[label])
@@ -69,6 +75,7 @@ class Bench:
     rounds: int
     rows: int = 0
     pairs: list[Pair] = field(default_factory=list)
+    cpu: CpuMeter | None = None  # the servers' and the clients' CPU, when the servers are ours
 
     # -- the two sides -------------------------------------------------------------------------
 
@@ -126,12 +133,21 @@ class Bench:
         """Base, the others, base; the others' order reversed every other round."""
         pair.load = os.getloadavg()[0]
         others = [label for label in steps if label != pair.base_label]
-        pair.base.append(steps[pair.base_label]())
+
+        def measured(label: str) -> float:
+            if self.cpu is not None:
+                self.cpu.start()
+            seconds = steps[label]()
+            if self.cpu is not None:
+                pair.cpu.setdefault(label, []).append(self.cpu.stop())
+            return seconds
+
+        pair.base.append(measured(pair.base_label))
         for i in range(self.rounds):
             for label in others if i % 2 == 0 else list(reversed(others)):
-                pair.runs.setdefault(label, []).append(steps[label]())
+                pair.runs.setdefault(label, []).append(measured(label))
                 print(f"    {label}: {pair.runs[label][-1]:.1f}s", flush=True)
-            pair.base.append(steps[pair.base_label]())
+            pair.base.append(measured(pair.base_label))
             print(f"    {pair.base_label}: {pair.base[-1]:.1f}s", flush=True)
         self.pairs.append(pair)
 
@@ -318,30 +334,39 @@ class Bench:
             f"(on {os.cpu_count()} cores); peak RSS of CourseMig {peak:.0f} MB"
         )
         print()
-        print("| same work | run | seconds | ratio | goal | load at start |")
-        print("|---|---|---|---|---|---|")
+        # CPU seconds: both servers and the client processes, for the whole step (making and
+        # dropping the table included); over the cores, the least time the step could take
+        print("| same work | run | seconds | ratio | goal | CPU seconds | load at start |")
+        print("|---|---|---|---|---|---|---|")
         rows = []
         for p in self.pairs:
             base = p.median(p.base_label)
-            print(f"| {p.work} | {p.base_label} | {base:.1f} | 1.00 | | {p.load:.1f} |")
+            cpu = p.cpu_median(p.base_label)
+            print(f"| {p.work} | {p.base_label} | {base:.1f} | 1.00 | | {cpu} | {p.load:.1f} |")
+            rows.append([p.work, p.base_label, f"{base:.2f}", "", "", "", cpu])
             for label in p.runs:
                 seconds = p.median(label)
                 if p.base_label == "clean":
                     ratio = f"{(seconds / base - 1) * 100:+.0f} %"
                 else:
                     ratio = f"{base / seconds:.2f}×"
-                print(f"| {p.work} | {label} | {seconds:.1f} | {ratio} | {p.goal} | |")
-                rows.append([p.work, label, f"{seconds:.2f}", p.base_label, f"{base:.2f}", ratio])
+                cpu = p.cpu_median(label)
+                print(f"| {p.work} | {label} | {seconds:.1f} | {ratio} | {p.goal} | {cpu} | |")
+                rows.append(
+                    [p.work, label, f"{seconds:.2f}", p.base_label, f"{base:.2f}", ratio, cpu]
+                )
             if VERIFIED in p.runs and UNVERIFIED in p.runs:
                 # what verification adds to the same run without it
                 on, off = p.median(VERIFIED), p.median(UNVERIFIED)
                 cost = f"{(on / off - 1) * 100:+.0f} %"
                 label = "verification's cost (on against --no-verify)"
-                print(f"| {p.work} | {label} | {on - off:+.1f} | {cost} | ≤ 10 % | |")
-                rows.append([p.work, label, f"{on:.2f}", UNVERIFIED, f"{off:.2f}", cost])
+                print(f"| {p.work} | {label} | {on - off:+.1f} | {cost} | ≤ 10 % | | |")
+                rows.append([p.work, label, f"{on:.2f}", UNVERIFIED, f"{off:.2f}", cost, ""])
         with (out / "fair.csv").open("w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["work", "run", "seconds", "against", "against_seconds", "ratio"])
+            w.writerow(
+                ["work", "run", "seconds", "against", "against_seconds", "ratio", "cpu_seconds"]
+            )
             w.writerows(rows)
         print(f"\nWrote {out / 'fair.csv'}", flush=True)
 
