@@ -11,22 +11,20 @@ the way this module is about (the load would end right either way).
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from test_segments_routes import (
     _arrange,
     _check_each_row_once,
     _clash,
+    _killed_halfway_among_bad_rows,
     _load,
     _mapping,
     _rejected_row_numbers,
 )
-from test_transient_faults import MID_LOAD, Killer
 
 from coursemig_gui.core import segments, source_rows
 from coursemig_gui.core.engine.run import run_migration
-from coursemig_gui.core.events import LogMessage, Phase, TableProgress
+from coursemig_gui.core.events import Phase
 from coursemig_gui.core.mapping import IfExists
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.report import Verification
@@ -84,39 +82,14 @@ def test_keys_already_there_are_read_first(
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_connection_killed_after_the_rows_read_first(source_db, target_db, tmp_path, route):
+def test_connection_killed_after_the_rows_read_first(
+    source_db, target_db, tmp_path, route, segment_errors
+):
     """Killed halfway through the segments, after the named rows were rejected: the table
     starts again (reading them first again) and ends with each row once."""
     pids = _arrange(source_db, target_db, tmp_path, route)
-    clashing = [pids[i] for i in range(5, len(pids), 300)]
-    _clash(target_db, clashing)
-    killers: list[Killer] = []
-    events: list = []
-
-    def on_event(event) -> None:
-        events.append(event)
-        if isinstance(event, TableProgress) and event.phase == Phase.COPYING and not killers:
-            if event.rows_done >= len(pids) // 2:
-                killers.append(Killer(target_db, MID_LOAD, target_db.user))
-                killers[0].kill_now()
-            else:
-                time.sleep(0.21)  # past the progress throttle: the next batch reports too
-
-    try:
-        report = _load(source_db, target_db, tmp_path, route, on_event)
-    finally:
-        for killer in killers:
-            killer.close()
-    assert killers and killers[0].killed, "nothing was killed: the test did not test anything"
-    assert report.exit_code == 3, report.headline()
-    texts = [e.text for e in events if isinstance(e, LogMessage)]
-    assert "The connection was lost while copying course; starting it again (try 2 of 3)." in texts
-    course = report.tables[0]
-    assert (course.rows_written, course.rows_rejected) == (
-        len(pids) - len(clashing),
-        len(clashing),
-    )
-    _check_each_row_once(source_db, target_db, clashing)
+    _killed_halfway_among_bad_rows(source_db, target_db, tmp_path, route, pids)
+    assert segment_errors == [], "a segment met a row the source had named"
 
 
 def test_too_many_named_rows_load_as_before(source_db, target_db, tmp_path, monkeypatch):

@@ -166,6 +166,12 @@ def test_connection_killed_among_bad_rows(source_db, target_db, tmp_path, route,
     starts again from its first row and ends with each row once, each bad row rejected once."""
     monkeypatch.setattr(segments, "COPY_COST_RANGE", (4 << 10, 4 << 10))  # fewer, slower steps
     pids = _arrange(source_db, target_db, tmp_path, route)
+    _killed_halfway_among_bad_rows(source_db, target_db, tmp_path, route, pids)
+
+
+def _killed_halfway_among_bad_rows(source_db, target_db, tmp_path, route, pids) -> None:
+    """Every 300th row clashes; the target's connection is killed once half the rows are
+    read. The table starts again and ends with each row once, each bad row rejected once."""
     clashing = [pids[i] for i in range(5, len(pids), 300)]
     _clash(target_db, clashing)
     killers: list[Killer] = []
