@@ -30,7 +30,7 @@ class _TooMany(Exception):
 
 # Likely refused rows are kept in memory and sent one by one: beyond these, the table has
 # more bad rows than a split can help with, and it loads as before.
-LIKELY_REFUSED_ROWS = 1_000
+LIKELY_REFUSED_ROWS = 10_000
 LIKELY_REFUSED_BYTES = 16 << 20
 
 
