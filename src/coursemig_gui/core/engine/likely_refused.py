@@ -35,7 +35,7 @@ _INTEGER_RANGE = {
     "smallint": (-(2**15), 2**15 - 1),
     "integer": (-(2**31), 2**31 - 1),
 }
-_NUMBERS = {"smallint", "integer", "bigint", "numeric"}
+_WIDTH = {"smallint": 1, "integer": 2, "bigint": 3, "numeric": 4}  # of the numbers each holds
 
 _UNIQUE_KEYS = """
 SELECT ARRAY(SELECT a.attname::text FROM unnest(i.indkey) AS k (attnum)
@@ -111,7 +111,7 @@ def _not_fitting(value: sql.Composable, source_type: str, target_type: str) -> l
             # the value's text is what the target reads (CSV), so its length is what counts
             found.append(sql.SQL("char_length({}::text) > {}").format(value, sql.Literal(limit)))
     bounds = _INTEGER_RANGE.get(target_type)
-    if bounds and source_type.split("(")[0] in _NUMBERS:
+    if bounds and _WIDTH.get(source_type.split("(")[0], 0) > _WIDTH[target_type]:
         low, high = bounds
         found.append(
             sql.SQL("{} NOT BETWEEN {} AND {}").format(value, sql.Literal(low), sql.Literal(high))
