@@ -13,6 +13,8 @@ from hashlib import blake2b
 import psycopg
 from psycopg import sql
 
+from coursemig_gui.core.source_rows import read_statement
+
 _MASK = (1 << 64) - 1
 
 
@@ -43,9 +45,7 @@ def content_checksum(
     Computed on the client: Azure Cosmos DB for PostgreSQL disables md5() on the server. The
     connection must use the engine's session settings (UTC, ISO dates), as the export did.
     """
-    statement = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT csv)").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
+    statement = read_statement(table, columns, "csv")
     count, total = 0, 0
     rows: list[bytes] = []
     with conn.cursor() as cur, cur.copy(statement) as copy:

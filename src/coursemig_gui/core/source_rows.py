@@ -24,6 +24,25 @@ class _StopReading(Exception):
     pass
 
 
+def read_statement(
+    table: sql.Composable,
+    columns: list[str],
+    fmt: str,
+    leaving_out: sql.Composable | None = None,
+) -> sql.Composed:
+    """``COPY (SELECT …) TO STDOUT``: the rows a SELECT sees, so a partitioned table (which
+    ``COPY table TO`` refuses) is read whole, as the servers' sums read it. ``leaving_out``:
+    the rows ``read_likely_refused`` read first (IS NOT TRUE keeps a row it says NULL of)."""
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    if leaving_out is None:
+        return sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT {})").format(
+            names, table, sql.SQL(fmt)
+        )
+    return sql.SQL("COPY (SELECT {} FROM {} WHERE ({}) IS NOT TRUE) TO STDOUT (FORMAT {})").format(
+        names, table, leaving_out, sql.SQL(fmt)
+    )
+
+
 class _TooMany(Exception):
     pass
 
@@ -147,15 +166,7 @@ class DatabaseRows:
         self.fmt = fmt
         self.columns = columns
         self.header_names = header_names or columns
-        names = sql.SQL(", ").join(map(sql.Identifier, columns))
-        if leaving_out is None:
-            self.statement = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT {})").format(
-                table, names, sql.SQL(fmt)
-            )
-        else:  # the rows read first by ``read_likely_refused``; IS NOT TRUE keeps a NULL's
-            self.statement = sql.SQL(
-                "COPY (SELECT {} FROM {} WHERE ({}) IS NOT TRUE) TO STDOUT (FORMAT {})"
-            ).format(names, table, leaving_out, sql.SQL(fmt))
+        self.statement = read_statement(table, columns, fmt, leaving_out)
         self.batch_rows = batch_rows
         self.batch_bytes = batch_bytes
         self.tee = tee

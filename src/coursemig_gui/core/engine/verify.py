@@ -22,6 +22,7 @@ from coursemig_gui.core.engine.session import pin_session
 from coursemig_gui.core.events import CancelToken
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.report import TableReport, Verification
+from coursemig_gui.core.source_rows import read_statement
 from coursemig_gui.core.type_changes import castable, read_back_as
 
 if TYPE_CHECKING:
@@ -55,9 +56,7 @@ def table_checksum(
     No md5() on the server: Azure Cosmos DB for PostgreSQL disables it.
     """
     if statement is None:
-        statement = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT {})").format(
-            table, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(fmt)
-        )
+        statement = read_statement(table, columns, fmt)
     count, total = 0, 0
     rows: list[bytes] = []
     with conn.cursor() as cur, cur.copy(statement) as copy:
