@@ -85,6 +85,9 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
+  -- a partition's rows are read with its partitioned table, which is listed instead
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent
+                  WHERE h.inhrelid = c.oid AND p.relkind = 'p')
 ORDER BY c.relname, a.attnum
 """
 
