@@ -11,7 +11,11 @@ the way this module is about (the load would end right either way).
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from psycopg import sql
 from test_segments_routes import (
     _arrange,
     _check_each_row_once,
@@ -23,8 +27,9 @@ from test_segments_routes import (
 )
 
 from coursemig_gui.core import segments, source_rows
+from coursemig_gui.core.engine import likely_refused
 from coursemig_gui.core.engine.run import run_migration
-from coursemig_gui.core.events import Phase
+from coursemig_gui.core.events import CancelToken, Phase
 from coursemig_gui.core.mapping import IfExists
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.report import Verification
@@ -109,6 +114,34 @@ def test_too_many_named_rows_load_as_before(source_db, target_db, tmp_path, monk
     assert _rejected_row_numbers(report) == [i + 1 for i in positions]
     _check_each_row_once(source_db, target_db, clashing)
     assert len(met) == len(clashing)
+
+
+def test_a_stop_while_the_source_names_rows_is_a_stop(source_db, target_db, tmp_path, monkeypatch):
+    """The source takes its time naming rows (a condition that sleeps 10 ms a row: 35 s for
+    the table); Stop after a second ends it at once, and the table is as it was."""
+    pids = _arrange(source_db, target_db, tmp_path, "binary")
+    _clash(target_db, pids[:1])
+    slow = sql.SQL("pg_sleep(0.01) IS NOT NULL")
+    monkeypatch.setattr(likely_refused, "likely_refused", lambda *args: slow)
+    cancel = CancelToken()
+    timer = threading.Timer(1.0, cancel.cancel)
+    timer.start()
+    started = time.monotonic()
+    try:
+        report = run_migration(
+            source_db.endpoint,
+            target_db.endpoint,
+            _mapping(source_db, IfExists.APPEND),
+            MigrationOptions(create_foreign_keys=False, rejects_dir=str(tmp_path / "rejects")),
+            lambda event: None,
+            cancel,
+        )
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 15
+    assert report.cancelled
+    assert report.tables[0].status == Phase.ROLLED_BACK, report.headline()
+    assert target_db.rows("SELECT pid FROM course") == [(pids[0],)]
 
 
 def _pids_in_order(source_db) -> list[str]:

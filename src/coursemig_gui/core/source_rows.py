@@ -73,9 +73,11 @@ def read_likely_refused(
     place in the table's read order; None when there are too many, or the source cannot say
     (the source's transaction and snapshot are kept either way)."""
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    # names no Django column has: a clash would only make the source refuse, and read nothing
     statement = sql.SQL(
-        "COPY (SELECT {}, n FROM (SELECT {}, row_number() OVER () AS n, ({}) AS refused "
-        "FROM {}) AS q WHERE refused LIMIT {}) TO STDOUT (FORMAT {})"
+        "COPY (SELECT {}, coursemig_row FROM (SELECT {}, row_number() OVER () AS coursemig_row,"
+        " ({}) AS coursemig_refused FROM {}) AS q WHERE coursemig_refused LIMIT {})"
+        " TO STDOUT (FORMAT {})"
     ).format(names, names, condition, table, sql.Literal(LIKELY_REFUSED_ROWS + 1), sql.SQL(fmt))
     chunks: list[bytes] = []
     size = 0
@@ -88,6 +90,8 @@ def read_likely_refused(
                     size += len(chunk)
                     if size > LIKELY_REFUSED_BYTES:
                         raise _TooMany()
+    except psycopg.errors.QueryCanceled:
+        raise  # a Stop, or the source's statement timeout: the main read would meet it too
     except (_TooMany, psycopg.Error, UnicodeError):
         return None
     rows = _binary_rows(b"".join(chunks)) if fmt == "binary" else chunks

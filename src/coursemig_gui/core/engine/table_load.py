@@ -184,29 +184,17 @@ class TableLoad(TargetTables, TableExport):
                     if before and self.options.verify:  # hashed now, taken off the sum later
                         check.before = sums_before(tgt, target, check.target_values)
                 self._set_aside_indexes(tgt, tm, table, existing, before, same_types)
-                source_table = sql.Identifier(self.options.source_schema, tm.source)
+                read_from = sql.Identifier(self.options.source_schema, tm.source)
                 if self.options.verify and may_decide(check, src, tgt):
                     source_sum = SourceSumDuringLoad(self._open_source, check, self.cancel)
-                # the kept CSV file is the table in its own order: no rows read first then
-                leaving_out, first = (
-                    (None, [])
-                    if keep_csv
-                    else read_first(
-                        src,
-                        tgt,
-                        source_table,
-                        schema,
-                        tm,
-                        table,
-                        existing,
-                        target_types,
-                        before,
-                        fmt,
+                leaving_out, first = None, []
+                if not keep_csv:  # the kept CSV file is the table in its own order
+                    leaving_out, first = read_first(
+                        src, tgt, read_from, schema, tm, table, existing, target_types, before, fmt
                     )
-                )
                 stream = DatabaseRows(
                     src,
-                    source_table,
+                    read_from,
                     [cm.source for cm in columns],
                     fmt,
                     self.options.batch_rows,
