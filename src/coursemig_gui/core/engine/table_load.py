@@ -187,6 +187,8 @@ class TableLoad(TargetTables, TableExport):
                 read_from = sql.Identifier(self.options.source_schema, tm.source)
                 if self.options.verify and may_decide(check, src, tgt):
                     source_sum = SourceSumDuringLoad(self._open_source, check, self.cancel)
+                # copying starts with reading the rows named first, which takes a read of the table
+                self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
                 leaving_out, first = None, []
                 if not keep_csv:  # the kept CSV file is the table in its own order
                     leaving_out, first = read_first(
@@ -216,7 +218,6 @@ class TableLoad(TargetTables, TableExport):
                     cancel=self.cancel,
                     source_type_oids=type_oids,
                 )
-                self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
                 result = loader.load(
                     stream.batches(),
                     self._progress(tm, report, Phase.COPYING, started, table.row_estimate),
