@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -166,3 +167,30 @@ def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: Migratio
     if fks:
         text += "\n\n-- after every table is loaded\n" + "\n".join(fks)
     return text + "\n"
+
+
+def missing_type(tm: TableMapping, exc: BaseException) -> str | None:
+    """The sentence for a CREATE TABLE that names a type the target does not have (an enum or
+    a domain made on the source by hand), or None for any other error."""
+    found = re.search(r'type "([^"]+)" does not exist', str(exc))
+    if getattr(exc, "sqlstate", None) != "42704" or found is None:
+        return None
+    name = found.group(1)
+    short = name.rsplit(".", 1)[-1]
+    columns = [
+        cm.target
+        for cm in tm.included_columns
+        if cm.target_type.split("[")[0].strip().strip('"').rsplit(".", 1)[-1] == short
+    ]
+    which = (
+        f"column {columns[0]}"
+        if len(columns) == 1
+        else f"columns {', '.join(columns)}"
+        if columns
+        else "a column"
+    )
+    return (
+        f'The target database has no type "{name}", which {which} of {tm.target} uses. '
+        "Choose text as its type on the Map columns page (or in the saved migration), so its "
+        "values are copied as text, or create the type on the target first."
+    )

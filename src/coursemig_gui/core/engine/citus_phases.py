@@ -11,7 +11,7 @@ from coursemig_gui.core.catalog import (
 )
 from coursemig_gui.core.citus.messages import explain_citus_error
 from coursemig_gui.core.citus.placement import creation_order, placement_statement
-from coursemig_gui.core.ddl import create_table, foreign_keys
+from coursemig_gui.core.ddl import create_table, foreign_keys, missing_type
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.target_tables import _move_sequences
@@ -58,8 +58,10 @@ class CitusPhases:
                             tgt.execute(placement)
                 except (psycopg.Error, ValueError) as exc:
                     friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
-                    why = explain_citus_error(exc, tm) or (
-                        friendly.message if friendly else str(exc)
+                    why = (
+                        explain_citus_error(exc, tm)
+                        or missing_type(tm, exc)
+                        or (friendly.message if friendly else str(exc))
                     )
                     report = reports[tm.source]
                     report.status = Phase.FAILED

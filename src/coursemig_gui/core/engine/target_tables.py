@@ -15,7 +15,7 @@ from coursemig_gui.core.catalog import (
     table_exists,
 )
 from coursemig_gui.core.citus.placement import placement_statement
-from coursemig_gui.core.ddl import add_keys, create_table, foreign_keys
+from coursemig_gui.core.ddl import add_keys, create_table, foreign_keys, missing_type
 from coursemig_gui.core.engine.indexes_after_load import (
     build_statements,
     drop_indexes,
@@ -52,7 +52,15 @@ class TargetTables:
         if not table_exists(tgt, tm.target, schema):
             self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
             keys_later = self._keys_after_load(tm, table)
-            tgt.execute(create_table(tm, table, schema, keys=not keys_later))
+            try:
+                tgt.execute(create_table(tm, table, schema, keys=not keys_later))
+            except psycopg.errors.UndefinedObject as exc:
+                why = missing_type(tm, exc)
+                if why is None:
+                    raise
+                raise TableFailed(
+                    f"{tm.target} was not made, so it was not copied. {why}", str(exc)
+                ) from exc
             if keys_later:
                 keys = add_keys(tm, table, schema)
                 self._pending_keys[tm.target] = [keys] if keys is not None else []

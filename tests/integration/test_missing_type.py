@@ -1,0 +1,77 @@
+"""A source column of a type made by hand (an enum): the target does not have it, so its table
+is not made, and the sentence says so and what to do; doing it (text as the column's type)
+copies the values as text."""
+
+from __future__ import annotations
+
+from coursemig_gui.core.catalog import read_catalog
+from coursemig_gui.core.engine.run import run_migration
+from coursemig_gui.core.engine.session import open_session
+from coursemig_gui.core.events import Phase
+from coursemig_gui.core.mapping import Placement, default_mappings
+from coursemig_gui.core.options import MigrationOptions
+from coursemig_gui.core.report import Verification
+
+
+def _mood_table(source_db):
+    with source_db.admin_connect() as conn:
+        conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
+        conn.execute("CREATE TABLE diary_entry (id integer PRIMARY KEY, feeling mood)")
+        conn.execute(
+            "INSERT INTO diary_entry SELECT g, (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::mood "
+            "FROM generate_series(1, 30) g"
+        )
+        conn.execute(f"ALTER TABLE diary_entry OWNER TO {source_db.user}")  # a fixed name
+    with open_session(source_db.endpoint) as conn:
+        catalog = read_catalog(conn)
+    (tm,) = default_mappings(catalog, ["diary_entry"])
+    return tm
+
+
+def _run(source_db, target_db, tm, tmp_path):
+    return run_migration(
+        source_db.endpoint,
+        target_db.endpoint,
+        [tm],
+        MigrationOptions(rejects_dir=str(tmp_path / "rejects")),
+        lambda event: None,
+    )
+
+
+def test_a_type_the_target_lacks_is_named_with_what_to_do(source_db, target_db, tmp_path):
+    tm = _mood_table(source_db)
+    report = _run(source_db, target_db, tm, tmp_path)
+    (table,) = report.tables
+    assert report.exit_code == 1 and table.status == Phase.FAILED
+    assert table.message == (
+        f"{tm.target} was not made, so it was not copied. The target database has no type "
+        f'"mood", which column feeling of {tm.target} uses. Choose text as its type on the Map '
+        "columns page (or in the saved migration), so its values are copied as text, or create "
+        "the type on the target first."
+    )
+    assert 'type "mood" does not exist' in table.detail
+
+
+def test_text_for_the_column_copies_the_values(source_db, target_db, tmp_path):
+    tm = _mood_table(source_db)
+    tm.column("feeling").target_type = "text"
+    report = _run(source_db, target_db, tm, tmp_path)
+    (table,) = report.tables
+    assert report.exit_code == 0, table.message
+    assert table.verification != Verification.MISMATCH
+    source = source_db.rows("SELECT id, feeling::text FROM diary_entry ORDER BY id")
+    assert target_db.rows(f"SELECT id, feeling FROM {tm.target} ORDER BY id") == source
+
+
+def test_on_citus_the_same_sentence_says_what_to_do(source_db, citus_db, tmp_path):
+    tm = _mood_table(source_db)
+    tm.placement = Placement.REFERENCE
+    report = _run(source_db, citus_db, tm, tmp_path)
+    (table,) = report.tables
+    assert table.status == Phase.FAILED
+    assert table.message == (
+        f"{tm.target} could not be created as a reference table, so it was not copied. The "
+        f'target database has no type "mood", which column feeling of {tm.target} uses. Choose '
+        "text as its type on the Map columns page (or in the saved migration), so its values are "
+        "copied as text, or create the type on the target first."
+    )
