@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QMessageBox, QWizard
 from test_end_to_end import summary_rows, to_columns_page
@@ -89,6 +91,18 @@ def test_cancel_mid_table_rolls_it_back_and_the_summary_says_what_finished(
     from coursemig_gui.demo.sample_data import fill_sample_data
 
     fill_sample_data(empty_source_db.url, courses=100_000, seed=3)
+    # 100,000 courses load in under half a second: in segments of 256 kB that each wait 50 ms,
+    # the table is still copying for seconds, long enough to be stopped in the middle
+    from coursemig_gui.core import segments
+
+    monkeypatch.setattr(segments, "SEGMENT_BYTES", 256 << 10)
+    one_segment = segments._segment
+
+    def slow_segment(*args, **kwargs):
+        time.sleep(0.05)
+        return one_segment(*args, **kwargs)
+
+    monkeypatch.setattr(segments, "_segment", slow_segment)
     to_columns_page(qtbot, wizard, empty_source_db, target_db)
     click_next(qtbot, wizard)
     migrate = wizard.migrate_page
