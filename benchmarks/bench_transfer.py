@@ -165,6 +165,7 @@ def main() -> int:
 
         fair = Bench(src_url, tgt_url, tgt_admin, columns, work, env, max(1, args.rounds), n)
         fair.cpu = CpuMeter([source.data_dir, target.data_dir])
+        fair.admins = [source.admin_conninfo("course_api"), tgt_admin]
         run_fair_pairs(fair, out)
         if args.only == "fair":
             return 0
