@@ -233,8 +233,8 @@ def verify_on_servers(
 
 
 def may_decide(check: ServerCheck, src: psycopg.Connection, tgt: psycopg.Connection) -> bool:
-    """Whether the servers' check can be made for this table (as far as is known before the
-    sums run)."""
+    """Whether the servers' check can be made for this table (before its load, as far as is
+    known then)."""
     return (
         check.before is not None
         and check.target_values is not None

@@ -1,12 +1,6 @@
-"""The source's side of the servers' check, computed while the target builds the table's keys:
-a second source connection in the same snapshot sums the rows, so after the commit only the
-target's side remains to wait for.
-
-Started when the rows are in, not with the load: on a machine whose cores the load keeps busy,
-a sum beside it slows the target's COPY, while the keys' build leaves a core idle while it
-merges. Measured on the 2-core test machine (1,000,000 course rows into a new table, runs
-alternated, medians of 10): verification cost +15 % started with the load, +9.5 % started
-after it. Where the source is a server of its own, both hide the sum alike."""
+"""The source's side of the servers' check, computed while the table loads: a second source
+connection in the same snapshot sums the rows as the target receives them, so after the load
+only the target's side remains to wait for."""
 
 from __future__ import annotations
 
@@ -20,8 +14,8 @@ from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import CancelToken
 
 
-class SourceSumBeside:
-    """Started once the rows are loaded; ``result()`` is the source's ``Sums``, or None when it could
+class SourceSumDuringLoad:
+    """Started before the load; ``result()`` is the source's ``Sums``, or None when it could
     not be had this way (no second connection, no hash function), and the caller sums on its
     own connection instead."""
 

@@ -24,7 +24,7 @@ from coursemig_gui.core.engine.likely_refused import read_first
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.server_checksum import may_decide, server_check, sums_before
 from coursemig_gui.core.engine.session import open_session, pin_session
-from coursemig_gui.core.engine.source_sum import SourceSumBeside
+from coursemig_gui.core.engine.source_sum import SourceSumDuringLoad
 from coursemig_gui.core.engine.table_export import TableExport
 from coursemig_gui.core.engine.table_outcome import SnapshotLost
 from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences, refuse_lossy
@@ -185,6 +185,8 @@ class TableLoad(TargetTables, TableExport):
                         check.before = sums_before(tgt, target, check.target_values)
                 self._set_aside_indexes(tgt, tm, table, existing, before, same_types)
                 read_from = sql.Identifier(self.options.source_schema, tm.source)
+                if self.options.verify and may_decide(check, src, tgt):
+                    source_sum = SourceSumDuringLoad(self._open_source, check, self.cancel)
                 # copying starts with reading the rows named first, which takes a read of the table
                 self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
                 leaving_out, first = None, []
@@ -223,9 +225,6 @@ class TableLoad(TargetTables, TableExport):
                 )
                 stream.close()  # the reader thread is done before anything else happens
                 self.cancel.check()
-                if self.options.verify and may_decide(check, src, tgt):
-                    # the source sums beside the keys' build (``engine/source_sum.py``)
-                    source_sum = SourceSumBeside(self._open_source, check, self.cancel)
                 if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
                     self._add_pending_keys(tgt, tm)
                     self._add_pending_foreign_keys(tgt, tm)
