@@ -3,7 +3,7 @@ in one run (pipe, tool, tool, pipe, …), so a busy machine slows both sides ali
 
 - new table: the pipe creates a bare table, ``\\copy``s into it, then ``ALTER TABLE … ADD
   PRIMARY KEY, ADD UNIQUE`` (what CourseMig does: keys after the load); CourseMig with its
-  default verification and with ``--no-verify``; and the target alone, fed the rows from memory
+  default verification and with ``--no-verify``; and the target alone, fed rows already read
   (the least any tool can take on this machine), with its hash of the rows (the least
   verification can cost);
 - existing keyed table, append: the pipe into the same keyed table as CourseMig;
@@ -41,7 +41,7 @@ from coursemig_gui.core.engine.server_checksum import server_checksum
 
 VERIFIED = "CourseMig (verification on)"
 UNVERIFIED = "CourseMig --no-verify"
-TARGET_ALONE = "the target alone (rows from memory, keys after)"
+TARGET_ALONE = "the target alone (rows already read, keys after)"
 
 GOALS = {
     "new": "≥ 1.25× with verification",
