@@ -3,7 +3,7 @@
 # Debian packages: PostgreSQL's server programs (tests and the demo start throwaway servers),
 # openssl (test certificates), gnome-keyring and dbus (the tests' real password store), the
 # system libraries Qt's xcb/offscreen platforms load, and Xvfb (a real X display for the tests
-# that start the program on the xcb platform).
+# that start the program on the xcb platform). Callers name more (the tests: pgbouncer).
 DEBIAN_PACKAGES=(postgresql openssl gnome-keyring dbus libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
   libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core
@@ -12,7 +12,7 @@ DEBIAN_PACKAGES=(postgresql openssl gnome-keyring dbus libegl1 libgl1 libxkbcomm
 bootstrap_system_packages() {
   command -v dpkg-query >/dev/null 2>&1 || return 0
   local missing=()
-  for p in "${DEBIAN_PACKAGES[@]}"; do
+  for p in "${DEBIAN_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -21,8 +21,10 @@ bootstrap_system_packages() {
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  # Debian's package starts a cluster of its own; we never use it.
+  # Debian's packages start a cluster and a pooler (on 6432, which a test needs) of their own;
+  # we never use them.
   $sudo pg_ctlcluster --help >/dev/null 2>&1 && $sudo service postgresql stop >/dev/null 2>&1 || true
+  $sudo service pgbouncer stop >/dev/null 2>&1 || true
 }
 
 bootstrap_venv() {
