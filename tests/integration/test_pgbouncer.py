@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import TARGET_PASSWORD, TARGET_USER
 from pgbouncer import start_pgbouncer
 from psycopg import sql
 
@@ -17,10 +16,10 @@ from coursemig_gui.demo.localserver import LocalServer
 
 
 @pytest.fixture
-def pooler(servers):
-    if not isinstance(servers.target, LocalServer):
+def pooler(target_db):
+    if not isinstance(target_db.server, LocalServer):
         pytest.skip("PgBouncer is started in front of a target the suite started itself")
-    bouncer = start_pgbouncer(servers.target, {TARGET_USER: TARGET_PASSWORD})
+    bouncer = start_pgbouncer(target_db.server, {target_db.user: target_db.password})
     yield bouncer
     bouncer.stop()
 
@@ -51,7 +50,7 @@ def _migrate(source_db, target_url: str, tmp_path, *args: str) -> tuple[int, dic
 def test_the_app_is_copied_and_verified_through_the_pooler(source_db, target_db, pooler, tmp_path):
     code, report = _migrate(
         source_db,
-        pooler.url(TARGET_USER, TARGET_PASSWORD, target_db.dbname),
+        pooler.url(target_db.user, target_db.password, target_db.dbname),
         tmp_path,
         "--app",
         "courses",
@@ -64,11 +63,11 @@ def test_the_app_is_copied_and_verified_through_the_pooler(source_db, target_db,
         assert table["verification"] == "match", table
         assert _count(target_db, table["target"]) == _count(source_db, table["source"])
     # the run went through the pooler, over TLS, not around it
-    assert f"db={target_db.dbname} user={TARGET_USER} tls=TLS" in pooler.log()
+    assert f"db={target_db.dbname} user={target_db.user} tls=TLS" in pooler.log()
 
 
 def test_an_append_through_the_pooler_loads_each_row_once(source_db, target_db, pooler, tmp_path):
-    url = pooler.url(TARGET_USER, TARGET_PASSWORD, target_db.dbname)
+    url = pooler.url(target_db.user, target_db.password, target_db.dbname)
     code, _ = _migrate(source_db, url, tmp_path, "--tables", "courses_program")
     assert code == 0
     kept = 5
