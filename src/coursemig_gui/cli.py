@@ -204,8 +204,12 @@ def _finish(args: argparse.Namespace, report) -> int:
 
 
 def _run(args, source, target, mappings, options, session=None, catalog=None) -> int:
+    from coursemig_gui.core.connection_settings import POOLER_NOTE
     from coursemig_gui.core.engine.run import run_migration
     from coursemig_gui.core.events import CancelToken
+
+    if any(end is not None and end.settings.uses_pgbouncer for end in (source, target)):
+        print(f"coursemig: warning: {POOLER_NOTE}", file=sys.stderr)
 
     cancel = CancelToken()
 

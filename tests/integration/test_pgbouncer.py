@@ -12,6 +12,7 @@ from pgbouncer import start_pgbouncer
 from psycopg import sql
 
 from coursemig_gui.cli import main
+from coursemig_gui.core.connection_settings import POOLER_NOTE
 from coursemig_gui.demo.localserver import LocalServer
 
 
@@ -47,7 +48,9 @@ def _migrate(source_db, target_url: str, tmp_path, *args: str) -> tuple[int, dic
     return code, json.loads(report.read_text())
 
 
-def test_the_app_is_copied_and_verified_through_the_pooler(source_db, target_db, pooler, tmp_path):
+def test_the_app_is_copied_and_verified_through_the_pooler(
+    source_db, target_db, pooler, tmp_path, capsys
+):
     code, report = _migrate(
         source_db,
         pooler.url(target_db.user, target_db.password, target_db.dbname),
@@ -64,6 +67,8 @@ def test_the_app_is_copied_and_verified_through_the_pooler(source_db, target_db,
         assert _count(target_db, table["target"]) == _count(source_db, table["source"])
     # the run went through the pooler, over TLS, not around it
     assert f"db={target_db.dbname} user={target_db.user} tls=TLS" in pooler.log()
+    # and the user was told port 5432 is the better choice
+    assert f"coursemig: warning: {POOLER_NOTE}" in capsys.readouterr().err
 
 
 def test_an_append_through_the_pooler_loads_each_row_once(source_db, target_db, pooler, tmp_path):

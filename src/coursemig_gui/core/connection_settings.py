@@ -38,6 +38,14 @@ _AZURE_PG_SUFFIXES = (
 # -- settings ---------------------------------------------------------------------------------
 
 
+# Said where a connection on Azure's pooler port is entered (the wizard) or used (the CLI)
+POOLER_NOTE = (
+    "Port 6432 is a connection pooler (PgBouncer in transaction mode): bulk loads are slower "
+    "there and session settings do not last. CourseMig will still work, but port 5432 is the "
+    "better choice for a migration."
+)
+
+
 @dataclass(frozen=True)
 class ConnectionSettings:
     """Where and how to connect. Deliberately has no password field."""
@@ -241,9 +249,5 @@ def apply_presets(
                 "Change them if your server uses others."
             )
     if settings.uses_pgbouncer:
-        notes.append(
-            "Port 6432 is a connection pooler (PgBouncer in transaction mode): bulk loads are "
-            "slower there and session settings do not last. CourseMig will still work, but port "
-            "5432 is the better choice for a migration."
-        )
+        notes.append(POOLER_NOTE)
     return settings, notes
