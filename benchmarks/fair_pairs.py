@@ -103,11 +103,7 @@ class Bench:
             conn.execute(_create_sql(name, keys=False))
         psql_pipe(self.src_url, self.tgt_url, "courses_course", name, self.columns)
         with psycopg.connect(self.tgt_url, autocommit=True) as conn:
-            conn.execute(
-                psycopg.sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (pid), ADD UNIQUE (slug)").format(
-                    psycopg.sql.Identifier(name)
-                )
-            )
+            conn.execute(_keys_sql(name))
         seconds = time.perf_counter() - start
         drop_tables(self.tgt_admin, [name])
         return seconds
@@ -139,11 +135,7 @@ class Bench:
                 while chunk := f.read(1 << 20):
                     copy.write(chunk)
             conn.execute("SET LOCAL maintenance_work_mem = '256MB'")  # as CourseMig sets it
-            conn.execute(
-                psycopg.sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (pid), ADD UNIQUE (slug)").format(
-                    table
-                )
-            )
+            conn.execute(_keys_sql(name))
             conn.commit()
             seconds = time.perf_counter() - start
             hashing = time.perf_counter()
@@ -454,6 +446,13 @@ def _create_sql(name: str, keys: bool) -> psycopg.sql.Composed:
         "credit varchar(100), hours varchar(100), description varchar(15000), "
         "notes varchar(10000), link varchar(200), program_id varchar(10) NOT NULL)"
     ).format(psycopg.sql.Identifier(name))
+
+
+def _keys_sql(name: str) -> psycopg.sql.Composed:
+    """The benchmark's course table's keys, made after its load."""
+    return psycopg.sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (pid), ADD UNIQUE (slug)").format(
+        psycopg.sql.Identifier(name)
+    )
 
 
 def run_fair_pairs(bench: Bench, out: Path) -> None:
