@@ -157,7 +157,7 @@ def _quote(value: str) -> str:
 
 
 def drop_test_objects(cluster: CitusCluster) -> None:
-    """Between tests: drop every table, view and sequence in ``public`` (Citus drops the
+    """Between tests: drop every table, sequence and enum type in ``public`` (Citus drops the
     shards on the workers too), so each test starts on an empty ``citus`` database."""
     with cluster.admin() as conn:
         tables = conn.execute(
@@ -178,6 +178,11 @@ def drop_test_objects(cluster: CitusCluster) -> None:
             conn.execute(
                 sql.SQL("DROP SEQUENCE IF EXISTS {}").format(sql.Identifier("public", seq))
             )
+        for (enum,) in conn.execute(
+            "SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace"
+            " AND typtype = 'e'"
+        ).fetchall():
+            conn.execute(sql.SQL("DROP TYPE IF EXISTS {}").format(sql.Identifier("public", enum)))
 
 
 def require_citus_env() -> bool:

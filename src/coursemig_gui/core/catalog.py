@@ -14,6 +14,16 @@ SYSTEM_PREFIXES = ("auth_", "django_")
 
 
 @dataclass(frozen=True)
+class EnumType:
+    """A list-of-values type made on the source by hand (``CREATE TYPE … AS ENUM``): its name
+    without schema and its values in their order, so the target can be given the same type."""
+
+    name: str
+    values: tuple[str, ...]
+    oid: int = field(default=0, compare=False)  # the source's own, for reading its values
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     type: str  # as format_type() writes it, e.g. "character varying(200)"
@@ -22,6 +32,7 @@ class Column:
     identity: str = ""  # "" | "always" | "by default"
     position: int = 0
     type_oid: int = 0
+    enum: EnumType | None = None  # the column's type (or its array's element) is an enum
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,19 @@ WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
 ORDER BY c.relname, a.attnum
 """
 
+# Columns whose type, or whose array's element type, is an enum, with the enum's values in order.
+_ENUM_COLUMNS = """
+SELECT c.relname, a.attname, e.typname,
+       ARRAY(SELECT l.enumlabel FROM pg_enum l WHERE l.enumtypid = e.oid ORDER BY l.enumsortorder),
+       e.oid
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type e ON e.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND e.typtype = 'e'
+"""
+
 _CONSTRAINTS = """
 SELECT c.relname, k.conname, k.contype,
        ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
@@ -136,9 +160,22 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
     columns: dict[str, list[Column]] = {}
     sequences: dict[str, list[tuple[str, str]]] = {}
     identity_names = {"a": "always", "d": "by default"}
+    enums = {
+        (rel, name): EnumType(typname, tuple(values), oid)
+        for rel, name, typname, values, oid in conn.execute(_ENUM_COLUMNS, [schema])
+    }
     for rel, name, typ, notnull, default, ident, num, oid, seq in conn.execute(_COLUMNS, [schema]):
         columns.setdefault(rel, []).append(
-            Column(name, typ, notnull, default, identity_names.get(ident, ""), num, oid)
+            Column(
+                name,
+                typ,
+                notnull,
+                default,
+                identity_names.get(ident, ""),
+                num,
+                oid,
+                enums.get((rel, name)),
+            )
         )
         if seq:
             sequences.setdefault(rel, []).append((name, seq))

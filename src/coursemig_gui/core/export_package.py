@@ -15,7 +15,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coursemig_gui.core.catalog import Catalog, Column, ForeignKey, Table, django_model_name
+from coursemig_gui.core.catalog import (
+    Catalog,
+    Column,
+    EnumType,
+    ForeignKey,
+    Table,
+    django_model_name,
+)
 from coursemig_gui.core.content_checksum import format_checksum, parse_checksum
 from coursemig_gui.core.errors import FriendlyError
 
@@ -124,6 +131,8 @@ def _column_json(column: Column) -> dict:
         data["identity"] = column.identity
     elif (column.default or "").startswith("nextval("):
         data["identity"] = "serial"  # kept as an identity: the next INSERT gets a fresh id
+    if column.enum is not None:  # the type is made where the package is imported
+        data["enum"] = {"name": column.enum.name, "values": list(column.enum.values)}
     return data
 
 
@@ -199,8 +208,14 @@ def _column(data: dict, position: int) -> Column:
     identity = data.get("identity", "")
     if identity == "serial":
         identity = "by default"  # a serial comes back as an identity: same next id, no owner
+    enum = data.get("enum")
     return Column(
-        data["name"], data["type"], bool(data["not_null"]), identity=identity, position=position
+        data["name"],
+        data["type"],
+        bool(data["not_null"]),
+        identity=identity,
+        position=position,
+        enum=EnumType(enum["name"], tuple(enum["values"])) if enum else None,
     )
 
 

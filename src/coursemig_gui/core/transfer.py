@@ -18,8 +18,9 @@ from functools import cached_property
 
 import psycopg
 from psycopg import sql
-from psycopg.adapt import Transformer
+from psycopg.adapt import AdaptersMap, Transformer
 from psycopg.pq import Format
+from psycopg.types.string import TextBinaryLoader
 
 from coursemig_gui.core.engine.copy_format import (
     BINARY_HEADER,
@@ -72,6 +73,7 @@ class TableLoader:
         on_reject: Callable[[RejectedRow], None],
         cancel: CancelToken,
         source_type_oids: list[int] | None = None,
+        text_type_oids: frozenset[int] = frozenset(),
         source_columns: list[str] | None = None,
         copy_options: sql.Composable | None = None,
     ) -> None:
@@ -95,6 +97,7 @@ class TableLoader:
         self.result = LoadResult()
         self._transformer: Transformer | None = None
         self._oids = source_type_oids
+        self._text_oids = text_type_oids  # sent as their text in binary too: enums
         self._number: Callable[[int], int] = int  # a row's number in the source's read order
 
     # -- sending -------------------------------------------------------------------------------
@@ -251,7 +254,12 @@ class TableLoader:
 
     def _decode_binary(self, raw: bytes) -> list[str | None]:
         if self._transformer is None:
-            self._transformer = Transformer(self.conn)
+            # the source's own types (enums) are unknown here: read their values as the text
+            # they are sent as, not as bytes
+            adapters = AdaptersMap(self.conn.adapters)
+            for oid in self._text_oids:
+                adapters.register_loader(oid, TextBinaryLoader)
+            self._transformer = Transformer(adapters)
             self._transformer.set_loader_types(self._oids or [], Format.BINARY)
         fields = binary_fields(raw)
         values = self._transformer.load_sequence(fields)

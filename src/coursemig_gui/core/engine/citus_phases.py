@@ -15,6 +15,7 @@ from coursemig_gui.core.ddl import create_table, foreign_keys, missing_type
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.target_tables import _move_sequences
+from coursemig_gui.core.engine.target_types import make_enum_types
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
     LogMessage,
@@ -52,6 +53,7 @@ class CitusPhases:
                 self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
                 try:
                     with tgt.transaction():
+                        made = make_enum_types(tgt, tm, table, schema)
                         tgt.execute(create_table(tm, table, schema))
                         placement = placement_statement(tm, schema, self.mappings)
                         if placement is not None:
@@ -75,6 +77,8 @@ class CitusPhases:
                     )
                     continue
                 self._made.add(tm.target)
+                for message in made:
+                    self.emit(message)
 
     def _after_loads(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
         """Citus, after every load: drop the tables this run created but did not load, add the

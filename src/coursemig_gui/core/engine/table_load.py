@@ -217,6 +217,11 @@ class TableLoad(TargetTables, TableExport):
                     on_reject=self._on_reject,
                     cancel=self.cancel,
                     source_type_oids=type_oids,
+                    text_type_oids=frozenset(
+                        col.enum.oid
+                        for cm in columns
+                        if (col := table.column(cm.source)) is not None and col.enum is not None
+                    ),
                 )
                 result = loader.load(
                     stream.batches(),

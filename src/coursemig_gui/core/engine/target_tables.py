@@ -21,6 +21,7 @@ from coursemig_gui.core.engine.indexes_after_load import (
     drop_indexes,
     indexes_to_set_aside,
 )
+from coursemig_gui.core.engine.target_types import TypeClash, make_enum_types
 from coursemig_gui.core.events import (
     Phase,
     TableProgress,
@@ -53,7 +54,12 @@ class TargetTables:
             self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
             keys_later = self._keys_after_load(tm, table)
             try:
+                made = make_enum_types(tgt, tm, table, schema)
                 tgt.execute(create_table(tm, table, schema, keys=not keys_later))
+            except TypeClash as exc:
+                raise TableFailed(
+                    f"{tm.target} was not made, so it was not copied. {exc}", str(exc)
+                ) from exc
             except psycopg.errors.UndefinedObject as exc:
                 why = missing_type(tm, exc)
                 if why is None:
@@ -61,6 +67,8 @@ class TargetTables:
                 raise TableFailed(
                     f"{tm.target} was not made, so it was not copied. {why}", str(exc)
                 ) from exc
+            for message in made:
+                self.emit(message)
             if keys_later:
                 keys = add_keys(tm, table, schema)
                 self._pending_keys[tm.target] = [keys] if keys is not None else []
