@@ -198,3 +198,30 @@ def test_on_citus_the_type_reaches_the_workers(source_db, citus_db, citus_cluste
         assert on_workers and all(r == ("{sad,ok,happy}",) for r in on_workers)
         with citus_cluster.admin() as conn:
             conn.execute(f"DROP TABLE {tm.target}")
+
+
+def test_the_command_line_copies_and_compares_the_table(
+    source_db, target_db, tmp_path, monkeypatch
+):
+    _diary(source_db)
+    monkeypatch.setenv("PGPASSWORD", target_db.password)
+    profile, out = tmp_path / "diary.json", tmp_path / "comparison.json"
+    assert main(["plan", "--source", source_db.url, "--target", target_db.url,
+                 "--tables", "diary_entry", "--output", str(profile), "-q"]) == 0  # fmt: skip
+    assert main(["run", str(profile), "-q"]) == 0
+    assert main(["compare", str(profile), "--json", str(out), "-q"]) == 0
+    (table,) = json.loads(out.read_text())["tables"]
+    assert table["status"] == "identical" and table["identical"] == 30, table
+
+
+def test_a_test_run_on_citus_leaves_no_type_behind(source_db, citus_db, citus_cluster, tmp_path):
+    _, tm = _diary(source_db)
+    tm.placement, tm.distribution_column = Placement.DISTRIBUTED, "id"
+    report, _ = _run(source_db, citus_db, tm, tmp_path, test_run=True)
+    assert report.exit_code == 0, report.tables[0].message
+    assert citus_db.rows(_ENUM_VALUES) == [([],)]
+    with citus_cluster.admin() as conn:
+        on_workers = conn.execute(
+            "SELECT result FROM run_command_on_workers($$" + _ENUM_VALUES + "$$)"
+        ).fetchall()
+    assert on_workers and all(r == ("{}",) for r in on_workers)
