@@ -36,7 +36,7 @@ class CitusPhases:
         """Create each new table and distribute it while empty, one transaction per table, so
         a table Citus refuses is not left half-made. Existing tables keep their placement."""
         schema = self.options.target_schema
-        with self._target_session() as tgt:  # the probe's connection, used at once
+        with self._target_sessions.borrowed() as tgt:  # the probe's connection, used at once
             for tm in creation_order(ordered):
                 if self.cancel.cancelled:
                     break

@@ -29,6 +29,7 @@ from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.table_load import TableLoad
 from coursemig_gui.core.engine.table_outcome import SnapshotLost, run_table
+from coursemig_gui.core.engine.target_sessions import TargetSessions
 from coursemig_gui.core.engine.target_tables import _ReferringKey
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -127,8 +128,7 @@ class _Run(TableLoad, CitusPhases):
         self.catalog: Catalog | None = None
         self.snapshot: str | None = None
         self._snapshot_conn: psycopg.Connection | None = None
-        self._spare_target: psycopg.Connection | None = None  # the probe, for the first table
-        self._spare_lock = threading.Lock()
+        self._target_sessions = TargetSessions(target) if target else None
         self.rejects: RejectLog | None = None
         self.citus: CitusInfo | None = None  # detected once per run, on the target
         self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
@@ -186,8 +186,11 @@ class _Run(TableLoad, CitusPhases):
                 raise FriendlyError("Connect to the target database first.", "no target")
             # a bad password fails before any table starts; the first table then loads over
             # this connection rather than opening another (each costs a TLS and SCRAM handshake)
-            self._spare_target = open_session(self.target)
-            self.citus = detect_citus(self._spare_target)
+            probe = open_session(self.target)
+            try:
+                self.citus = detect_citus(probe)
+            finally:
+                self._target_sessions.give_back(probe)
             self._stop_on_errors(require_citus(self.mappings, self.citus))
             if self.citus is not None:
                 self.emit(LogMessage(f"The target runs {self.citus.summary()}."))
@@ -368,19 +371,16 @@ class _Run(TableLoad, CitusPhases):
         run_table(self, tm, report)
 
     def _target_session(self) -> psycopg.Connection:
-        """A target session for one table: the probe's while it is unused, else a new one."""
-        with self._spare_lock:
-            conn, self._spare_target = self._spare_target, None
-        if conn is not None and not conn.closed and not conn.broken:
-            return conn
-        return open_session(self.target)
+        """A target session for one table: an idle one (the probe's, a finished table's), else
+        a new one; ``_target_sessions.give_back`` it when the table is done."""
+        return self._target_sessions.take()
 
     def close(self) -> None:
         if self.rehearsal is not None:
             self.report.notes += self.rehearsal.end()
         if self._snapshot_conn is not None:
             self._snapshot_conn.close()
-        if self._spare_target is not None:  # no table took it
-            self._spare_target.close()
+        if self._target_sessions is not None:
+            self._target_sessions.close()
         if self.rejects is not None:
             self.rejects.close()
