@@ -131,8 +131,8 @@ def test_a_table_of_the_type_name_on_the_target_is_said_with_what_to_do(
         f"{tm.target} was not made, so it was not copied. The target database already has "
         'something named "mood" that is not a list of values (a table, or a type of another '
         "kind), so the source's type mood, which columns feeling, week of "
-        f"{tm.target} use, cannot be made there. Choose text as its type on the Map columns "
-        "page (or in the saved migration), so its values are copied as text."
+        f"{tm.target} use, cannot be made there. Choose text as its type on the Columns page "
+        "(or in the saved migration), so its values are copied as text."
     )
 
 

@@ -46,8 +46,8 @@ def test_a_type_the_target_lacks_is_named_with_what_to_do(source_db, target_db, 
     assert report.exit_code == 1 and table.status == Phase.FAILED
     assert table.message == (
         f"{tm.target} was not made, so it was not copied. The target database has no type "
-        f'"mood", which column feeling of {tm.target} uses. Choose text as its type on the Map '
-        "columns page (or in the saved migration), so its values are copied as text, or create "
+        f'"mood", which column feeling of {tm.target} uses. Choose text as its type on the '
+        "Columns page (or in the saved migration), so its values are copied as text, or create "
         "the type on the target first."
     )
     assert 'type "mood" does not exist' in table.detail
@@ -73,6 +73,6 @@ def test_on_citus_the_same_sentence_says_what_to_do(source_db, citus_db, tmp_pat
     assert table.message == (
         f"{tm.target} could not be created as a reference table, so it was not copied. The "
         f'target database has no type "mood", which column feeling of {tm.target} uses. Choose '
-        "text as its type on the Map columns page (or in the saved migration), so its values are "
+        "text as its type on the Columns page (or in the saved migration), so its values are "
         "copied as text, or create the type on the target first."
     )

@@ -230,6 +230,6 @@ def missing_type(tm: TableMapping, exc: BaseException) -> str | None:
     )
     return (
         f'The target database has no type "{name}", which {which} of {tm.target} uses. '
-        "Choose text as its type on the Map columns page (or in the saved migration), so its "
+        "Choose text as its type on the Columns page (or in the saved migration), so its "
         "values are copied as text, or create the type on the target first."
     )

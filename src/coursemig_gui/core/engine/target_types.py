@@ -68,6 +68,6 @@ def _clash(tm: TableMapping, table: Table, enum: EnumType) -> str:
         f"of values (a table, or a type of another kind), so the source's type {enum.name}, "
         f"which {'column' if len(columns) == 1 else 'columns'} {', '.join(columns)} of "
         f"{tm.target} {'uses' if len(columns) == 1 else 'use'}, cannot be made there. Choose "
-        "text as its type on the Map columns page (or in the saved migration), so its values "
+        "text as its type on the Columns page (or in the saved migration), so its values "
         "are copied as text."
     )
