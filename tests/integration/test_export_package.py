@@ -8,6 +8,8 @@ from both catalogs; a file changed on its way is refused before anything of it i
 from __future__ import annotations
 
 import json
+import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -197,6 +199,8 @@ def test_zip_export_imports_directly(source_db, target_db, tmp_path, capsys):
     folder = tmp_path / "export"
     _export(source_db, folder, "--zip")
     packed = tmp_path / "export.zip"
+    if os.name == "posix":  # every row is in it: only its owner may read it, as the CSV files
+        assert stat.S_IMODE(packed.stat().st_mode) == 0o600
     with zipfile.ZipFile(packed) as zf:
         names = zf.namelist()
     assert names[-1] == MANIFEST_NAME and SCHEMA_NAME in names

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.export_package import MANIFEST_NAME
+from coursemig_gui.core.private_files import open_private
 
 
 def zip_path(folder: Path) -> Path:
@@ -25,7 +26,12 @@ def zip_package(folder: Path, names: list[str]) -> Path:
     target = zip_path(folder)
     part = target.with_name(target.name + ".part")
     ordered = [n for n in names if n != MANIFEST_NAME] + [MANIFEST_NAME]
-    with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+    part.unlink(missing_ok=True)  # an earlier try's part would keep its own permissions
+    # every row of the export is in it: only its owner may read it, as the CSV files
+    with (
+        open_private(part, "wb") as f,
+        zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf,
+    ):
         for name in ordered:
             zf.write(folder / name, arcname=name)
     part.replace(target)
