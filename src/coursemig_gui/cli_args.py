@@ -61,7 +61,8 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     add_django_question(p)
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
+def _add_run_options(p: argparse.ArgumentParser, suggest_placements: bool = True) -> None:
+    """``suggest_placements``: whether the command has a source to suggest placements from."""
     p.add_argument("--if-exists", choices=["fail", "append", "replace", "skip"], default="fail")
     p.add_argument("--on-error", choices=["stop", "skip"], default="skip")
     p.add_argument(
@@ -90,6 +91,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="Citus: distribute TABLE by COLUMN",
     )
     p.add_argument("--reference", action="append", metavar="TABLE", help="Citus: a reference table")
+    if suggest_placements:
+        _add_placements(p)
+    p.add_argument("--json-report", metavar="FILE")
+    p.add_argument("--quiet", "-q", action="store_true")
+
+
+def _add_placements(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--placements",
         choices=["given", "suggested"],
@@ -98,8 +106,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "counts where the estimate is missing); --distribute and --reference still win "
         "(default: given, every other table local)",
     )
-    p.add_argument("--json-report", metavar="FILE")
-    p.add_argument("--quiet", "-q", action="store_true")
 
 
 def _add_test_run(p: argparse.ArgumentParser) -> None:
@@ -206,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", default="utf-8")
     p.add_argument("--delimiter", default=None, help="default: guessed from the header")
     add_password_from_stdin(p, ("target",))
-    _add_run_options(p)
+    _add_run_options(p, suggest_placements=False)  # files: no source to suggest from
     _add_test_run(p)
 
     add_handover_parser(sub)

@@ -27,8 +27,8 @@ def add_password_from_stdin(p: argparse.ArgumentParser, roles: tuple[str, ...] =
         metavar=names,
         type=str.lower,
         choices=roles,
-        help="read that connection's password from standard input, "
-        "one line (give it twice for both, in that order)",
+        help="read that connection's password from standard input, one line"
+        + (" (give it twice for both, in that order)" if len(roles) > 1 else ""),
     )
 
 

@@ -26,7 +26,7 @@ class MigrationOptions:
     source_schema: str = "public"
     target_schema: str = "public"
     loaders: int = 1  # tables loaded at once, each over its own connections
-    batch_rows: int = 5000  # a bad row costs at most one batch's retry
+    batch_rows: int = 5000  # rows are read in batches; they load as one COPY per segment
     batch_bytes: int = 2 << 20
     binary: bool = True  # binary COPY where source and target types are identical
     csv_encoding: str = "utf-8"
