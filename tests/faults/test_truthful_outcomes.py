@@ -411,10 +411,11 @@ def test_a_latin1_source_database_copies_its_text_correctly(latin1_source, targe
 # -- the source's snapshot ---------------------------------------------------------------------
 
 
-def test_a_lost_source_snapshot_is_said_and_the_rerun_offered(source_db, target_db):
-    """The connection holding the shared snapshot is killed (as a source restart would) while
-    the second table (course) loads: the third (degree) cannot be read as of the same moment, so it is not
-    started, and the run says why and how to finish the job."""
+def test_the_snapshot_outlives_its_exporter_in_the_run_s_own_session(source_db, target_db):
+    """The connection that exported the shared snapshot is killed while the second table
+    (course) loads: the third (degree) is still read as of the same moment, by the run's source
+    session that is inside the snapshot's transaction (handed from table to table), so every
+    table is copied and verified."""
     mappings = mappings_for(source_db, ["courses_program", "courses_degree", "courses_course"])
     killer = Killer(source_db, source_db.user, "query LIKE '%%pg_export_snapshot%%'")
     events: list = []
@@ -422,13 +423,29 @@ def test_a_lost_source_snapshot_is_said_and_the_rerun_offered(source_db, target_
         source_db, target_db, mappings, _on("course", Phase.COPYING, killer.kill_now, events)
     )
     assert killer.killed and killer.killed != [-1], "the snapshot's connection was not found"
+    assert report.exit_code == 0, [t.message for t in report.tables]
+    assert {t.verification for t in report.tables} == {Verification.MATCH}
+
+
+def test_a_source_restart_is_said_and_the_rerun_offered(source_db, target_db):
+    """Every source session of the run is killed (as a source restart would) while the second
+    table (course) loads: its rows cannot be read again as of the same moment as the first
+    table's, nor can the third's, so neither is written, and the run says why and how to finish
+    the job."""
+    mappings = mappings_for(source_db, ["courses_program", "courses_degree", "courses_course"])
+    killer = Killer(source_db, source_db.user)
+    events: list = []
+    report = _migrate(
+        source_db, target_db, mappings, _on("course", Phase.COPYING, killer.kill_now, events)
+    )
+    assert killer.killed and killer.killed != [-1], "the run's source sessions were not found"
     by_target = {t.target: t for t in report.tables}
     assert [t.target for t in report.tables] == ["program", "course", "degree"]  # load order
-    assert by_target["program"].status == by_target["course"].status == Phase.DONE
-    degree = by_target["degree"]
-    assert degree.status in (Phase.FAILED, Phase.NOT_STARTED)
-    assert "snapshot" in degree.message
-    assert target_db.rows("SELECT to_regclass('public.degree')") == [(None,)]
+    assert by_target["program"].status == Phase.DONE
+    for name in ("course", "degree"):
+        assert by_target[name].status in (Phase.FAILED, Phase.NOT_STARTED), name
+        assert target_db.rows(f"SELECT to_regclass('public.{name}')") == [(None,)]
+    assert any("snapshot" in by_target[name].message for name in ("course", "degree"))
     assert report.exit_code == 1
     assert "Skip" in report.message and "again" in report.message, report.message
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 
 from coursemig_gui.core.catalog import (
     Catalog,
@@ -24,12 +24,12 @@ from coursemig_gui.core.citus.placement import load_stages
 from coursemig_gui.core.citus.rules import require_citus, validate_placements
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.engine.citus_phases import CitusPhases
+from coursemig_gui.core.engine.idle_sessions import IdleSessions
 from coursemig_gui.core.engine.rehearsal import CITUS_LIMITS, Rehearsal, rehearsal_options
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
 from coursemig_gui.core.engine.table_load import TableLoad
 from coursemig_gui.core.engine.table_outcome import SnapshotLost, run_table
-from coursemig_gui.core.engine.target_sessions import TargetSessions
 from coursemig_gui.core.engine.target_tables import _ReferringKey
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -128,7 +128,10 @@ class _Run(TableLoad, CitusPhases):
         self.catalog: Catalog | None = None
         self.snapshot: str | None = None
         self._snapshot_conn: psycopg.Connection | None = None
-        self._target_sessions = TargetSessions(target) if target else None
+        # sessions handed from table to table: the target's outside a transaction, the
+        # source's inside the run's snapshot
+        self._target_sessions = IdleSessions(self._open_target, pq.TransactionStatus.IDLE)
+        self._source_sessions = IdleSessions(self._open_source, pq.TransactionStatus.INTRANS)
         self.rejects: RejectLog | None = None
         self.citus: CitusInfo | None = None  # detected once per run, on the target
         self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
@@ -375,12 +378,17 @@ class _Run(TableLoad, CitusPhases):
         a new one; ``_target_sessions.give_back`` it when the table is done."""
         return self._target_sessions.take()
 
+    def _open_target(self) -> psycopg.Connection:
+        if not self.target:
+            raise FriendlyError("Connect to the target database first.", "no target")
+        return open_session(self.target)
+
     def close(self) -> None:
         if self.rehearsal is not None:
             self.report.notes += self.rehearsal.end()
         if self._snapshot_conn is not None:
             self._snapshot_conn.close()
-        if self._target_sessions is not None:
-            self._target_sessions.close()
+        self._source_sessions.close()
+        self._target_sessions.close()
         if self.rejects is not None:
             self.rejects.close()

@@ -4,11 +4,12 @@ only the target's side remains to wait for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
+from coursemig_gui.core.engine.idle_sessions import IdleSessions
 from coursemig_gui.core.engine.server_checksum import ServerCheck, Sums, server_checksum
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import CancelToken
@@ -19,32 +20,32 @@ class SourceSumDuringLoad:
     not be had this way (no second connection, no hash function), and the caller sums on its
     own connection instead."""
 
-    def __init__(
-        self,
-        open_source: Callable[[], psycopg.Connection],
-        check: ServerCheck,
-        cancel: CancelToken,
-    ) -> None:
-        self._open_source = open_source
+    def __init__(self, sessions: IdleSessions, check: ServerCheck, cancel: CancelToken) -> None:
+        self._sessions = sessions
         self._check = check
         self._cancel = cancel
-        self._conn: psycopg.Connection | None = None
+        self._conn: psycopg.Connection | None = None  # while it sums; then the next table's
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="verify-source")
         self._future = self._pool.submit(self._sum)
 
     def _sum(self) -> Sums | None:
         try:
-            conn = self._conn = self._open_source()
+            conn = self._sessions.take()
         except (psycopg.Error, FriendlyError):
             return None
+        with self._lock:
+            self._conn = conn
         self._cancel.watch(conn)
         try:
             return server_checksum(conn, self._check.source, self._check.source_values)
         except (psycopg.DataError, psycopg.ProgrammingError, psycopg.OperationalError):
             return None
         finally:
+            with self._lock:  # after this, close() can no longer cancel it
+                self._conn = None
             self._cancel.unwatch(conn)
-            conn.close()
+            self._sessions.give_back(conn)  # still in the snapshot: the next table's
 
     def result(self) -> Sums | None:
         """The sum; a Stop while waiting for it (its query cancelled) is raised as a Stop,
@@ -54,11 +55,13 @@ class SourceSumDuringLoad:
         return sums
 
     def close(self) -> None:
-        """Stop a sum still running (a load that failed or was stopped) and wait for it."""
-        conn = self._conn
-        if not self._future.done() and conn is not None and not conn.closed:
-            try:
-                conn.cancel_safe(timeout=2.0)
-            except Exception:  # noqa: BLE001 - a broken connection ends the query anyway
-                pass
+        """Stop a sum still running (a load that failed or was stopped) and wait for it. Under
+        the lock: once the session is handed on, another table's query must not be cancelled."""
+        with self._lock:
+            conn = self._conn
+            if conn is not None and not conn.closed:
+                try:
+                    conn.cancel_safe(timeout=2.0)
+                except Exception:  # noqa: BLE001 - a broken connection ends the query anyway
+                    pass
         self._pool.shutdown(wait=True)

@@ -84,12 +84,10 @@ class TableLoad(TargetTables, TableExport):
         report.rows_read = report.rows_written = report.rows_rejected = 0
         report.status = Phase.WAITING
         report.message = report.detail = ""
-        conns: list[psycopg.Connection] = []
-        tgt = None
+        src = tgt = None
         try:
-            src = self._open_source() if self.reads_database else None
+            src = self._source_sessions.take() if self.reads_database else None
             if src:
-                conns.append(src)
                 self.cancel.watch(src)
             if self.writes_database:
                 # a test run keeps its one connection (and transaction) open to the end
@@ -103,13 +101,15 @@ class TableLoad(TargetTables, TableExport):
             else:
                 self._direct(tm, report, src, tgt, started)
         finally:
+            # whole and in their state: the next table's, saving a handshake and, on the
+            # source, joining the snapshot again
             if tgt is not None:
                 self.cancel.unwatch(tgt)
-                if not self.rehearsal:  # idle and whole: the next table's, saving a handshake
+                if not self.rehearsal:
                     self._target_sessions.give_back(tgt)
-            for conn in conns:
-                self.cancel.unwatch(conn)
-                conn.close()
+            if src is not None:
+                self.cancel.unwatch(src)
+                self._source_sessions.give_back(src)
 
     def _progress(
         self, tm: TableMapping, report: TableReport, phase: Phase, started: float, total: int
@@ -186,7 +186,7 @@ class TableLoad(TargetTables, TableExport):
                 self._set_aside_indexes(tgt, tm, table, existing, before, same_types)
                 read_from = sql.Identifier(self.options.source_schema, tm.source)
                 if self.options.verify and may_decide(check, src, tgt) and not _small(table):
-                    source_sum = SourceSumDuringLoad(self._open_source, check, self.cancel)
+                    source_sum = SourceSumDuringLoad(self._source_sessions, check, self.cancel)
                 # copying starts with reading the rows named first, which takes a read of the table
                 self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
                 leaving_out, first = None, []

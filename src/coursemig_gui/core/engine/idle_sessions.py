@@ -1,19 +1,16 @@
-"""The run's idle target sessions: the probe's, then each finished table's, handed to the next
-table instead of opening a new one, since each new session costs a TLS and SCRAM handshake,
-several round trips to a cloud server."""
+"""The run's idle sessions on one side, handed from one table to the next instead of opening a
+new one: each new session costs a TLS and SCRAM handshake, several round trips to a cloud
+server, and on the source a few more to join the run's snapshot."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
 from psycopg import pq
-
-from coursemig_gui.core.connection import Endpoint
-from coursemig_gui.core.engine.session import open_session
 
 # A session idle for longer is closed, not reused: a network in between may have dropped it
 # without a word (Azure's load balancers forget an idle TCP connection after 4 minutes), and the
@@ -21,11 +18,17 @@ from coursemig_gui.core.engine.session import open_session
 KEEP_IDLE_SECONDS = 60.0
 
 
-class TargetSessions:
-    """Thread-safe: tables loading at once each take their own session."""
+class IdleSessions:
+    """Thread-safe: tables loading at once each take their own session.
 
-    def __init__(self, target: Endpoint) -> None:
-        self._target = target
+    ``state``: the transaction state a session is handed on in. A target session must be
+    outside any transaction (IDLE), so nothing of one table's transaction reaches the next; a
+    source session stays inside the run's read-only snapshot transaction (INTRANS), so the next
+    table is read as of the same moment."""
+
+    def __init__(self, open_new: Callable[[], psycopg.Connection], state: pq.TransactionStatus):
+        self._open_new = open_new
+        self._state = state
         self._idle: list[tuple[float, psycopg.Connection]] = []
         self._lock = threading.Lock()
 
@@ -35,15 +38,15 @@ class TargetSessions:
             with self._lock:
                 since, conn = self._idle.pop() if self._idle else (0.0, None)
             if conn is None:
-                return open_session(self._target)
-            if _fit(conn) and time.monotonic() - since <= KEEP_IDLE_SECONDS:
+                return self._open_new()
+            if self._fit(conn) and time.monotonic() - since <= KEEP_IDLE_SECONDS:
                 return conn
             conn.close()
 
     def give_back(self, conn: psycopg.Connection) -> None:
-        """A session a table is done with: kept when it is whole and outside any transaction
-        (so nothing of that table can reach the next one), else closed."""
-        if _fit(conn):
+        """A session a table is done with: kept when it is whole and in the state it is handed
+        on in (not in a failed transaction, not in the middle of a COPY), else closed."""
+        if self._fit(conn):
             with self._lock:
                 self._idle.append((time.monotonic(), conn))
         else:
@@ -63,10 +66,5 @@ class TargetSessions:
         for _, conn in idle:
             conn.close()
 
-
-def _fit(conn: psycopg.Connection) -> bool:
-    return (
-        not conn.closed
-        and not conn.broken
-        and conn.info.transaction_status == pq.TransactionStatus.IDLE
-    )
+    def _fit(self, conn: psycopg.Connection) -> bool:
+        return not conn.closed and not conn.broken and conn.info.transaction_status == self._state
