@@ -38,10 +38,12 @@ class CommitUnresolved(FriendlyError):
     """The connection broke during COMMIT and the target could not say how it ended."""
 
 
-def current_xact_id(conn: psycopg.Connection) -> str:
-    """The id of the transaction in progress (one is assigned now if it had none)."""
+def current_xact_id(conn: psycopg.Connection) -> psycopg.Cursor:
+    """The id of the transaction in progress (one is assigned now if it had none), as a
+    cursor to fetch it from: in a pipeline, fetching at once would cost a round trip of its
+    own."""
     function = "pg_current_xact_id" if conn.info.server_version >= 130000 else "txid_current"
-    return str(conn.execute(f"SELECT {function}()::text").fetchone()[0])
+    return conn.execute(f"SELECT {function}()::text")
 
 
 def xact_status(conn: psycopg.Connection, xid: str) -> str | None:
@@ -82,8 +84,13 @@ class TableTransaction:
 
     def __enter__(self) -> TableTransaction:
         self._tx.__enter__()
-        self.setup(self.conn)
-        self.xid = current_xact_id(self.conn)
+        # the settings and the id in one round trip (pipelined); not BEGIN too: a psycopg
+        # transaction entered in a pipeline keeps the connection in it to its end, and COPY
+        # cannot run in one
+        with self.conn.pipeline():
+            self.setup(self.conn)
+            xid = current_xact_id(self.conn)
+        self.xid = str(xid.fetchone()[0])
         return self
 
     def __exit__(

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import pq, sql
 
 from coursemig_gui.core.engine.copy_format import binary_fields, csv_fields
-from coursemig_gui.core.engine.session import pin_session
+from coursemig_gui.core.engine.session import pin_session, pinned_query
 from coursemig_gui.core.report import TableReport, Verification
 from coursemig_gui.core.type_changes import castable
 
@@ -92,9 +92,9 @@ def server_checksum(
     statement = sql.SQL("SELECT count(*), coalesce(sum({}), 0) FROM {}").format(
         row_hash(exprs), table
     )
-    with conn.transaction():  # a savepoint inside the source's snapshot transaction
-        pin_session(conn)  # values written the same way on both sides, even behind PgBouncer
-        count, total = conn.execute(statement).fetchone()
+    # a savepoint inside the source's snapshot transaction; the settings pinned, so values are
+    # written the same way on both sides, even behind PgBouncer
+    count, total = pinned_query(conn, statement).fetchone()
     return Sums(int(count), int(total))
 
 

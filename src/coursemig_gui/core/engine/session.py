@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 
 from coursemig_gui.core.connection import Endpoint, connect
 
@@ -46,6 +46,42 @@ def open_session(endpoint: Endpoint, **kw: Any) -> psycopg.Connection:
     conn = connect(endpoint.settings, endpoint.password, autocommit=True, **kw)
     conn.execute(_SET_SESSION)
     return conn
+
+
+_STEP = sql.Identifier("coursemig_step")
+
+
+def pinned_query(conn: psycopg.Connection, statement: sql.Composable) -> psycopg.Cursor:
+    """``statement`` with the session settings pinned (``pin_session``), in a transaction of
+    its own (a savepoint inside one already open), all sent in one round trip; its cursor, to
+    fetch from. A failure is rolled back to where it started, then raised.
+
+    Explicit statements, not ``conn.transaction()``: a psycopg transaction in a pipeline syncs
+    at its start and end, a round trip each (to a cloud server, each costs more than a small
+    table's query)."""
+    nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
+    if nested:
+        begin = sql.SQL("SAVEPOINT {}").format(_STEP)
+        end = sql.SQL("RELEASE SAVEPOINT {}").format(_STEP)
+        undo = [sql.SQL("ROLLBACK TO SAVEPOINT {}").format(_STEP), end]
+    else:
+        begin, end, undo = sql.SQL("BEGIN"), sql.SQL("COMMIT"), [sql.SQL("ROLLBACK")]
+    try:
+        with conn.pipeline():
+            conn.execute(begin)
+            conn.execute(_SET_LOCAL)
+            cursor = conn.execute(statement)
+            conn.execute(end)
+    except psycopg.Error:
+        if (
+            not conn.closed
+            and not conn.broken
+            and conn.info.transaction_status == pq.TransactionStatus.INERROR
+        ):
+            for step in undo:
+                conn.execute(step)
+        raise
+    return cursor
 
 
 def pin_session(conn: psycopg.Connection) -> None:

@@ -27,7 +27,12 @@ from coursemig_gui.core.engine.session import open_session, pin_session
 from coursemig_gui.core.engine.source_sum import SourceSumDuringLoad
 from coursemig_gui.core.engine.table_export import TableExport
 from coursemig_gui.core.engine.table_outcome import SnapshotLost
-from coursemig_gui.core.engine.target_tables import TargetTables, _move_sequences, refuse_lossy
+from coursemig_gui.core.engine.target_tables import (
+    TargetTables,
+    _move_sequences,
+    refuse_lossy,
+    table_setup,
+)
 from coursemig_gui.core.engine.verify import verify_import, verify_loaded
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -300,7 +305,7 @@ class TableLoad(TargetTables, TableExport):
             self.cancel.watch(conn)
             return conn
 
-        return TableTransaction(tgt, report, reopen, resolved, pin_session)
+        return TableTransaction(tgt, report, reopen, resolved, table_setup)
 
     def _skipped(self, tm: TableMapping, report: TableReport) -> None:
         report.status = Phase.SKIPPED

@@ -21,6 +21,7 @@ from coursemig_gui.core.engine.indexes_after_load import (
     drop_indexes,
     indexes_to_set_aside,
 )
+from coursemig_gui.core.engine.session import pin_session
 from coursemig_gui.core.engine.target_types import TypeClash, make_enum_types
 from coursemig_gui.core.events import (
     Phase,
@@ -34,20 +35,27 @@ from coursemig_gui.core.transfer import (
 from coursemig_gui.core.type_changes import lossy_change
 
 
+def table_setup(tgt: psycopg.Connection) -> None:
+    """First in each table's transaction on the target (one round trip, pipelined with it)."""
+    pin_session(tgt)
+    # a hand-made table's deferred FK would otherwise report its violations at COMMIT, where
+    # they cannot be traced to a row
+    tgt.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 class TargetTables:
     """Mixed into the run: the target-table steps of one table's transaction."""
 
     def _prepare_target(
         self, tm: TableMapping, tgt: psycopg.Connection, table: Table, report: TableReport
     ) -> tuple[bool, dict[str, Column] | None]:
-        """Inside the table's transaction: create, truncate or check the target table.
+        """Inside the table's transaction (begun by ``table_setup``): create, truncate or check
+        the target table.
 
         Returns (created, the existing table's columns or None). Raises TableFailed to stop.
         """
         schema = self.options.target_schema
         target = sql.Identifier(schema, tm.target)
-        tgt.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a hand-made table's deferred FK would
-        # otherwise report its violations at COMMIT, where they cannot be traced to a row
         if tm.target in self._made:
             return True, None  # Citus: created and distributed by this run, still empty
         if not table_exists(tgt, tm.target, schema):
@@ -176,7 +184,9 @@ class TargetTables:
         if not statements:
             return
         try:
-            with tgt.transaction():
+            # one round trip, not one per statement; no savepoint of its own: a failure rolls
+            # the table's transaction back (and the table is loaded again, row by row)
+            with tgt.pipeline():
                 # room to sort the keys in memory (64 MB by default spills a 1M-row index to
                 # disk); SET LOCAL ends with the table's transaction
                 tgt.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -299,19 +309,20 @@ def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: 
         "FROM unnest(%s::text[]) WITH ORDINALITY AS c(name, n) ORDER BY c.n",
         [schema, table, columns],
     ).fetchall()
-    for column, sequence in rows:
-        if not sequence:
-            continue
-        conn.execute(
-            sql.SQL(
-                "SELECT setval({seq}::regclass, m) FROM (SELECT max({col}) AS m FROM {tbl}) s "
-                "WHERE m IS NOT NULL"
-            ).format(
-                seq=sql.Literal(sequence),
-                col=sql.Identifier(column),
-                tbl=sql.Identifier(schema, table),
+    with conn.pipeline():  # every setval in one round trip
+        for column, sequence in rows:
+            if not sequence:
+                continue
+            conn.execute(
+                sql.SQL(
+                    "SELECT setval({seq}::regclass, m) FROM (SELECT max({col}) AS m FROM {tbl}) s "
+                    "WHERE m IS NOT NULL"
+                ).format(
+                    seq=sql.Literal(sequence),
+                    col=sql.Identifier(column),
+                    tbl=sql.Identifier(schema, table),
+                )
             )
-        )
 
 
 def refuse_lossy(
