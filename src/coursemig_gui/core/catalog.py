@@ -254,12 +254,19 @@ def count_rows(conn: psycopg.Connection, table: str, schema: str = "public") -> 
 
 
 def table_exists(conn: psycopg.Connection, table: str, schema: str = "public") -> bool:
-    row = conn.execute(
+    return ask_table_exists(conn, table, schema).fetchone() is not None
+
+
+def ask_table_exists(
+    conn: psycopg.Connection, table: str, schema: str = "public"
+) -> psycopg.Cursor:
+    """The question ``table_exists`` asks, as a cursor with a row when it does: in a pipeline,
+    fetching at once would cost a round trip of its own."""
+    return conn.execute(
         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
         [schema, table],
-    ).fetchone()
-    return row is not None
+    )
 
 
 def django_model_name(table: str, app: str | None) -> str:

@@ -15,9 +15,15 @@ from collections.abc import Callable
 from types import TracebackType
 
 import psycopg
+from psycopg import pq, sql
 
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.explain import explain_error
+
+_STEP = sql.Identifier("coursemig_table")
+_SAVEPOINT = sql.SQL("SAVEPOINT {}").format(_STEP)
+_RELEASE = sql.SQL("RELEASE SAVEPOINT {}").format(_STEP)
+_UNDO_SAVEPOINT = [sql.SQL("ROLLBACK TO SAVEPOINT {}").format(_STEP), _RELEASE]
 
 # How long to keep asking while the target still reports the transaction in progress (its
 # backend has not noticed the broken connection yet) or cannot be reached (restarting).
@@ -71,27 +77,48 @@ class TableTransaction:
         report,
         reopen: Callable[[], psycopg.Connection],
         on_resolved: Callable[[str], None] = lambda status: None,
-        setup: Callable[[psycopg.Connection], None] = lambda conn: None,
+        setup: Callable[[psycopg.Connection], psycopg.Cursor | None] = lambda conn: None,
     ) -> None:
-        self.setup = setup  # run first inside the transaction (session settings)
+        # run first inside the transaction, in its first round trip (session settings); the
+        # first row of the cursor it returns, if any, is kept as ``first_row``
+        self.setup = setup
+        self.first_row: tuple | None = None
         self.conn = conn
         self.report = report
         self.reopen = reopen
         self.on_resolved = on_resolved
         self.xid: str | None = None
         self.replacement: psycopg.Connection | None = None
-        self._tx = conn.transaction()
+        # inside a test run's transaction, a savepoint of its own
+        self._nested = conn.info.transaction_status == pq.TransactionStatus.INTRANS
 
     def __enter__(self) -> TableTransaction:
-        self._tx.__enter__()
-        # the settings and the id in one round trip (pipelined); not BEGIN too: a psycopg
-        # transaction entered in a pipeline keeps the connection in it to its end, and COPY
-        # cannot run in one
-        with self.conn.pipeline():
-            self.setup(self.conn)
-            xid = current_xact_id(self.conn)
-        self.xid = str(xid.fetchone()[0])
+        # BEGIN, the setup and the id in one round trip (pipelined). Explicit statements, not
+        # psycopg's conn.transaction(): entered in a pipeline, it keeps the connection in the
+        # pipeline to its end, and COPY cannot run in one
+        try:
+            with self.conn.pipeline():
+                self.conn.execute(_SAVEPOINT if self._nested else sql.SQL("BEGIN"))
+                first = self.setup(self.conn)
+                xid = current_xact_id(self.conn)
+            self.xid = str(xid.fetchone()[0])
+            self.first_row = first.fetchone() if first is not None else None
+        except BaseException:
+            self._roll_back()  # the block never runs, so __exit__ never does
+            raise
         return self
+
+    def _roll_back(self) -> None:
+        if self.conn.closed or self.conn.broken:
+            return  # the server rolls the transaction back by itself
+        try:
+            if self._nested:
+                for step in _UNDO_SAVEPOINT:
+                    self.conn.execute(step)
+            elif self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                self.conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass  # a dead connection: the same
 
     def __exit__(
         self,
@@ -100,13 +127,14 @@ class TableTransaction:
         tb: TracebackType | None,
     ) -> bool:
         if exc_type is not None:
-            try:
-                self._tx.__exit__(exc_type, exc, tb)  # ROLLBACK
-            except psycopg.Error:
-                pass  # a dead connection: the server rolls the transaction back by itself
+            self._roll_back()
+            return False
+        if self._nested:  # a test run: its own transaction ends it, always rolled back
+            self.conn.execute(_RELEASE)
+            self.report.committed = True  # as far as the test run goes: never loaded again
             return False
         try:
-            self._tx.__exit__(None, None, None)  # COMMIT
+            self.conn.execute("COMMIT")
         except psycopg.Error as error:
             if not (self.conn.broken or self.conn.closed):
                 raise  # the server answered: the transaction was rolled back

@@ -168,7 +168,9 @@ class TableLoad(TargetTables, TableExport):
         tx = self._table_transaction(tgt, tm, report)
         try:
             with tx:
-                created, existing = self._prepare_target(tm, tgt, table, report)
+                created, existing = self._prepare_target(
+                    tm, tgt, table, report, exists=tx.first_row is not None
+                )
                 source_types = [table.column(cm.source).type for cm in columns]
                 target_types = (
                     [existing[cm.target].type for cm in columns]
@@ -236,9 +238,7 @@ class TableLoad(TargetTables, TableExport):
                 stream.close()  # the reader thread is done before anything else happens
                 self.cancel.check()
                 if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
-                    self._add_pending_keys(tgt, tm)
-                    self._add_pending_foreign_keys(tgt, tm)
-                    _move_sequences(tgt, schema, tm.target, [cm.target for cm in columns])
+                    self._after_the_load(tgt, tm, [cm.target for cm in columns])
                 # a replace's set-aside keys come back in its own transaction, on Citus too:
                 # later they could no longer refuse the replace (found on a real cluster)
                 self._restore_foreign_keys(tgt, tm)
@@ -305,7 +305,10 @@ class TableLoad(TargetTables, TableExport):
             self.cancel.watch(conn)
             return conn
 
-        return TableTransaction(tgt, report, reopen, resolved, table_setup)
+        schema = self.options.target_schema
+        return TableTransaction(
+            tgt, report, reopen, resolved, lambda conn: table_setup(conn, tm.target, schema)
+        )
 
     def _skipped(self, tm: TableMapping, report: TableReport) -> None:
         report.status = Phase.SKIPPED
@@ -368,7 +371,9 @@ class TableLoad(TargetTables, TableExport):
                     for name, tname in zip(file_columns, target_columns, strict=True)
                 ],
             )
-            _, existing = self._prepare_target(import_mapping, tgt, table, report)
+            _, existing = self._prepare_target(
+                import_mapping, tgt, table, report, exists=tx.first_row is not None
+            )
             loaded_types = [
                 existing[c].type if existing else cm.target_type
                 for c, cm in zip(target_columns, import_mapping.columns, strict=True)

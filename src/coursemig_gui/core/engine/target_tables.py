@@ -12,7 +12,7 @@ from psycopg import sql
 from coursemig_gui.core.catalog import (
     Column,
     Table,
-    table_exists,
+    ask_table_exists,
 )
 from coursemig_gui.core.citus.placement import placement_statement
 from coursemig_gui.core.ddl import add_keys, create_table, foreign_keys, missing_type
@@ -35,22 +35,29 @@ from coursemig_gui.core.transfer import (
 from coursemig_gui.core.type_changes import lossy_change
 
 
-def table_setup(tgt: psycopg.Connection) -> None:
-    """First in each table's transaction on the target (one round trip, pipelined with it)."""
+def table_setup(tgt: psycopg.Connection, table: str, schema: str) -> psycopg.Cursor:
+    """First in each table's transaction on the target, in its first round trip (pipelined):
+    the settings, and whether the table exists (the cursor, for ``_prepare_target``)."""
     pin_session(tgt)
     # a hand-made table's deferred FK would otherwise report its violations at COMMIT, where
     # they cannot be traced to a row
     tgt.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    return ask_table_exists(tgt, table, schema)
 
 
 class TargetTables:
     """Mixed into the run: the target-table steps of one table's transaction."""
 
     def _prepare_target(
-        self, tm: TableMapping, tgt: psycopg.Connection, table: Table, report: TableReport
+        self,
+        tm: TableMapping,
+        tgt: psycopg.Connection,
+        table: Table,
+        report: TableReport,
+        exists: bool,
     ) -> tuple[bool, dict[str, Column] | None]:
-        """Inside the table's transaction (begun by ``table_setup``): create, truncate or check
-        the target table.
+        """Inside the table's transaction: create, truncate or check the target table, which
+        ``exists`` or not (as ``table_setup`` asked).
 
         Returns (created, the existing table's columns or None). Raises TableFailed to stop.
         """
@@ -58,7 +65,7 @@ class TargetTables:
         target = sql.Identifier(schema, tm.target)
         if tm.target in self._made:
             return True, None  # Citus: created and distributed by this run, still empty
-        if not table_exists(tgt, tm.target, schema):
+        if not exists:
             self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
             keys_later = self._keys_after_load(tm, table)
             try:
@@ -179,24 +186,38 @@ class TargetTables:
             drop_indexes(tgt, schema, tm.target, indexes)
             self._pending_keys[tm.target] = build_statements(schema, tm.target, indexes)
 
-    def _add_pending_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
-        statements = self._pending_keys.pop(tm.target, [])
-        if not statements:
-            return
+    def _after_the_load(
+        self, tgt: psycopg.Connection, tm: TableMapping, columns: list[str]
+    ) -> None:
+        """A loaded table's keys and foreign keys, and its sequences moved past the loaded
+        ids: two round trips, not one or three per statement. Pipelined and without savepoints
+        of their own: a failure rolls the table's transaction back, and ``_load_once`` loads it
+        again, checking each row."""
+        schema = self.options.target_schema
+        keys = self._pending_keys.pop(tm.target, [])
+        fks = self._pending_fks.pop(tm.target, ())
         try:
-            # one round trip, not one per statement; no savepoint of its own: a failure rolls
-            # the table's transaction back (and the table is loaded again, row by row)
             with tgt.pipeline():
-                # room to sort the keys in memory (64 MB by default spills a 1M-row index to
-                # disk); SET LOCAL ends with the table's transaction
-                tgt.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                for statement in statements:
+                if keys:
+                    # room to sort the keys in memory (64 MB by default spills a 1M-row index
+                    # to disk); SET LOCAL ends with the table's transaction
+                    tgt.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                for statement in [*keys, *fks]:
                     tgt.execute(statement)
+                sequences = _sequences_of(tgt, schema, tm.target, columns)
         except psycopg.errors.UniqueViolation as exc:
             detail = (exc.diag.message_detail or "") if exc.diag else ""
             raise _DeferredCheckFailed(
                 f"{tm.target} has rows with the same key ({detail.strip() or exc}).", str(exc)
             ) from exc
+        except psycopg.errors.ForeignKeyViolation as exc:
+            detail = (exc.diag.message_detail or "") if exc.diag else ""
+            raise _DeferredCheckFailed(
+                f"Some rows of {tm.target} refer to rows that are not in the target "
+                f"({detail.strip() or exc}).",
+                str(exc),
+            ) from exc
+        _set_sequences(tgt, schema, tm.target, sequences.fetchall())
 
     def _fks_after_load(self, tm: TableMapping, table: Table) -> bool:
         """Whether a new table's foreign keys can be checked once, after the load, instead of
@@ -219,20 +240,6 @@ class TargetTables:
             if report is None or report.status != Phase.DONE or report.rows_rejected:
                 return False
         return True
-
-    def _add_pending_foreign_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
-        statements = self._pending_fks.pop(tm.target, ())
-        for statement in statements:
-            try:
-                with tgt.transaction():
-                    tgt.execute(statement)
-            except psycopg.errors.ForeignKeyViolation as exc:
-                detail = (exc.diag.message_detail or "") if exc.diag else ""
-                raise _DeferredCheckFailed(
-                    f"Some rows of {tm.target} refer to rows that are not in the target "
-                    f"({detail.strip() or exc}).",
-                    str(exc),
-                ) from exc
 
     def _restore_foreign_keys(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
         """Put back the foreign keys ``_prepare_target`` set aside; they check every referring
@@ -303,14 +310,26 @@ def _referring_foreign_keys(
 def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:
     """After explicit ids were loaded, move identities and serial sequences past the largest
     value, or the application's next INSERT would fail on a duplicate id."""
-    # every column's sequence in one round trip, not one query per column
-    rows = conn.execute(
+    _set_sequences(conn, schema, table, _sequences_of(conn, schema, table, columns).fetchall())
+
+
+def _sequences_of(
+    conn: psycopg.Connection, schema: str, table: str, columns: list[str]
+) -> psycopg.Cursor:
+    """(column, sequence or None) for each column, in one query; a cursor to fetch from, so
+    the query can go in a pipeline."""
+    return conn.execute(
         "SELECT c.name, pg_get_serial_sequence(format('%%I.%%I', %s::text, %s::text), c.name) "
         "FROM unnest(%s::text[]) WITH ORDINALITY AS c(name, n) ORDER BY c.n",
         [schema, table, columns],
-    ).fetchall()
+    )
+
+
+def _set_sequences(
+    conn: psycopg.Connection, schema: str, table: str, sequences: list[tuple[str, str | None]]
+) -> None:
     with conn.pipeline():  # every setval in one round trip
-        for column, sequence in rows:
+        for column, sequence in sequences:
             if not sequence:
                 continue
             conn.execute(
