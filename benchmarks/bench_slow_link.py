@@ -150,6 +150,7 @@ def main() -> int:
             "psql pipe per table": lambda: run_pipe(src, tgt, creates, copies, after, work, env),
             "CourseMig, verification on": lambda: run_tool(src, tgt, env),
             "CourseMig --no-verify": lambda: run_tool(src, tgt, env, "--no-verify"),
+            "CourseMig --loaders 3": lambda: run_tool(src, tgt, env, "--loaders", "3"),
         }
         seconds: dict[str, list[float]] = {name: [] for name in steps}
         trips: dict[str, tuple[int, int, int, int]] = {}

@@ -95,7 +95,7 @@ def _options(args: argparse.Namespace, route):
         create_foreign_keys=not getattr(args, "no_foreign_keys", False),
         source_schema=getattr(args, "source_schema", "public"),
         target_schema=getattr(args, "target_schema", "public"),
-        loaders=max(1, getattr(args, "loaders", 1)),
+        loaders=max(0, getattr(args, "loaders", 0)),
         batch_rows=max(1, getattr(args, "batch_rows", 5000)),
         binary=not getattr(args, "no_binary", False),
         keys_after_load=not getattr(args, "keys_during_load", False),

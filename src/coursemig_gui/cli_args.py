@@ -76,7 +76,13 @@ def _add_run_options(p: argparse.ArgumentParser, suggest_placements: bool = True
     p.add_argument("--rejects-dir", metavar="DIR")
     p.add_argument("--no-verify", action="store_true")
     p.add_argument("--no-foreign-keys", action="store_true")
-    p.add_argument("--loaders", type=int, default=1, metavar="N", help="tables loaded at once")
+    p.add_argument(
+        "--loaders",
+        type=int,
+        default=0,
+        metavar="N",
+        help="tables loaded at once (default: 3, or 1 on Citus)",
+    )
     p.add_argument("--batch-rows", type=int, default=5000, metavar="N")
     p.add_argument("--no-binary", action="store_true", help="always stream CSV, never binary")
     p.add_argument(

@@ -44,7 +44,7 @@ def _migrate(source_db, target_db, mappings, on_event=None, cancel=None, **optio
         source_db.endpoint,
         target_db.endpoint,
         mappings,
-        MigrationOptions(batch_rows=500, **options),
+        MigrationOptions(**{"batch_rows": 500, "loaders": 1, **options}),  # one at a time
         cancel=cancel,
         **kw,
     )

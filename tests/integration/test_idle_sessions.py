@@ -62,7 +62,7 @@ def _log_connections(target_db, value: str | None) -> None:
 def test_a_whole_app_loads_over_one_session_on_each_side(source_db, target_db, tmp_path):
     def run():
         code = main(["migrate", "--source", source_db.url, "--target", target_db.url,
-                     "--app", "courses", "--rename-reserved", "-q",
+                     "--app", "courses", "--rename-reserved", "-q", "--loaders", "1",
                      "--rejects-dir", str(tmp_path / "rejects")])  # fmt: skip
         assert code == 0
 

@@ -25,7 +25,7 @@ class MigrationOptions:
     create_foreign_keys: bool = True
     source_schema: str = "public"
     target_schema: str = "public"
-    loaders: int = 1  # tables loaded at once, each over its own connections
+    loaders: int = 0  # tables loaded at once, each over its own connections; 0: automatic
     batch_rows: int = 5000  # rows are read in batches; they load as one COPY per segment
     batch_bytes: int = 2 << 20
     binary: bool = True  # binary COPY where source and target types are identical

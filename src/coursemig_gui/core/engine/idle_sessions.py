@@ -61,6 +61,7 @@ class IdleSessions:
             self.give_back(conn)
 
     def close(self) -> None:
+        """Close the idle sessions (the pool stays usable: ``take`` opens new ones)."""
         with self._lock:
             idle, self._idle = self._idle, []
         for _, conn in idle:

@@ -60,6 +60,20 @@ from coursemig_gui.core.plan import load_order
 from coursemig_gui.core.rejects import RejectLog
 from coursemig_gui.core.report import MigrationReport, TableReport
 
+# Tables loaded at once when the options leave it to CourseMig: a small table mostly waits for
+# round trips, and three at once hide most of them (a Django app's 9 tables over a 30 ms link:
+# 2.5 s against 4.4 s one at a time; benchmarks/bench_slow_link.py). On Citus one, since each
+# COPY into a distributed table opens a connection per shard on every worker.
+AUTO_LOADERS = 3
+
+
+def loaders_for(options: MigrationOptions, citus: bool) -> int:
+    """How many tables load at once: the options' number, or when it is 0 (automatic),
+    ``AUTO_LOADERS``, or 1 on Citus."""
+    if options.loaders > 0:
+        return options.loaders
+    return 1 if citus else AUTO_LOADERS
+
 
 def run_migration(
     source: Endpoint | None,
@@ -130,6 +144,7 @@ class _Run(TableLoad, CitusPhases):
         self._snapshot_conn: psycopg.Connection | None = None
         # sessions handed from table to table: the target's outside a transaction, the
         # source's inside the run's snapshot
+        self.loaders = loaders_for(options, citus=False)  # set again once the target is known
         self._target_sessions = IdleSessions(self._open_target, pq.TransactionStatus.IDLE)
         self._source_sessions = IdleSessions(self._open_source, pq.TransactionStatus.INTRANS)
         self.rejects: RejectLog | None = None
@@ -182,8 +197,10 @@ class _Run(TableLoad, CitusPhases):
                 )
             self._stop_on_errors(problems)
             # One snapshot for every table: what a child table refers to is in its parent.
-            self._snapshot_conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            self.snapshot = self._snapshot_conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            with self._snapshot_conn.pipeline():  # one round trip
+                self._snapshot_conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                exported = self._snapshot_conn.execute("SELECT pg_export_snapshot()")
+            self.snapshot = exported.fetchone()[0]
         if self.writes_database:
             if not self.target:
                 raise FriendlyError("Connect to the target database first.", "no target")
@@ -197,6 +214,7 @@ class _Run(TableLoad, CitusPhases):
             self._stop_on_errors(require_citus(self.mappings, self.citus))
             if self.citus is not None:
                 self.emit(LogMessage(f"The target runs {self.citus.summary()}."))
+            self.loaders = loaders_for(self.options, self.citus is not None)
             if self.rehearsal is not None:
                 if self.citus is not None:  # placements commit by themselves: not rehearsed
                     self.report.notes.append(CITUS_LIMITS)
@@ -289,7 +307,7 @@ class _Run(TableLoad, CitusPhases):
             )
 
     def _load(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
-        if self.options.loaders <= 1 or len(ordered) <= 1:
+        if self.loaders <= 1 or len(ordered) <= 1:
             for n, tm in enumerate(ordered):
                 if self.cancel.cancelled:
                     self._not_started(reports[tm.source])
@@ -306,7 +324,7 @@ class _Run(TableLoad, CitusPhases):
     def _parallel(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
         """Several tables at once; a child starts only after its parents have finished.
 
-        ``options.loaders`` caps how many tables load at once, each over its own source and
+        ``self.loaders`` caps how many tables load at once, each over its own source and
         target connections (sharing the source snapshot). On Citus each COPY into a
         distributed table also opens one connection per shard on the worker nodes, so the
         cap multiplies those: keep it low on a small cluster.
@@ -328,9 +346,7 @@ class _Run(TableLoad, CitusPhases):
         finished: set[str] = set()
         running: dict[Future, str] = {}
         lost: SnapshotLost | None = None
-        with ThreadPoolExecutor(
-            self.options.loaders, thread_name_prefix="coursemig-loader"
-        ) as pool:
+        with ThreadPoolExecutor(self.loaders, thread_name_prefix="coursemig-loader") as pool:
             while pending or running:
                 if self.cancel.cancelled:
                     for tm in pending:
@@ -338,7 +354,7 @@ class _Run(TableLoad, CitusPhases):
                     pending = []
                 ready = [tm for tm in pending if parents[tm.source] <= finished]
                 for tm in ready:
-                    if len(running) >= self.options.loaders:
+                    if len(running) >= self.loaders:
                         break
                     pending.remove(tm)
                     running[pool.submit(self._table_with_retries, tm, reports[tm.source])] = (
@@ -377,6 +393,10 @@ class _Run(TableLoad, CitusPhases):
         """A target session for one table: an idle one (the probe's, a finished table's), else
         a new one; ``_target_sessions.give_back`` it when the table is done."""
         return self._target_sessions.take()
+
+    def _forget_idle_sessions(self) -> None:
+        self._source_sessions.close()
+        self._target_sessions.close()
 
     def _open_target(self) -> psycopg.Connection:
         if not self.target:

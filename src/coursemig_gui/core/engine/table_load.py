@@ -9,7 +9,7 @@ from dataclasses import replace
 import psycopg
 from psycopg import sql
 
-from coursemig_gui.core.catalog import Table, count_rows, table_exists
+from coursemig_gui.core.catalog import count_rows, table_exists
 from coursemig_gui.core.csv_import import column_mapping_for, match_columns, table_from_mapping
 from coursemig_gui.core.csvfiles import (
     csv_file_name,
@@ -24,9 +24,9 @@ from coursemig_gui.core.engine.likely_refused import read_first
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.server_checksum import may_decide, server_check, sums_before
 from coursemig_gui.core.engine.session import open_session, pin_session
-from coursemig_gui.core.engine.source_sum import SourceSumDuringLoad
+from coursemig_gui.core.engine.source_sum import SourceSumDuringLoad, worth_a_second_session
 from coursemig_gui.core.engine.table_export import TableExport
-from coursemig_gui.core.engine.table_outcome import SnapshotLost
+from coursemig_gui.core.engine.table_outcome import SessionNotOpened, SnapshotLost
 from coursemig_gui.core.engine.target_tables import (
     TargetTables,
     _move_sequences,
@@ -56,11 +56,18 @@ class TableLoad(TargetTables, TableExport):
     # -- one table -----------------------------------------------------------------------------
 
     def _open_source(self) -> psycopg.Connection:
+        conn = None
         try:
             conn = open_session(self.source)
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self.snapshot)))
+            with conn.pipeline():  # one round trip, with the settings below
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                conn.execute(
+                    sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self.snapshot))
+                )
+                pin_session(conn)
         except (psycopg.Error, FriendlyError) as exc:
+            if conn is not None:
+                conn.close()
             if self._snapshot_alive():
                 raise
             raise SnapshotLost(
@@ -70,7 +77,6 @@ class TableLoad(TargetTables, TableExport):
                 "run the same migration again, choosing 'Skip' for the tables already copied.",
                 str(exc),
             ) from exc
-        pin_session(conn)
         return conn
 
     def _snapshot_alive(self) -> bool:
@@ -91,13 +97,18 @@ class TableLoad(TargetTables, TableExport):
         report.message = report.detail = ""
         src = tgt = None
         try:
-            src = self._source_sessions.take() if self.reads_database else None
-            if src:
-                self.cancel.watch(src)
-            if self.writes_database:
-                # a test run keeps its one connection (and transaction) open to the end
-                tgt = self.rehearsal.connection if self.rehearsal else self._target_session()
-                self.cancel.watch(tgt)
+            try:
+                src = self._source_sessions.take() if self.reads_database else None
+                if self.writes_database:
+                    # a test run keeps its one connection (and transaction) open to the end
+                    tgt = self.rehearsal.connection if self.rehearsal else self._target_session()
+            except SnapshotLost:
+                raise
+            except FriendlyError as exc:
+                raise SessionNotOpened(exc) from exc
+            for conn in (src, tgt):
+                if conn is not None:
+                    self.cancel.watch(conn)
             self.cancel.check()
             if self.options.route == Route.EXPORT:
                 self._export(tm, report, src, started)
@@ -192,7 +203,11 @@ class TableLoad(TargetTables, TableExport):
                         check.before = sums_before(tgt, target, check.target_values)
                 self._set_aside_indexes(tgt, tm, table, existing, before, same_types)
                 read_from = sql.Identifier(self.options.source_schema, tm.source)
-                if self.options.verify and may_decide(check, src, tgt) and not _small(table):
+                if (
+                    self.options.verify
+                    and may_decide(check, src, tgt)
+                    and worth_a_second_session(table)
+                ):
                     source_sum = SourceSumDuringLoad(self._source_sessions, check, self.cancel)
                 # copying starts with reading the rows named first, which takes a read of the table
                 self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, table.row_estimate))
@@ -433,13 +448,3 @@ class TableLoad(TargetTables, TableExport):
                 self.cancel.unwatch(tx.replacement)
             tx.close()
         self._finish(tm, report, started)
-
-
-# Below this many rows (by the source's estimate) the source sums a table after its load, on
-# the table's own connection, beside the target's sum: a second connection, which would let it
-# sum during the load, costs more than the sum (about 6 ms per 10,000 course rows).
-SUM_DURING_LOAD_FROM = 50_000
-
-
-def _small(table: Table) -> bool:
-    return table.row_estimate_known and table.row_estimate < SUM_DURING_LOAD_FROM

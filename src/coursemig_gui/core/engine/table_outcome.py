@@ -33,6 +33,22 @@ from coursemig_gui.core.rejects import RejectLog
 from coursemig_gui.core.report import TableReport, Verification
 
 
+class SessionNotOpened(FriendlyError):
+    """A session a table starts on could not be opened: nothing of the table was written, so
+    it may be tried again, if the server was only away for a moment (``passing``: restarting,
+    a dropped link), not refusing (a wrong password)."""
+
+    def __init__(self, error: FriendlyError) -> None:
+        super().__init__(error.message, error.detail)
+        cause = error.__cause__
+        state = getattr(cause, "sqlstate", None) or ""
+        # connection exceptions (08), the server starting or shutting down (57P), or no
+        # answer at all (no SQLSTATE: refused, reset)
+        self.passing = isinstance(cause, psycopg.OperationalError) and (
+            not state or state.startswith(("08", "57P"))
+        )
+
+
 class SnapshotLost(FriendlyError):
     """The source's shared snapshot is gone (the source restarted, or the connection that
     held it broke): no further table can be read consistently with the ones already copied."""
@@ -50,6 +66,8 @@ class TableRun(Protocol):
     def emit(self, event) -> None: ...
 
     def _table(self, tm: TableMapping, report: TableReport, started: float) -> None: ...
+
+    def _forget_idle_sessions(self) -> None: ...
 
 
 def run_table(run: TableRun, tm: TableMapping, report: TableReport) -> None:
@@ -79,6 +97,9 @@ def run_table(run: TableRun, tm: TableMapping, report: TableReport) -> None:
         except Exception as exc:  # noqa: BLE001 - every failure ends as this table's status
             retry = _settle(run, tm, report, exc, attempt, attempts)
         if retry:
+            # the fault that broke this table's session (a restart, a failover) broke the idle
+            # ones too, unseen until used: the next try starts on new ones
+            run._forget_idle_sessions()
             run.emit(TableRestarted(tm.source, tm.target))
         else:
             report.seconds = time.monotonic() - started
@@ -165,6 +186,20 @@ def _settle(
             f"{t} could not be finished: the connection broke while it was being "
             "committed, and the target says it was not. It is as it was before."
         )
+        return False
+    if isinstance(exc, SessionNotOpened):
+        report.message = f"{t} was not started: {exc.message}"
+        report.detail = exc.detail
+        if attempt < attempts and exc.passing:
+            run.emit(
+                LogMessage(
+                    f"{t} could not start ({exc.message}); trying again "
+                    f"(try {attempt + 1} of {attempts}).",
+                    "warning",
+                    exc.detail,
+                )
+            )
+            return True
         return False
     if isinstance(exc, FriendlyError):  # TableFailed included: its sentence says it all
         report.message, report.detail = exc.message, exc.detail
