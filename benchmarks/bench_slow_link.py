@@ -6,8 +6,9 @@ The same work on both sides: the courses app's tables created with the DDL Cours
 (types, keys, identities), every row copied, the foreign keys added and the identities moved
 past the copied ids. The pipe: ``psql -f`` for the tables, one ``psql \\copy | psql \\copy``
 per table, ``psql -f`` for the foreign keys and identities. CourseMig: ``coursemig migrate
---app courses`` with its default verification, and with ``--no-verify`` (the pipe verifies
-nothing). Alternated rounds, medians, round trips and connections counted at the proxies.
+--app courses`` with its defaults (verification on, three tables at once), with
+``--no-verify`` (the pipe verifies nothing), and one table at a time (``--loaders 1``, as the
+pipe). Alternated rounds, medians, round trips and connections counted at the proxies.
 
     .venv/bin/python benchmarks/bench_slow_link.py [--delay-ms 15] [--courses 3547] [--rounds 5]
 
@@ -148,9 +149,12 @@ def main() -> int:
         creates, copies, after = pipe_scripts(source.url("django", "course_api"))
         steps = {
             "psql pipe per table": lambda: run_pipe(src, tgt, creates, copies, after, work, env),
-            "CourseMig, verification on": lambda: run_tool(src, tgt, env),
+            "CourseMig (defaults)": lambda: run_tool(src, tgt, env),
             "CourseMig --no-verify": lambda: run_tool(src, tgt, env, "--no-verify"),
-            "CourseMig --loaders 3": lambda: run_tool(src, tgt, env, "--loaders", "3"),
+            "CourseMig --loaders 1": lambda: run_tool(src, tgt, env, "--loaders", "1"),
+            "CourseMig --loaders 1 --no-verify": lambda: run_tool(
+                src, tgt, env, "--loaders", "1", "--no-verify"
+            ),
         }
         seconds: dict[str, list[float]] = {name: [] for name in steps}
         trips: dict[str, tuple[int, int, int, int]] = {}
@@ -168,12 +172,12 @@ def main() -> int:
         pipe = statistics.median(seconds["psql pipe per table"])
         rows = []
         print(f"load average {start_load:.1f} at start, {os.getloadavg()[0]:.1f} at end")
-        print(f"{'same work':32} {'seconds':>8} {'ratio':>6}  round trips / connections")
+        print(f"{'same work':34} {'seconds':>8} {'ratio':>6}  round trips / connections")
         for name, values in seconds.items():
             median = statistics.median(values)
             s_rt, s_c, t_rt, t_c = trips[name]
             print(
-                f"{name:32} {median:8.2f} {pipe / median:5.2f}x  "
+                f"{name:34} {median:8.2f} {pipe / median:5.2f}x  "
                 f"source {s_rt} / {s_c}, target {t_rt} / {t_c}"
             )
             rows.append([name, args.delay_ms, f"{median:.2f}", f"{pipe / median:.2f}",

@@ -54,7 +54,10 @@ class SlowLink:
 
         async def read() -> None:
             while True:
-                data = await reader.read(65536)
+                try:
+                    data = await reader.read(65536)
+                except (ConnectionError, OSError):  # a reset ends the stream like a close
+                    data = b""
                 if data and from_client:
                     if state["answered"]:
                         self.counts.round_trips += 1
@@ -74,8 +77,11 @@ class SlowLink:
                 if not data:
                     writer.close()
                     return
-                writer.write(data)
-                await writer.drain()
+                try:
+                    writer.write(data)
+                    await writer.drain()
+                except (ConnectionError, OSError):
+                    return
 
         await asyncio.gather(read(), write(), return_exceptions=True)
 
@@ -85,6 +91,14 @@ class SlowLink:
         return counts
 
     def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._server.close)
+        async def shut() -> None:
+            self._server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=2)
+
+        asyncio.run_coroutine_threadsafe(shut(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
