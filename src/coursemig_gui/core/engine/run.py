@@ -62,7 +62,7 @@ from coursemig_gui.core.report import MigrationReport, TableReport
 
 # Tables loaded at once when the options leave it to CourseMig: a small table mostly waits for
 # round trips, and three at once hide most of them (a Django app's 9 tables over a 30 ms link:
-# 2.5 s against 4.4 s one at a time; benchmarks/bench_slow_link.py). On Citus one, since each
+# 2.6 s against 4.3 s one at a time; benchmarks/bench_slow_link.py). On Citus one, since each
 # COPY into a distributed table opens a connection per shard on every worker.
 AUTO_LOADERS = 3
 
