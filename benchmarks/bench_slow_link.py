@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import psycopg
-from bench_tools import TARGET_PASSWORD, coursemig
+from bench_tools import TARGET_PASSWORD, coursemig, make_bench_databases
 from psycopg import sql
 from slow_link import SlowLink
 
@@ -131,14 +131,7 @@ def main() -> int:
     target = start_local_server("slow-target", tls=True, require_password=True)
     links: list[SlowLink] = []
     try:
-        with psycopg.connect(source.admin_conninfo(), autocommit=True) as conn:
-            conn.execute("CREATE ROLE django LOGIN")
-            conn.execute("CREATE DATABASE course_api OWNER django")
-        with psycopg.connect(target.admin_conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("CREATE ROLE citus LOGIN PASSWORD {}").format(sql.Literal(TARGET_PASSWORD))
-            )
-            conn.execute("CREATE DATABASE citus OWNER citus")
+        make_bench_databases(source.admin_conninfo(), target.admin_conninfo())
         fill_sample_data(source.url("django", "course_api"), courses=args.courses, seed=7)
         tgt_admin = target.admin_conninfo("citus")
         links = [SlowLink(source.port, args.delay_ms), SlowLink(target.port, args.delay_ms)]

@@ -120,3 +120,18 @@ def drop_tables(tgt_admin: str, names: list[str]) -> None:
 
 def coursemig(*args: str) -> list[str]:
     return [sys.executable, "-m", "coursemig_gui.cli", *args]
+
+
+def make_bench_databases(source_admin: str, target_admin: str) -> None:
+    """The roles and databases every benchmark uses: ``django`` owning ``course_api`` on the
+    source, ``citus`` (with a password) owning ``citus`` on the target."""
+    with psycopg.connect(source_admin, autocommit=True) as conn:
+        conn.execute("CREATE ROLE django LOGIN")
+        conn.execute("CREATE DATABASE course_api OWNER django")
+    with psycopg.connect(target_admin, autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("CREATE ROLE citus LOGIN PASSWORD {}").format(
+                psycopg.sql.Literal(TARGET_PASSWORD)
+            )
+        )
+        conn.execute("CREATE DATABASE citus OWNER citus")

@@ -39,6 +39,7 @@ from bench_tools import (
     Result,
     coursemig,
     drop_tables,
+    make_bench_databases,
     make_target_table,
     psql_pipe,
     run_measured,
@@ -128,16 +129,7 @@ def main() -> int:
     target = start_local_server("bench-target", tls=True, require_password=True)
     results: list[Result] = []
     try:
-        with psycopg.connect(source.admin_conninfo(), autocommit=True) as conn:
-            conn.execute("CREATE ROLE django LOGIN")
-            conn.execute("CREATE DATABASE course_api OWNER django")
-        with psycopg.connect(target.admin_conninfo(), autocommit=True) as conn:
-            conn.execute(
-                psycopg.sql.SQL("CREATE ROLE citus LOGIN PASSWORD {}").format(
-                    psycopg.sql.Literal(TARGET_PASSWORD)
-                )
-            )
-            conn.execute("CREATE DATABASE citus OWNER citus")
+        make_bench_databases(source.admin_conninfo(), target.admin_conninfo())
         src_url = source.url("django", "course_api")
         tgt_url = target.url("citus", "citus", TARGET_PASSWORD, sslmode="require")
         tgt_admin = target.admin_conninfo("citus")
