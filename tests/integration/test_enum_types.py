@@ -78,8 +78,8 @@ def test_the_source_type_is_made_on_the_target_and_the_copy_verified(
     ) == [("integer",), ("mood",), ("mood[]",)]
     _same_rows(source_db, target_db, tm.target)
     assert [m.text for m in logs if "mood" in m.text] == [
-        f"The type mood (sad, ok, happy) was made on the target for {tm.target}, as the "
-        "source has it."
+        f"{tm.target} needs the source's type mood (sad, ok, happy): it is made on the target "
+        "with the table."
     ]
 
 

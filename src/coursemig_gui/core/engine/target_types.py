@@ -36,8 +36,8 @@ def make_enum_types(
             tgt.execute(create_enum(enum, schema))
             said.append(
                 LogMessage(
-                    f"The type {enum.name} ({', '.join(enum.values)}) was made on the target "
-                    f"for {tm.target}, as the source has it."
+                    f"{tm.target} needs the source's type {enum.name} "
+                    f"({', '.join(enum.values)}): it is made on the target with the table."
                 )
             )
         elif found[0] != "e":
