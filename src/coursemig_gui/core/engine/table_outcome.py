@@ -141,6 +141,20 @@ def _load_once(run: TableRun, tm: TableMapping, report: TableReport, started: fl
         run._table(tm, report, time.monotonic())
 
 
+def _connection_lost(exc: Exception) -> bool:
+    """A dropped connection: the client's own, or one between Citus's coordinator and a worker
+    (a worker restarting), which reaches the client as the statement's error: SQLSTATE 08…, or
+    XX000 naming the connection."""
+    if isinstance(exc, psycopg.OperationalError):
+        return True
+    if not isinstance(exc, psycopg.Error):
+        return False
+    state, text = exc.sqlstate or "", str(exc)
+    return state.startswith("08") or (
+        state == "XX000" and ("connection marked as essential" in text or "remote node" in text)
+    )
+
+
 def _settle(
     run: TableRun,
     tm: TableMapping,
@@ -204,7 +218,7 @@ def _settle(
     if isinstance(exc, FriendlyError):  # TableFailed included: its sentence says it all
         report.message, report.detail = exc.message, exc.detail
         return False
-    if isinstance(exc, psycopg.OperationalError):
+    if _connection_lost(exc):
         # A dropped connection, a failover, a restart before COMMIT: the table's transaction
         # is gone with it, so starting the table again cannot write a row twice.
         friendly = explain_error(exc)
