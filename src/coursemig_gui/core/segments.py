@@ -164,12 +164,11 @@ def _segment(
     batch = feed.take(limit)
     if batch is None:
         return None
-    conn = loader.conn
     binary = loader.fmt == "binary"
     sent = [batch]
     size = batch.nbytes
     try:
-        with conn.transaction(), conn.cursor() as cur, cur.copy(loader.copy_sql) as copy:
+        with loader.copy_under_savepoint() as copy:
             if binary:
                 copy.write(BINARY_HEADER)
             while True:
@@ -229,10 +228,9 @@ def _around_bad_row(
 def _known_good(loader: TableLoader, good: list[RowBatch]) -> None:
     """Rows that went in fine before a bad row: again as one COPY under a savepoint. Should
     that fail after all (a line number that was off), the careful path takes them."""
-    conn = loader.conn
     binary = loader.fmt == "binary"
     try:
-        with conn.transaction(), conn.cursor() as cur, cur.copy(loader.copy_sql) as copy:
+        with loader.copy_under_savepoint() as copy:
             if binary:
                 copy.write(BINARY_HEADER)
             for batch in good:

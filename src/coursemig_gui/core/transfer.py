@@ -14,6 +14,7 @@ import json
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 
 import psycopg
@@ -49,6 +50,13 @@ __all__ = [
     "TableFailed",
     "TableLoader",
 ]
+
+
+_COPY_STEP = sql.Identifier("coursemig_copy")
+_SET = sql.SQL("SAVEPOINT {}").format(_COPY_STEP)
+# one simple query, so one round trip: the last COPY's savepoint released, the next one's set
+_RELEASE_AND_SET = sql.SQL("RELEASE SAVEPOINT {0}; SAVEPOINT {0}").format(_COPY_STEP)
+_UNDO = sql.SQL("ROLLBACK TO SAVEPOINT {0}; RELEASE SAVEPOINT {0}").format(_COPY_STEP)
 
 
 class TableFailed(FriendlyError):
@@ -99,6 +107,7 @@ class TableLoader:
         self._oids = source_type_oids
         self._text_oids = text_type_oids  # sent as their text in binary too: enums
         self._number: Callable[[int], int] = int  # a row's number in the source's read order
+        self._savepoint_held = False  # the last COPY's, not yet released
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -107,9 +116,30 @@ class TableLoader:
         """The COPY statement, rendered once: a table with bad rows sends it a thousand times."""
         return self.statement.as_bytes(self.conn)
 
+    @contextmanager
+    def copy_under_savepoint(self) -> Iterator[psycopg.Copy]:
+        """A COPY under a savepoint of its own: a failure rolls back only its rows. A COPY that
+        went in keeps its savepoint until the next one is set, released in the same round trip
+        (or until the table's COMMIT, which ends it too): SAVEPOINT, COPY, RELEASE took a round
+        trip more per COPY, and to a cloud server each costs more than a small table's rows."""
+        conn = self.conn
+        conn.execute(_RELEASE_AND_SET if self._savepoint_held else _SET)
+        self._savepoint_held = False
+        try:
+            with conn.cursor() as cur, cur.copy(self.copy_sql) as copy:
+                yield copy
+        except BaseException:
+            if not (conn.closed or conn.broken):
+                try:
+                    conn.execute(_UNDO)
+                except psycopg.Error:
+                    pass  # the transaction is lost with it: the table fails and rolls back
+            raise
+        self._savepoint_held = True
+
     def _send(self, data: memoryview | bytes) -> None:
         """One COPY of rows back to back, under its own savepoint."""
-        with self.conn.transaction(), self.conn.cursor() as cur, cur.copy(self.copy_sql) as copy:
+        with self.copy_under_savepoint() as copy:
             if self.fmt == "binary":
                 copy.write(BINARY_HEADER)
             copy.write(data)
