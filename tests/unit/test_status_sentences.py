@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from coursemig_gui.core.events import FINAL_PHASES
 from coursemig_gui.core.report import MigrationReport, TableReport
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "when-things-go-wrong.md"
 
 
-def test_every_final_status_has_one_sentence_in_gui_cli_and_docs(capsys):
+@pytest.mark.parametrize("test_run", [False, True], ids=["real run", "test run"])
+def test_every_final_status_has_one_sentence_in_gui_cli_and_docs(capsys, test_run):
     import argparse
 
     from coursemig_gui.cli import _finish
@@ -22,7 +25,8 @@ def test_every_final_status_has_one_sentence_in_gui_cli_and_docs(capsys):
     report = MigrationReport(
         tables=[
             TableReport(f"s{i}", f"t{i}", status) for i, status in enumerate(sorted(FINAL_PHASES))
-        ]
+        ],
+        test_run=test_run,
     )
     model = ReportModel()
     model.set_report(report)
@@ -30,10 +34,29 @@ def test_every_final_status_has_one_sentence_in_gui_cli_and_docs(capsys):
     _finish(argparse.Namespace(json_report=None, quiet=False), report)
     cli = capsys.readouterr().err
     assert "copied, not verified" in {str(p) for p in FINAL_PHASES}
+    if test_run:  # no sentence of a test run may say rows were kept
+        assert not any(
+            "committed" in status_sentence(s, True)
+            or "are in the target" in status_sentence(s, True)
+            for s in FINAL_PHASES
+        )
     for row, status in enumerate(sorted(FINAL_PHASES)):
-        sentence = status_sentence(status)
+        sentence = status_sentence(status, test_run)
         assert sentence and sentence.endswith("."), status
-        assert f"| {status_label(status)} | {sentence} |" in docs, status
-        assert model.index(row, ReportModel.RESULT).data() == status_label(status)
+        assert f"| {status_label(status, test_run)} | {sentence} |" in docs, status
+        assert model.index(row, ReportModel.RESULT).data() == status_label(status, test_run)
         assert sentence in model.index(row, ReportModel.RESULT).data(ReportModel.SENTENCE_ROLE)
         assert f"{status}: {sentence}" in cli, (status, cli)
+
+
+def test_a_test_run_whose_check_found_a_difference_says_so_in_its_headline():
+    from coursemig_gui.core.events import Phase
+    from coursemig_gui.core.report import Verification
+
+    differs = TableReport("s", "course", Phase.DONE, verification=Verification.MISMATCH)
+    fine = TableReport("s2", "program", Phase.DONE, verification=Verification.MATCH)
+    report = MigrationReport(tables=[differs, fine], test_run=True)
+    headline = report.headline()
+    assert "All 2 tables would be copied" not in headline
+    assert "1 would then differ from the source (course)" in headline
+    assert report.exit_code != 0

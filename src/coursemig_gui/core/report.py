@@ -139,7 +139,10 @@ class MigrationReport:
 
     def status_sentences(self) -> list[str]:
         """'status: sentence' for each status the tables ended in, in the order met."""
-        return [f"{s}: {status_sentence(s)}" for s in dict.fromkeys(t.status for t in self.tables)]
+        return [
+            f"{s}: {status_sentence(s, self.test_run)}"
+            for s in dict.fromkeys(t.status for t in self.tables)
+        ]
 
     def _after_copy(self) -> str:
         """A run-level failure or a failed step after the loads: never left out of the
@@ -249,9 +252,15 @@ def _would(tables: list[TableReport]) -> str:
     done = [t for t in tables if t.status in (Phase.DONE, Phase.DONE_WITH_REJECTS)]
     with_rejects = [t for t in done if t.rows_rejected]
     failed = [t for t in tables if t.status == Phase.FAILED]
-    if len(done) == n and not with_rejects:
+    differs = [t for t in done if t.verification == Verification.MISMATCH]
+    if len(done) == n and not with_rejects and not differs:
         return f"All {n} tables would be copied, every row checked by the target"
     parts = [f"{len(done)} of {n} tables would be copied"]
+    if differs:
+        parts.append(
+            f"{len(differs)} would then differ from the source "
+            f"({', '.join(t.target for t in differs)})"
+        )
     if with_rejects:
         skipped = sum(t.rows_rejected for t in with_rejects)
         tables = f"{len(with_rejects)} table{'s' if len(with_rejects) != 1 else ''}"

@@ -1,7 +1,7 @@
 """What each status a table can end a run in means for its rows, in one sentence.
 
 The wizard's summary, the CLI and docs/when-things-go-wrong.md all show these words; a test
-checks that the three agree. A status only says what happened to the rows: how they were
+checks that the three agree. A test run has words of its own: nothing it did was kept. A status only says what happened to the rows: how they were
 checked is the report's verification, said next to it.
 """
 
@@ -43,9 +43,54 @@ _TEXT: dict[Phase, tuple[str, str]] = {
 }
 
 
-def status_label(status: Phase) -> str:
-    return _TEXT[status][0] if status in _TEXT else str(status)
+# A test run: its transaction is always rolled back, so no status means rows were kept; each
+# says what a real run would do.
+_TEST_RUN_TEXT: dict[Phase, tuple[str, str]] = {
+    Phase.DONE: (
+        "Would copy",
+        "Every row went in during the test run; a real run would copy it. Nothing was kept.",
+    ),
+    Phase.DONE_WITH_REJECTS: (
+        "Would copy, some rows skipped",
+        "Every row went in during the test run except those listed in its skipped-rows file "
+        "with their reasons; a real run would skip them too. Nothing was kept.",
+    ),
+    Phase.COPIED_NOT_VERIFIED: (
+        "Would copy, not verified",
+        "The rows went in during the test run, but the check afterwards did not finish. "
+        "Nothing was kept.",
+    ),
+    Phase.COMMIT_UNKNOWN: (
+        "Broke off",
+        "The connection broke during the test run; the target rolls back a broken "
+        "connection's work, so nothing was kept.",
+    ),
+    Phase.FAILED: (
+        "Would fail",
+        "It could not be copied in the test run, so a real run would fail the same way until "
+        "the reason given is dealt with. Nothing was kept.",
+    ),
+    Phase.ROLLED_BACK: ("Stopped", "Stopped during the test run. Nothing was kept."),
+    Phase.SKIPPED: (
+        "Would be skipped (already there)",
+        "It is already in the target, so a real run would skip it, as chosen.",
+    ),
+    Phase.NOT_STARTED: (
+        "Not started",
+        "Not started because the test run stopped first.",
+    ),
+}
 
 
-def status_sentence(status: Phase) -> str:
-    return _TEXT[status][1] if status in _TEXT else ""
+def _texts(test_run: bool) -> dict[Phase, tuple[str, str]]:
+    return _TEST_RUN_TEXT if test_run else _TEXT
+
+
+def status_label(status: Phase, test_run: bool = False) -> str:
+    texts = _texts(test_run)
+    return texts[status][0] if status in texts else str(status)
+
+
+def status_sentence(status: Phase, test_run: bool = False) -> str:
+    texts = _texts(test_run)
+    return texts[status][1] if status in texts else ""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from coursemig_gui.core.events import Phase
 from coursemig_gui.core.report import MigrationReport, TableReport, Verification
 from coursemig_gui.core.table_status import status_label, status_sentence
 from coursemig_gui.gui.models.base import ListTableModel
@@ -17,18 +16,8 @@ _VERIFICATION_TEXT = {
 }
 
 
-# A test run: nothing was written, so each table says what would happen to it.
-_WOULD_TEXT = {
-    Phase.DONE: "Would copy ✓",
-    Phase.DONE_WITH_REJECTS: "Would copy, some rows skipped ⚠",
-    Phase.FAILED: "Would fail ✗",
-}
-
-
 def result_text(t: TableReport, test_run: bool = False) -> str:
-    if test_run and t.status in _WOULD_TEXT:
-        return _WOULD_TEXT[t.status]
-    return status_label(t.status)
+    return status_label(t.status, test_run)
 
 
 def verification_text(t: TableReport) -> str:
@@ -83,13 +72,14 @@ class ReportModel(ListTableModel):
                 self.VERIFICATION: verification_text(t),
             }[col]
         if role == self.SENTENCE_ROLE:
-            return status_sentence(t.status)
+            return status_sentence(t.status, self._test_run)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = "\n".join(x for x in (t.message, t.verification_detail, t.detail) if x)
             if col == self.TABLE:
                 return f"{t.target}, copied from {t.source}"
             if col == self.RESULT:
-                return "\n".join(x for x in (status_sentence(t.status), t.message) if x) or None
+                sentence = status_sentence(t.status, self._test_run)
+                return "\n".join(x for x in (sentence, t.message) if x) or None
             return tip or None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (
             self.READ,
