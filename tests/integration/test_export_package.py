@@ -13,6 +13,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+import psycopg
 import pytest
 from psycopg import sql
 
@@ -266,3 +267,38 @@ def test_columns_left_out_on_the_import_side(source_db, target_db, tmp_path):
     )  # an empty string stays one, a NULL stays a NULL
     section = _catalog(target_db).table("section")
     assert section.column("enrollment").type == "numeric(10,2)"
+
+
+def test_an_import_into_narrower_existing_columns_is_refused_not_rounded(
+    source_db, target_db, tmp_path, capsys
+):
+    """An existing table whose types would round the exported values (numeric scale,
+    fractional seconds, double to real, a time of day cut off) is refused before a row goes
+    in, as the direct route refuses it; the package's types say what the values were."""
+    with psycopg.connect(source_db.url, autocommit=True) as conn:  # owned by the app's role
+        conn.execute(
+            "CREATE TABLE measures (id int PRIMARY KEY, amount numeric(12,4),"
+            " taken timestamptz, ratio double precision)"
+        )
+        conn.execute(
+            "INSERT INTO measures VALUES (1, 12.3456, '2020-01-01 10:00:00.789+00', 0.123456789012345)"
+        )
+    folder = tmp_path / "export"
+    code = main(
+        ["export", "--source", source_db.url, "--tables", "measures", "--to", str(folder), "-q"]
+    )
+    assert code == 0
+    with psycopg.connect(target_db.url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE measures (id int PRIMARY KEY, amount numeric(12,1),"
+            " taken timestamptz(0), ratio real)"
+        )
+    code, report, err = _import(target_db, folder, capsys, "--if-exists", "append")
+    assert code == 1, err
+    (table,) = report["tables"]
+    assert table["status"] == "failed"
+    assert "would change values on the way in" in table["message"], table
+    for column in ("amount", "taken", "ratio"):
+        assert column in table["message"]
+    with target_db.admin_connect() as conn:
+        assert conn.execute("SELECT count(*) FROM measures").fetchone() == (0,)

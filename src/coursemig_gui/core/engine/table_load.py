@@ -1,39 +1,33 @@
 """One table, inside its own target transaction: open the connections, prepare the target,
-load (direct, export or import), verify and finish."""
+load it from the source (an export is ``table_export.py``, an import ``table_import.py``),
+verify and finish."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import psycopg
 from psycopg import sql
 
 from coursemig_gui.core.catalog import count_rows, table_exists
-from coursemig_gui.core.csv_import import column_mapping_for, match_columns, table_from_mapping
 from coursemig_gui.core.csvfiles import (
     csv_file_name,
-    file_batches,
-    pg_encoding,
-    read_layout,
-    without_columns,
 )
 from coursemig_gui.core.engine.commit_point import TableTransaction
-from coursemig_gui.core.engine.copy_format import csv_line
 from coursemig_gui.core.engine.likely_refused import read_first
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.server_checksum import may_decide, server_check, sums_before
 from coursemig_gui.core.engine.session import open_session, pin_session
 from coursemig_gui.core.engine.source_sum import SourceSumDuringLoad, worth_a_second_session
 from coursemig_gui.core.engine.table_export import TableExport
+from coursemig_gui.core.engine.table_import import TableImport
 from coursemig_gui.core.engine.table_outcome import SessionNotOpened, SnapshotLost
 from coursemig_gui.core.engine.target_tables import (
     TargetTables,
-    _move_sequences,
     refuse_lossy,
     table_setup,
 )
-from coursemig_gui.core.engine.verify import verify_import, verify_loaded
+from coursemig_gui.core.engine.verify import verify_loaded
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
     LogMessage,
@@ -42,15 +36,13 @@ from coursemig_gui.core.events import (
     RejectedRow,
     TableProgress,
 )
-from coursemig_gui.core.export_package import check_file
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.options import OnError
-from coursemig_gui.core.package_import import verify_against_package
 from coursemig_gui.core.report import TableReport, Verification
 from coursemig_gui.core.transfer import DatabaseRows, LoadPolicy, LoadResult, TableLoader
 
 
-class TableLoad(TargetTables, TableExport):
+class TableLoad(TargetTables, TableExport, TableImport):
     """Mixed into the run: loading one table."""
 
     # -- one table -----------------------------------------------------------------------------
@@ -355,96 +347,3 @@ class TableLoad(TargetTables, TableExport):
                 report.message,
             )
         )
-
-    def _import(self, tm: TableMapping, report: TableReport, tgt, started: float) -> None:
-        schema = self.options.target_schema
-        target = sql.Identifier(schema, tm.target)
-        entry = self.package.entry(tm.source) if self.package else None
-        # a changed or truncated file is refused before anything of it is loaded
-        path = check_file(entry, self.csv_dir) if entry else self.csv_dir / csv_file_name(tm.source)
-        layout = read_layout(
-            path,
-            self.options.csv_encoding,
-            self.options.csv_delimiter if self.options.csv_delimiter else None,
-            [c.name for c in entry.table.columns] if entry else None,
-        )
-        file_columns, target_columns, dropped = match_columns(tm, layout.columns)
-        table = table_from_mapping(tm, file_columns, target_columns)
-        if entry is not None:  # the export's types, NOT NULLs, keys and identities
-            table = entry.table
-        before = 0
-        if tm.if_exists == IfExists.SKIP and table_exists(tgt, tm.target, schema):
-            self._skipped(tm, report)
-            return
-        tx = self._table_transaction(tgt, tm, report)
-        with tx:
-            # the file's columns, with the user's names and types, and the table's placement
-            import_mapping = replace(
-                tm,
-                columns=[
-                    column_mapping_for(name, tname, tm, table)
-                    for name, tname in zip(file_columns, target_columns, strict=True)
-                ],
-            )
-            _, existing = self._prepare_target(
-                import_mapping, tgt, table, report, exists=tx.first_row is not None
-            )
-            loaded_types = [
-                existing[c].type if existing else cm.target_type
-                for c, cm in zip(target_columns, import_mapping.columns, strict=True)
-            ]
-            if existing is not None and tm.if_exists == IfExists.APPEND:
-                before = count_rows(tgt, tm.target, schema)
-            options = sql.SQL("DELIMITER {}, ENCODING {}").format(
-                sql.Literal(layout.delimiter), sql.Literal(pg_encoding(layout.encoding))
-            )
-            loader = TableLoader(
-                tgt,
-                target,
-                target_columns,
-                "csv",
-                table_name=path.name,
-                target_name=tm.target,
-                header=csv_line(file_columns),
-                policy=self._policy(),
-                rejects=self.rejects,
-                on_reject=self._on_reject,
-                cancel=self.cancel,
-                copy_options=options,
-            )
-            size = path.stat().st_size
-            estimate = max(1, size // 200)
-            self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, estimate))
-            batches = file_batches(layout, self.options.batch_rows, self.options.batch_bytes)
-            result = loader.load(
-                without_columns(batches, layout, dropped) if dropped else batches,
-                self._progress(tm, report, Phase.COPYING, started, estimate),
-            )
-            self.cancel.check()
-            self._restore_foreign_keys(tgt, tm)
-            _move_sequences(tgt, schema, tm.target, target_columns)
-        report.rows_read, report.rows_written = result.rows_read, result.rows_written
-        report.rows_rejected = result.rows_rejected
-        report.csv_file = str(path)
-        if result.rows_rejected:
-            report.reject_file = str(self.rejects.reject_file(tm.target))
-        try:
-            if self.options.verify and entry is not None and not before:
-                self.cancel.check()
-                report.verification, report.verification_detail = verify_against_package(
-                    tx.connection,
-                    entry,
-                    tm.target,
-                    target,
-                    target_columns,
-                    loaded_types == [c.type for c in entry.table.columns],
-                    bool(dropped),
-                )
-            elif self.options.verify:
-                self.cancel.check()
-                verify_import(tx.connection, schema, tm, report, result.rows_written, before)
-        finally:
-            if tx.replacement is not None:
-                self.cancel.unwatch(tx.replacement)
-            tx.close()
-        self._finish(tm, report, started)
