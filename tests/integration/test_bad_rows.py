@@ -176,3 +176,62 @@ def test_orphan_found_after_the_load_is_isolated_by_a_second_pass(source_db, tar
         "SELECT count(*) FROM pg_constraint WHERE conrelid = 'course'::regclass AND contype = 'f'"
     )
     assert fk[0][0] == 1
+
+
+def _migrate_rooms(source_db, target_db, rejects, report_file, *extra: str) -> tuple[int, dict]:
+    code = main(
+        [
+            "migrate",
+            "--source",
+            source_db.url,
+            "--target",
+            target_db.url,
+            "--tables",
+            "courses_meetinglocation",
+            "--if-exists",
+            "append",
+            "--rejects-dir",
+            str(rejects),
+            "--json-report",
+            str(report_file),
+            "-q",
+            *extra,
+        ]
+    )
+    return code, json.loads(report_file.read_text())
+
+
+def test_a_table_failed_past_its_limit_says_how_many_rows_and_where_they_are(
+    source_db, target_db, tmp_path
+):
+    """The row that broke the limit is counted with the others and the file is named: the
+    report's figure is the number of rows in the file (it was one short, and the file
+    unnamed). A clean run into the same folder then moves the earlier run's files aside, so
+    none of them is taken for its own."""
+    facts = _arrange(source_db, target_db)
+    limit = 2
+    assert len(facts["long_rooms"]) > limit + 1
+    rejects = tmp_path / "rejects"
+    code, report = _migrate_rooms(
+        source_db, target_db, rejects, tmp_path / "r1.json", "--max-rejects", str(limit)
+    )
+    assert code == 1, report
+    (table,) = report["tables"]
+    assert table["status"] == "failed"
+    listed = (rejects / "meetinglocation.rejected.csv").read_text(encoding="utf-8").splitlines()
+    assert table["rows_rejected"] == len(listed) - 1 == limit + 1  # the header aside
+    assert table["reject_file"] == str(rejects / "meetinglocation.rejected.csv")
+    assert str(rejects / "meetinglocation.rejected.csv") in table["message"]
+    assert table["rows_read"] >= table["rows_rejected"]
+    assert target_db.rows("SELECT count(*) FROM meetinglocation")[0][0] == 0
+
+    with target_db.connect(autocommit=True) as conn:  # now every room fits
+        conn.execute("ALTER TABLE meetinglocation ALTER COLUMN room TYPE varchar(200)")
+    code, report = _migrate_rooms(source_db, target_db, rejects, tmp_path / "r2.json")
+    assert code == 0, report
+    assert not list(rejects.glob("*.rejected.csv")) and not (rejects / "errors.csv").exists()
+    (earlier,) = rejects.glob("earlier-run-*")
+    assert (earlier / "meetinglocation.rejected.csv").read_text(encoding="utf-8").splitlines() == (
+        listed
+    )
+    assert (earlier / "errors.csv").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -128,6 +129,7 @@ class RejectLog:
         self._errors = None
         self._errors_writer = None
         self.count = 0
+        self._logged: dict[str, int] = {}  # rows logged in this run, per target table
 
     def reject_file(self, target: str) -> Path:
         return self.folder / f"{safe_file_stem(target)}.rejected.csv"
@@ -135,6 +137,34 @@ class RejectLog:
     @property
     def errors_file(self) -> Path:
         return self.folder / "errors.csv"
+
+    def set_aside_earlier(self) -> Path | None:
+        """Move what an earlier run left in the folder (its skipped rows and error log) into a
+        subfolder of its own: after a clean run, a file left beside this run's would list rows
+        that are now in the target, and fixing and importing it would add them twice. Returns
+        the subfolder, or None when there was nothing."""
+        if not self.folder.is_dir():
+            return None
+        earlier = sorted(self.folder.glob("*.rejected.csv"))
+        if self.errors_file.exists():
+            earlier.append(self.errors_file)
+        if not earlier:
+            return None
+        when = time.localtime(max(p.stat().st_mtime for p in earlier))
+        name = f"earlier-run-{time.strftime('%Y-%m-%d_%H%M%S', when)}"
+        place, n = self.folder / name, 1
+        while place.exists():
+            n += 1
+            place = self.folder / f"{name}-{n}"
+        place.mkdir(mode=0o700)
+        for path in earlier:
+            path.rename(place / path.name)
+        return place
+
+    def logged(self, target: str) -> int:
+        """Rows of ``target`` logged in this run (after a retry, only those of the last try)."""
+        with self._lock:
+            return self._logged.get(target, 0)
 
     def add(self, row: RejectedRow, header: str, raw: bytes | None = None) -> None:
         """Record one row. ``raw`` is the row exactly as read (CSV bytes) when we have it."""
@@ -155,6 +185,7 @@ class RejectLog:
             self._errors_writer.writerow(error_log_row(row))
             self._errors.flush()
             self.count += 1
+            self._logged[row.target] = self._logged.get(row.target, 0) + 1
 
     def discard(self, target: str) -> None:
         """Forget what this run logged for one table, because its load starts again from the
@@ -162,6 +193,7 @@ class RejectLog:
         once per try. Files of earlier runs are not touched."""
         with self._lock:
             f = self._files.pop(target, None)
+            self._logged.pop(target, None)
             if f is None:
                 return  # nothing logged for it in this run
             f.close()

@@ -60,7 +60,12 @@ _UNDO = sql.SQL("ROLLBACK TO SAVEPOINT {0}; RELEASE SAVEPOINT {0}").format(_COPY
 
 
 class TableFailed(FriendlyError):
-    """The table could not be loaded; its transaction is rolled back."""
+    """The table could not be loaded; its transaction is rolled back. ``result`` holds the
+    rows read and rejected until then, when the load got that far."""
+
+    def __init__(self, message: str, detail: str = "", result: LoadResult | None = None) -> None:
+        super().__init__(message, detail)
+        self.result = result
 
 
 class TableLoader:
@@ -247,6 +252,7 @@ class TableLoader:
                 f"Row {rejected.row_number}{where} of {self.table_name} could not be copied, so "
                 f"{self.target_name} was left as it was. {rejected.reason}",
                 rejected.detail,
+                self.result,
             )
         if (
             self.policy.max_rejects is not None
@@ -255,8 +261,10 @@ class TableLoader:
             raise TableFailed(
                 f"More than {self.policy.max_rejects} rows of {self.table_name} could not be "
                 f"copied, so {self.target_name} was left as it was. The rows are listed in the "
-                "error log; fix them or raise the limit.",
+                f"error log and in {self.rejects.reject_file(self.target_name)}; fix them or "
+                "raise the limit.",
                 rejected.detail,
+                self.result,
             )
 
     def _check_percent(self) -> None:
@@ -269,6 +277,7 @@ class TableLoader:
                 f"{share:.1f}% of the rows of {self.table_name} could not be copied (the limit is "
                 f"{pct:g}%), so {self.target_name} was left as it was.",
                 "",
+                self.result,
             )
 
     def _row_values(self, raw: bytes) -> list[str | None] | None:

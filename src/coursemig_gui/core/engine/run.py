@@ -243,6 +243,14 @@ class _Run(TableLoad, CitusPhases):
             Path(self.options.rejects_dir) if self.options.rejects_dir else new_run_dir("rejects")
         )
         self.rejects = RejectLog(folder)
+        earlier = self.rejects.set_aside_earlier()
+        if earlier is not None:
+            self.emit(
+                LogMessage(
+                    f"The skipped-rows files an earlier run left in {folder} were moved to "
+                    f"{earlier}, so none of them is taken for this run's."
+                )
+            )
 
         ordered = load_order(self.mappings, self.catalog)
         reports = {tm.source: TableReport(tm.source, tm.target) for tm in ordered}

@@ -31,6 +31,7 @@ from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.rejects import RejectLog
 from coursemig_gui.core.report import TableReport, Verification
+from coursemig_gui.core.transfer import TableFailed
 
 
 class SessionNotOpened(FriendlyError):
@@ -103,6 +104,9 @@ def run_table(run: TableRun, tm: TableMapping, report: TableReport) -> None:
             run.emit(TableRestarted(tm.source, tm.target))
         else:
             report.seconds = time.monotonic() - started
+            if run.rejects is not None and run.rejects.logged(tm.target) and not report.committed:
+                # rolled back, but the rows it refused are listed: say where
+                report.reject_file = str(run.rejects.reject_file(tm.target))
             run.emit(
                 TableProgress(
                     tm.source,
@@ -217,6 +221,8 @@ def _settle(
         return False
     if isinstance(exc, FriendlyError):  # TableFailed included: its sentence says it all
         report.message, report.detail = exc.message, exc.detail
+        if isinstance(exc, TableFailed) and exc.result is not None:  # the last progress lags
+            report.rows_read, report.rows_rejected = exc.result.rows_read, exc.result.rows_rejected
         return False
     if _connection_lost(exc):
         # A dropped connection, a failover, a restart before COMMIT: the table's transaction
