@@ -129,6 +129,16 @@ def default_mapping(table: Table, keep_names: bool = False) -> TableMapping:
     )
 
 
+def add_new_columns(tm: TableMapping, table: Table) -> list[str]:
+    """Columns the source gained since ``tm`` was saved, added to it as a new mapping would
+    have them (copied, under their own names), so the Columns page shows them to choose;
+    their names."""
+    known = {cm.source for cm in tm.columns}
+    added = [c for c in table.columns if c.name not in known]
+    tm.columns.extend(ColumnMapping(c.name, c.name, c.type, source_type=c.type) for c in added)
+    return [c.name for c in added]
+
+
 def default_mappings(
     catalog: Catalog, tables: Iterable[str] | None = None, keep_names: bool = False
 ) -> list[TableMapping]:
@@ -272,6 +282,21 @@ def _history_without_its_tables(included: list[TableMapping], catalog: Catalog) 
 def _validate_columns(tm: TableMapping, table: Table, catalog: Catalog) -> list[Problem]:
     problems: list[Problem] = []
     names: dict[str, str] = {}
+    known = {cm.source for cm in tm.columns}
+    for col in table.columns:
+        if col.name not in known:
+            # a saved migration that never saw it copies the rest, as a nightly run should;
+            # said, since every check compares only the columns copied
+            problems.append(
+                Problem(
+                    tm.source,
+                    f"The column {tm.source}.{col.name} was added to the source since this "
+                    "migration was saved, so it is not copied. To copy it, open the migration "
+                    "in the wizard (its Columns page shows the new column) or plan it again.",
+                    "warning",
+                    col.name,
+                )
+            )
     for cm in tm.columns:
         col = table.column(cm.source)
         if col is None:

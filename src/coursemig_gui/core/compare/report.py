@@ -83,7 +83,10 @@ class TableComparison:
         if self.status == Status.WAITING:
             return "Not compared yet."
         if self.status == Status.IDENTICAL:
-            return f"Identical: all {_n(self.identical, 'row')} match, compared {self.how()}."
+            return (
+                f"Identical: all {_n(self.identical, 'row')} match, compared {self.how()}."
+                + self._not_compared()
+            )
         parts = []
         if self.only_in_source:
             parts.append(f"{_n(self.only_in_source, 'row')} only in the source")
@@ -93,7 +96,15 @@ class TableComparison:
             parts.append(f"{_n(self.different, 'row')} with different values")
         return (
             f"Different: {', '.join(parts)}; {self.identical:,} identical (compared {self.how()})."
+            + self._not_compared()
         )
+
+    def _not_compared(self) -> str:
+        """Source columns the migration does not copy are not compared: said, so 'identical'
+        is never read as covering them."""
+        if not self.left_out:
+            return ""
+        return f" Not compared, as the migration does not copy them: {', '.join(self.left_out)}."
 
     @property
     def shown_all(self) -> bool:
@@ -137,7 +148,11 @@ class CompareReport:
         failed = [t for t in self.tables if t.status == Status.NOT_COMPARED]
         if len(same) == n:
             rows = sum(t.identical for t in same)
-            return f"All {n} tables are identical in source and target ({rows:,} rows compared)"
+            text = f"All {n} tables are identical in source and target ({rows:,} rows compared)"
+            left_out = [f"{t.source}.{c}" for t in same for c in t.left_out]
+            if left_out:
+                text += f"; columns not copied, so not compared: {', '.join(left_out)}"
+            return text
         parts = [f"{len(same)} of {n} tables identical"]
         if different:
             parts.append(f"{len(different)} different ({', '.join(t.target for t in different)})")

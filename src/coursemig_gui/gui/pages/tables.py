@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLine
 from coursemig_gui.core.catalog import Catalog, Table, count_rows
 from coursemig_gui.core.django_handover.choice import DjangoAppWill, shape_mappings
 from coursemig_gui.core.import_source import apply_proposed_types
-from coursemig_gui.core.mapping import TableMapping, default_mapping
+from coursemig_gui.core.mapping import TableMapping, add_new_columns, default_mapping
 from coursemig_gui.gui.models.tables import TablesModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.widgets.banner import Level
@@ -219,6 +219,7 @@ class TablesPage(WizardStep):
         for table in catalog.tables:  # catalog order, so the list reads the same every time
             if table.name in selected:
                 mapping = kept.get(table.name) or saved.get(table.name) or self._new_mapping(table)
+                add_new_columns(mapping, table)  # gained since it was saved: shown to choose
                 mapping.include = True
                 mappings.append(mapping)
         state.selected = [m.source for m in mappings]
