@@ -211,6 +211,14 @@ def test_zip_export_imports_directly(source_db, target_db, tmp_path, capsys):
     assert {t["verification"] for t in report["tables"]} == {"match"}
     assert target_db.rows("SELECT count(*) FROM course") == [(3547,)]
 
+    # cut short on its way: said as such (it read "The folder … does not exist")
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    code, _, err = _import(target_db, cut, capsys)
+    assert code == 2, err
+    assert "cut.zip is neither a folder nor a zip file CourseMig can read" in err
+    assert "does not exist" not in err
+
 
 def test_schema_sql_runs_in_psql(source_db, target_db, tmp_path):
     import shutil

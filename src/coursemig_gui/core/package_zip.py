@@ -43,7 +43,7 @@ def unpacked(path: Path) -> Iterator[Path]:
     """A folder holding the package: the folder itself, or a zip's files unpacked into a
     temporary folder that is removed afterwards."""
     path = Path(path)
-    if path.is_dir() or not zipfile.is_zipfile(path):
+    if path.is_dir() or not path.exists():  # a missing one is said where it is looked for
         yield path
         return
     temp = Path(tempfile.mkdtemp(prefix="coursemig-import-"))
@@ -58,7 +58,10 @@ def unpack_zip(path: Path, folder: Path) -> Path:
     path = Path(path)
     if not zipfile.is_zipfile(path):
         raise FriendlyError(
-            f"{path.name} is neither a folder nor a zip file CourseMig can read.", str(path)
+            f"{path.name} is neither a folder nor a zip file CourseMig can read (a zip file cut "
+            "short or damaged on its way reads like this): export it again, or copy it again "
+            "from where it was made.",
+            str(path),
         )
     folder.mkdir(parents=True, exist_ok=True)
     try:
