@@ -8,11 +8,13 @@ per-process ``hash``, whose key changes with every process and so cannot be writ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from hashlib import blake2b
 
 import psycopg
 from psycopg import sql
 
+from coursemig_gui.core.row_batch import RowBatch
 from coursemig_gui.core.source_rows import read_statement
 
 _MASK = (1 << 64) - 1
@@ -27,6 +29,22 @@ def stable_rows_checksum(rows: list[bytes]) -> int:
 
 def add_checksums(a: int, b: int) -> int:
     return (a + b) & _MASK
+
+
+class RowsChecksum:
+    """Rows counted and checksummed as their batches pass by, for a CSV file written beside
+    a load (the package's manifest proves the file with them)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.value = 0
+
+    def through(self, batches: Iterator[RowBatch]) -> Iterator[RowBatch]:
+        for batch in batches:
+            rows = batch.rows
+            self.rows += len(rows)
+            self.value = add_checksums(self.value, stable_rows_checksum(rows))
+            yield batch
 
 
 def format_checksum(value: int) -> str:

@@ -261,8 +261,7 @@ class _Run(TableLoad, CitusPhases):
             )
         if not self.citus_mode:
             self._load(ordered, reports)
-            if self.options.route == Route.EXPORT:
-                self._write_package(ordered)
+            self._write_package(ordered)
         else:
             # Citus: create and distribute every new table while empty, load reference and
             # local tables (each commits), then distributed ones; FKs and sequences after.
@@ -275,15 +274,21 @@ class _Run(TableLoad, CitusPhases):
                     )
             finally:
                 self._after_loads(ordered, reports)
+            self._write_package(ordered)
         self.report.cancelled = self.cancel.cancelled
 
     def _write_package(self, ordered: list[TableMapping]) -> None:
-        """After every table: ``schema.sql`` and the manifest, only when every file is whole."""
+        """After every table of an export, or of a copy that keeps its CSV files: ``schema.sql``
+        and the manifest, only when every file is whole. Kept files without them would lose
+        every type, key and identity when handed over and imported elsewhere."""
+        if not self.options.route.writes_csv or self.report.test_run:
+            return  # a test run keeps no files
         entries = [self._exported.get(tm.source) for tm in ordered]
         if self.cancel.cancelled or None in entries:
+            what = "export" if self.options.route == Route.EXPORT else "set of kept CSV files"
             self.emit(
                 LogMessage(
-                    "The export is incomplete, so it has no manifest "
+                    f"The {what} is incomplete, so it has no manifest "
                     "(coursemig-export.json): an import will not treat these "
                     "files as a checked package.",
                     "warning",

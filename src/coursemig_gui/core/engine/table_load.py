@@ -5,14 +5,14 @@ verify and finish."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from coursemig_gui.core.catalog import count_rows, table_exists
-from coursemig_gui.core.csvfiles import (
-    csv_file_name,
-)
+from coursemig_gui.core.content_checksum import RowsChecksum
+from coursemig_gui.core.csvfiles import csv_file_name
 from coursemig_gui.core.engine.commit_point import TableTransaction
 from coursemig_gui.core.engine.likely_refused import read_first
 from coursemig_gui.core.engine.routes import Route
@@ -36,6 +36,7 @@ from coursemig_gui.core.events import (
     RejectedRow,
     TableProgress,
 )
+from coursemig_gui.core.export_package import package_entry
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.options import OnError
 from coursemig_gui.core.report import TableReport, Verification
@@ -237,8 +238,9 @@ class TableLoad(TargetTables, TableExport, TableImport):
                         if (col := table.column(cm.source)) is not None and col.enum is not None
                     ),
                 )
+                kept = RowsChecksum()  # the kept file's, for the package's manifest
                 result = loader.load(
-                    stream.batches(),
+                    kept.through(stream.batches()) if keep_csv else stream.batches(),
                     self._progress(tm, report, Phase.COPYING, started, table.row_estimate),
                     likely_refused=first,
                 )
@@ -254,6 +256,13 @@ class TableLoad(TargetTables, TableExport, TableImport):
             report.rows_rejected = result.rows_rejected
             if keep_csv:
                 report.csv_file = str(self.csv_dir / csv_file_name(tm.source))
+                self._exported[tm.source] = package_entry(
+                    table,
+                    [cm.source for cm in columns],
+                    Path(report.csv_file),
+                    kept.rows,
+                    kept.value,
+                )
             if result.rows_rejected:
                 report.reject_file = str(self.rejects.reject_file(tm.target))
             if self.options.verify:
