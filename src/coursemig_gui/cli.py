@@ -37,7 +37,15 @@ def _say(args: argparse.Namespace, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def _mappings(args: argparse.Namespace, catalog, source=None, show: bool = False) -> list:
+def _mappings(
+    args: argparse.Namespace,
+    catalog,
+    source=None,
+    show: bool = False,
+    names: tuple[dict, dict] = ({}, {}),
+) -> list:
+    """The mappings the flags ask for; ``names``: tables and columns renamed before the flags
+    (an export package's chosen names), so an explicit --rename-* still wins."""
     from coursemig_gui.core.mapping import (
         IfExists,
         Placement,
@@ -55,6 +63,7 @@ def _mappings(args: argparse.Namespace, catalog, source=None, show: bool = False
     chosen = django_tables(args, catalog, chosen)
     mappings = default_mappings(catalog, chosen, keep_names=args.keep_names)
     django_names(args, catalog, mappings)  # explicit --rename-* flags below still win
+    apply_renames(mappings, *names)
     columns = {}
     for key, new in pairs(args.rename_column, "--rename-column").items():
         table, _, column = key.rpartition(".")

@@ -30,7 +30,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             reserved = read_reserved_words(conn)
             if package is not None:  # the export's tables, types and keys; the user's names
                 args.app, args.include_system_tables, args.django_app_will = None, False, "no"
-                mappings = _mappings(args, package.catalog(reserved))
+                mappings = _mappings(args, package.catalog(reserved), names=package.chosen_names())
             else:
                 mappings = import_mappings(
                     conn,

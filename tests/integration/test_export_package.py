@@ -310,3 +310,33 @@ def test_an_import_into_narrower_existing_columns_is_refused_not_rounded(
         assert column in table["message"]
     with target_db.admin_connect() as conn:
         assert conn.execute("SELECT count(*) FROM measures").fetchone() == (0,)
+
+
+def test_names_chosen_at_export_are_the_ones_import_makes(source_db, target_db, tmp_path, capsys):
+    """Renames given to the export reach its manifest, not only schema.sql: the same package
+    gives the same tables by psql or by import; a rename given to the import still wins."""
+    folder = tmp_path / "export"
+    _export(
+        source_db,
+        folder,
+        "--rename-table",
+        "courses_program=study_program",
+        "--rename-column",
+        "courses_program.subject=subject_name",
+    )
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())
+    program = next(t for t in manifest["tables"] if t["name"] == "courses_program")
+    assert program["import_as"] == "study_program"
+    assert 'CREATE TABLE "public"."study_program"' in (folder / SCHEMA_NAME).read_text()
+    code, report, err = _import(target_db, folder, capsys)
+    assert code == 0, err
+    assert "study_program" in {t["target"] for t in report["tables"]}
+    columns = target_db.rows(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'study_program'"
+    )
+    assert {c for (c,) in columns} == {"subject_code", "subject_name"}
+    # the course table's foreign key follows its parent's new name
+    assert target_db.rows(
+        "SELECT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid = 'course'::regclass"
+    ) == [("study_program",)]

@@ -42,6 +42,10 @@ class PackageTable:
     rows: int
     sha256: str
     content_checksum: int
+    # the names chosen for it where it was exported (schema.sql has them): an import starts
+    # from them, so the package gives the same tables by either way in
+    import_as: str = ""
+    column_names: tuple[tuple[str, str], ...] = ()  # (exported name, name chosen) if renamed
 
     @property
     def model(self) -> str | None:
@@ -59,6 +63,12 @@ class Package:
 
     def entry(self, source: str) -> PackageTable | None:
         return next((t for t in self.tables if t.table.name == source), None)
+
+    def chosen_names(self) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+        """The table and column names chosen at export, keyed by the exported names."""
+        tables = {t.table.name: t.import_as for t in self.tables if t.import_as}
+        columns = {(t.table.name, c): new for t in self.tables for c, new in t.column_names}
+        return tables, columns
 
     def catalog(self, reserved_words: frozenset[str] = frozenset()) -> Catalog:
         """The exported tables as a catalog, so the engine plans an import like a direct copy:
@@ -125,8 +135,22 @@ def remove_manifest(folder: Path) -> None:
         (Path(folder) / name).unlink(missing_ok=True)
 
 
-def _column_json(column: Column) -> dict:
+def named_as(entry: PackageTable, mapping) -> PackageTable:
+    """The entry with the names its export chose (``mapping``, a ``TableMapping``): a table
+    name only when renamed by hand (either naming an import offers itself, Django's or the
+    source's, stays the import's choice)."""
+    table = entry.table
+    own = mapping.target not in (table.name, django_model_name(table.name, table.app))
+    renamed = tuple(
+        (cm.source, cm.target) for cm in mapping.included_columns if cm.target != cm.source
+    )
+    return replace(entry, import_as=mapping.target if own else "", column_names=renamed)
+
+
+def _column_json(column: Column, named: str | None = None) -> dict:
     data: dict = {"name": column.name, "type": column.type, "not_null": column.not_null}
+    if named:
+        data["import_as"] = named
     if column.identity:
         data["identity"] = column.identity
     elif (column.default or "").startswith("nextval("):
@@ -143,7 +167,8 @@ def _table_json(entry: PackageTable) -> dict:
         "app": t.app,
         "model": entry.model,
         "file": entry.file,
-        "columns": [_column_json(c) for c in t.columns],
+        **({"import_as": entry.import_as} if entry.import_as else {}),
+        "columns": [_column_json(c, dict(entry.column_names).get(c.name)) for c in t.columns],
         "primary_key": list(t.primary_key),
         "unique": [list(u) for u in t.unique],
         "foreign_keys": [
@@ -239,6 +264,8 @@ def _entry(data: dict, schema: str) -> PackageTable:
         int(data["rows"]),
         data["sha256"],
         parse_checksum(data["content_checksum"]),
+        data.get("import_as", ""),
+        tuple((c["name"], c["import_as"]) for c in data["columns"] if c.get("import_as")),
     )
 
 

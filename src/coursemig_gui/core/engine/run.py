@@ -47,6 +47,7 @@ from coursemig_gui.core.export_package import (
     SCHEMA_NAME,
     Package,
     PackageTable,
+    named_as,
     read_package,
     remove_manifest,
     schema_script,
@@ -295,6 +296,7 @@ class _Run(TableLoad, CitusPhases):
                 )
             )
             return
+        entries = [named_as(e, tm) for e, tm in zip(entries, ordered, strict=True)]
         schema = schema_script(entries, ordered, self.options)
         write_package(self.csv_dir, entries, self.options.source_schema, schema)
         if self.options.csv_zip:
