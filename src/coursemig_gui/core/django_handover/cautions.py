@@ -45,13 +45,19 @@ def skipped_rows(report) -> str:  # core.report.MigrationReport
 # -- who may use the tables --------------------------------------------------------------------
 
 
-def owner_sentence(owner: str) -> str:
-    return (
+def owner_sentence(owner: str, copied: bool = True) -> str:
+    """Who may use the tables; ``copied`` False: written before the run (the command line)."""
+    belong = (
         f"The copied tables belong to the database user {owner}, who ran the migration; "
-        f"CourseMig gave no other user access to them. The app must connect as USER {owner} "
-        f"(as the hand-over folder's settings do), or {owner} must first give the app's own user "
-        'access with the GRANT lines in next_steps.md: otherwise the app gets "permission '
-        'denied".'
+        if copied
+        else f"The tables this migration copies will belong to the database user {owner}, "
+        "who runs it; "
+    )
+    return (
+        belong + f"CourseMig gives no other user access to them. The app must connect as USER "
+        f"{owner} (as the hand-over folder's settings do), or {owner} must first give the "
+        "app's own user access with the GRANT lines in next_steps.md: otherwise the app gets "
+        '"permission denied".'
     )
 
 

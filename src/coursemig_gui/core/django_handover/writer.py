@@ -71,7 +71,7 @@ def write_handover(
         if project is not None
         else None
     )
-    cautions = handover_cautions(target, report)
+    cautions = handover_cautions(target, report, copied)
     access = grants_section(target.user, options.target_schema, mappings) if target.user else []
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -114,9 +114,9 @@ def write_handover(
     return result
 
 
-def handover_cautions(target, report) -> list[str]:
+def handover_cautions(target, report, copied: bool = True) -> list[str]:
     """What the Summary's "What's next" adds: the run's skipped rows, who may use the tables."""
-    owner = owner_sentence(target.user) if target is not None and target.user else ""
+    owner = owner_sentence(target.user, copied) if target is not None and target.user else ""
     return [c for c in (skipped_rows(report), owner) if c]
 
 
