@@ -144,6 +144,14 @@ def test_cancel_mid_table_rolls_it_back_and_the_summary_says_what_finished(
         expected = empty_source_db.rows(f"SELECT count(*) FROM {t.source}")[0][0]
         assert target_db.rows(f"SELECT count(*) FROM {t.target}")[0][0] == expected
     assert progress.progress("courses_course").phase == Phase.ROLLED_BACK
+    # rolled back: its bar is empty and its rows are not counted as copied
+    row = [p.table for p in progress.all_progress()].index("courses_course")
+    assert progress.text(row, progress.PROGRESS) == "0 %"
+    assert progress.text(row, progress.ROWS).startswith("none kept of 100,000")
+    line = migrate.overall_label.text()
+    assert "stopped and rolled back" in line and "tables finished" not in line, line
+    kept = sum(t.rows_written for t in report.tables)
+    assert f"{kept:,} of " in line and kept < 100_000
     assert wizard.button(QWizard.WizardButton.BackButton).isVisible()
 
     click_next(qtbot, wizard)

@@ -8,6 +8,7 @@ from test_end_to_end import rename_meetingtime_reserved_words, to_columns_page
 from wizard_driver import WAIT_MS, click_next
 
 from coursemig_gui.gui.models.report import ReportModel
+from coursemig_gui.gui.widgets.handover_panel import default_handover_folder
 
 
 def _tables(target_db) -> int:
@@ -49,8 +50,12 @@ def test_test_run_then_the_real_run(qtbot, wizard, source_db, target_db):
         "Rows it would write"
     )
     rows = sum(t.rows_read for t in report.tables)
-    assert summary.details.text() == f"{rows:,} of {rows:,} rows would be written."
+    assert summary.details.text() == f"{rows:,} of the source's {rows:,} rows would be written."
     assert "nothing was written" in summary.next_steps.text()
+    assert summary.subTitle().startswith("What a real run would copy, table by table")
+    # nothing was copied: no hand-over, and no folder claiming the tables were
+    folder = default_handover_folder(wizard.state.name)
+    assert not summary.handover.isVisible() and not folder.exists()
     assert not summary.compare_button.isVisible()  # nothing to compare yet
 
     wizard.back()
@@ -63,4 +68,5 @@ def test_test_run_then_the_real_run(qtbot, wizard, source_db, target_db):
     assert target_db.rows("SELECT count(*) FROM course")[0][0] == 3547
     click_next(qtbot, wizard)
     assert summary.headline.text() == "All 9 tables copied and verified"
+    assert summary.subTitle() == "What was copied, table by table."
     assert summary.compare_button.isVisible()

@@ -317,3 +317,59 @@ def test_readme_made_before_any_run_does_not_say_the_tables_were_copied(tmp_path
     write_handover(tmp_path / "gui", target, mappings, plan, copied=True)
     text = (tmp_path / "gui" / "README.txt").read_text(encoding="utf-8")
     assert text.splitlines()[3].startswith("The tables were copied to citus@db.example.org/citus.")
+
+
+def test_the_handover_says_skipped_rows_grants_and_changed_types(tmp_path):
+    from coursemig_gui.core.django_handover.documents import whats_next
+    from coursemig_gui.core.django_handover.writer import handover_cautions
+    from coursemig_gui.core.events import Phase
+    from coursemig_gui.core.report import MigrationReport, TableReport
+
+    mappings, plan = _new_names_plan(_catalog())
+    course = next(m for m in mappings if m.source == "courses_course")
+    course.column("note").target_type = "character varying(60)"  # the model says text
+    target = ConnectionSettings(host="db.example.org", dbname="my db", user='app"owner')
+    report = MigrationReport(route="direct")
+    report.tables = [
+        TableReport("courses_course", "course", status=Phase.DONE_WITH_REJECTS, rows_read=10,
+                    rows_written=7, rows_rejected=3,
+                    reject_file=str(tmp_path / "rejects" / "course.csv")),
+        TableReport("shop_program", "program", status=Phase.DONE, rows_read=2, rows_written=2),
+    ]  # fmt: skip
+    write_handover(tmp_path / "h", target, mappings, plan, copied=True, report=report)
+    readme = (tmp_path / "h" / "README.txt").read_text(encoding="utf-8")
+    flat = " ".join(readme.split())
+    assert f"3 rows of course (3) were not copied (each one and why is in the skipped-rows " \
+           f"folder {tmp_path / 'rejects'})" in flat  # fmt: skip
+    assert "the app will not find them on the new database" in flat
+    assert 'must connect as USER app"owner' in flat and "permission denied" in flat
+    assert "course.note was copied as character varying(60) (it was text)" in flat
+    steps = (tmp_path / "h" / "next_steps.md").read_text(encoding="utf-8")
+    assert 'GRANT USAGE ON SCHEMA "public" TO "the_apps_role";' in steps
+    grant = next(line for line in steps.splitlines() if "ON TABLE" in line)
+    assert grant.startswith('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "public"."')
+    assert '"public"."course"' in grant and '"public"."course_tags"' in grant
+    assert 'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "public"' in steps
+    changes_md = (tmp_path / "h" / "models_changes.md").read_text(encoding="utf-8")
+    assert "set max_length=60 on the field note" in changes_md
+    changes = compute_changes(mappings, plan.models)
+    said = whats_next(
+        plan.app_will, changes, target.display_name(), False, handover_cautions(target, report)
+    )
+    assert 'app"owner@db.example.org/my db' in said
+    assert "3 rows of course (3) were not copied" in said
+    assert "Columns copied with another type (course.note)" in said
+    assert "must connect as USER" in said
+
+
+def test_a_test_run_or_a_failed_run_writes_no_handover():
+    from coursemig_gui.core.django_handover.writer import handover_due
+    from coursemig_gui.core.report import MigrationReport
+
+    real = MigrationReport(route="direct")
+    assert handover_due(real)
+    rehearsal = MigrationReport(route="direct")
+    rehearsal.test_run = True
+    assert not handover_due(rehearsal)
+    assert not handover_due(MigrationReport(route="export"))
+    assert not handover_due(None)

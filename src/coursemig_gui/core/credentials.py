@@ -135,11 +135,26 @@ class CredentialStore:
 
         name = self.store_name
         detail = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
+        removing = done == "removed"
         if isinstance(exc, KeyringLocked) or "locked" in str(exc).lower():
+            if removing:
+                return FriendlyError(
+                    f"The password store ({name}) is locked, so a password saved there for "
+                    "this connection was not removed. Unlock it (for example by logging in to "
+                    "the desktop again) and leave the Connect page again with Remember "
+                    "password unticked to remove it.",
+                    detail,
+                )
             return FriendlyError(
                 f"The password store ({name}) is locked, so the password was not {done}. "
                 "Unlock it (for example by logging in to the desktop again), or type the "
                 "password each time.",
+                detail,
+            )
+        if removing:
+            return FriendlyError(
+                f"The password store ({name}) did not work, so a password saved there for "
+                "this connection was not removed.",
                 detail,
             )
         return FriendlyError(
@@ -147,6 +162,26 @@ class CredentialStore:
             "You will be asked for the password each time.",
             detail,
         )
+
+    def keep_or_forget(self, settings: ConnectionSettings, password: str, remember: bool) -> str:
+        """Save the password (``remember``) or remove a saved one; returns the line for under
+        "Remember password" saying what is now true, or raises FriendlyError saying which of
+        the two failed."""
+        if remember and password:
+            if not self.save(settings, password):
+                error = self.last_error or FriendlyError(NO_SECURE_STORE, "")
+                raise FriendlyError(
+                    f"The password could not be remembered: {error.message}", error.detail
+                )
+            return f"Saved in {self.store_name}"
+        if not self.forget(settings):
+            error = self.last_error or FriendlyError(NO_SECURE_STORE, "")
+            raise FriendlyError(
+                f"The saved password could not be forgotten: {error.message}", error.detail
+            )
+        if not self.is_secure:
+            return NO_SECURE_STORE
+        return f"Not kept: {self.store_name} holds no password for this connection"
 
 
 def _keyring():

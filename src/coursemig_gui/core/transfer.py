@@ -329,7 +329,9 @@ def _as_text(value: object) -> str | None:
 
 
 def _server_message(exc: psycopg.Error) -> str:
-    parts = [f"{exc.sqlstate or ''} {str(exc).strip()}".strip()]
-    if exc.diag and exc.diag.context:
+    said = str(exc).strip()
+    parts = [f"{exc.sqlstate or ''} {said}".strip()]
+    # libpq puts the CONTEXT line in the message already (its default verbosity): once is enough
+    if exc.diag and exc.diag.context and exc.diag.context.strip() not in said:
         parts.append(f"CONTEXT: {exc.diag.context.strip()}")
     return "\n".join(parts)

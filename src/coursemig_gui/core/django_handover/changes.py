@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from coursemig_gui.core.django_handover.cautions import TypeChange, type_changes
 from coursemig_gui.core.django_handover.facts import ModelFacts
 from coursemig_gui.core.mapping import TableMapping
 
@@ -43,6 +44,8 @@ class Changes:
     models: list[ModelChange] = field(default_factory=list)
     many_to_many: list[ManyToManyChange] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # plain sentences: what will not work
+    # column types changed on the Columns page: the models must match them (not a rename)
+    types: list[TypeChange] = field(default_factory=list)
 
     @property
     def apps(self) -> list[str]:
@@ -106,4 +109,6 @@ def compute_changes(mappings: list[TableMapping], models: list[ModelFacts]) -> C
             FieldChange(fact.field_for(c.source), c.source, c.target) for c in renamed_columns
         ]
         changes.models.append(change)
+    changes.types = type_changes(mappings, models)
+    changes.problems += [t.sentence() for t in changes.types]
     return changes

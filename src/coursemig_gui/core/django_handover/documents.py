@@ -18,7 +18,13 @@ DJANGO_MULTITENANT = "https://github.com/citusdata/django-multitenant"
 
 def models_changes(changes: Changes, edits: ProjectEdits | None) -> str:
     out = ["# Model changes for the new database", ""]
-    if not changes.any:
+    if not changes.any and changes.types:
+        out += [
+            "Every copied table and column kept the name Django gave it, but some columns were",
+            "copied with another type: the models must match them (see Needs attention).",
+            "",
+        ]
+    elif not changes.any:
         out += [
             "Every copied table and column kept the name Django gave it: the models need no "
             "change.",
@@ -106,9 +112,11 @@ def next_steps(
     has_patch: bool,
     citus: bool,
     dependencies: dict[str, set[str]] | None = None,
+    access: list[str] | None = None,
 ) -> str:
     """The commands in order, each with what it does. ``dependencies``: the apps each faked
-    app's migrations depend on (read from the project), or None when no project was given."""
+    app's migrations depend on (read from the project), or None when no project was given;
+    ``access``: the section on who may use the tables (cautions.grants_section)."""
     copied = {m.source for m in mappings if m.include}
     history_copied = "django_migrations" in copied
     copied_apps = list(dict.fromkeys(f.app for f in models if f.table in copied and not f.system))
@@ -206,6 +214,7 @@ def next_steps(
         "Checks the project's settings and models; it should report no issues.",
     )
     out += step("Try it: open the app (or python manage.py shell) and read a few records.")
+    out += access or []
     if citus:
         out += citus_notes(mappings, models)
     return "\n".join(out)
@@ -268,10 +277,12 @@ def readme(
     history_copied: bool,
     problems: list[str],
     copied: bool = False,
+    cautions: list[str] | None = None,
 ) -> str:
     """One page a non-developer can forward: what happened, what is in the folder, no jargon.
     ``copied``: written after a run that copied the tables (the wizard); the command line can
-    write it from a saved migration that has not run yet, so then it says what the run does."""
+    write it from a saved migration that has not run yet, so then it says what the run does.
+    ``cautions``: paragraphs the developer must read (skipped rows, who may use the tables)."""
     out = ["CONNECTING THE DJANGO APP TO THE NEW DATABASE", "=" * 45, ""]
     if copied:
         out += _wrap(
@@ -306,6 +317,8 @@ def readme(
             "This copy was made for other programs. If the Django app should use it "
             "too, its developer can follow next_steps.md."
         )
+    for caution in cautions or []:
+        out += _wrap(caution)
     out += [
         "Forward this whole folder to the app's developer. It holds:",
         "  README.txt           this page",
@@ -341,9 +354,28 @@ def _example(changes: Changes) -> str:
 
 
 def whats_next(
+    choice: DjangoAppWill,
+    changes: Changes,
+    target_name: str,
+    history_copied: bool,
+    cautions: list[str] | None = None,
+) -> str:
+    """The Summary page's "What's next", true for each answer (plain text, one paragraph),
+    followed by ``cautions`` (skipped rows, who may use the tables) and the changed types."""
+    said = _whats_next(choice, changes, target_name, history_copied)
+    more = list(cautions or [])
+    if changes.types:
+        named = ", ".join(f"{t.table}.{t.column}" for t in changes.types)
+        more.append(
+            f"Columns copied with another type ({named}): the app's models must be changed to "
+            "match, as the hand-over folder says."
+        )
+    return " ".join([said, *more])
+
+
+def _whats_next(
     choice: DjangoAppWill, changes: Changes, target_name: str, history_copied: bool
 ) -> str:
-    """The Summary page's "What's next", true for each answer (plain text, one paragraph)."""
     if choice == DjangoAppWill.KEEP_NAMES and not changes.any:
         own = (
             "and Django's own tables came along"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coursemig_gui.core.django_handover.cautions import grants_section, owner_sentence, skipped_rows
 from coursemig_gui.core.django_handover.changes import compute_changes
 from coursemig_gui.core.django_handover.choice import DjangoPlan
 from coursemig_gui.core.django_handover.documents import models_changes, next_steps, readme
@@ -14,9 +15,11 @@ from coursemig_gui.core.django_handover.settings_files import (
     database_url_file,
     settings_snippet,
 )
+from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.mapping import Placement, TableMapping
 from coursemig_gui.core.options import MigrationOptions
+from coursemig_gui.core.outcome import Outcome
 
 HANDOVER_PASSWORD_VARIABLE = PASSWORD_VARIABLE
 
@@ -38,6 +41,7 @@ def write_handover(
     project: Path | None = None,
     citus: bool | None = None,
     copied: bool = False,  # True after a run that copied the tables (README says so)
+    report=None,  # core.report.MigrationReport of that run: its skipped rows are said
 ) -> Handover:
     """Write README.txt, next_steps.md, database_settings.py, DATABASE_URL.txt,
     models_changes.md and (with a project folder) models.patch into ``folder``."""
@@ -67,6 +71,8 @@ def write_handover(
         if project is not None
         else None
     )
+    cautions = handover_cautions(target, report, copied)
+    access = grants_section(target.user, options.target_schema, mappings) if target.user else []
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     texts = {
@@ -78,9 +84,17 @@ def write_handover(
             history_copied,
             problems,
             copied=copied,
+            cautions=cautions,
         ),
         "next_steps.md": next_steps(
-            django.app_will, changes, mappings, django.models, has_patch, citus, dependencies
+            django.app_will,
+            changes,
+            mappings,
+            django.models,
+            has_patch,
+            citus,
+            dependencies,
+            access=access,
         ),
         "database_settings.py": settings_snippet(target, options.target_schema),
         "DATABASE_URL.txt": database_url_file(target, options.target_schema),
@@ -98,6 +112,23 @@ def write_handover(
         result.files.append(path)
     result.problems = problems
     return result
+
+
+def handover_cautions(target, report, copied: bool = True) -> list[str]:
+    """What the Summary's "What's next" adds: the run's skipped rows, who may use the tables."""
+    owner = owner_sentence(target.user, copied) if target is not None and target.user else ""
+    return [c for c in (skipped_rows(report), owner) if c]
+
+
+def handover_due(report) -> bool:
+    """Whether a run's Summary writes the hand-over: only after tables were really copied
+    into a database (not a test run, not CSV files, not a failed run)."""
+    return (
+        report is not None
+        and not report.test_run
+        and Route(report.route).writes_database
+        and report.exit_code != Outcome.FAILED
+    )
 
 
 def _copied_apps(mappings: list[TableMapping], django: DjangoPlan) -> list[str]:

@@ -9,12 +9,14 @@ inside one table fails that table with a sentence; it never ends the run.
 
 from __future__ import annotations
 
+import re
 import time
 import traceback
 from typing import Protocol
 
 import psycopg
 
+from coursemig_gui.core.catalog import Catalog
 from coursemig_gui.core.engine.commit_point import CommitNotMade, CommitUnresolved
 from coursemig_gui.core.engine.target_tables import _DeferredCheckFailed
 from coursemig_gui.core.errors import FriendlyError
@@ -30,7 +32,7 @@ from coursemig_gui.core.explain import explain_error
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.rejects import RejectLog
-from coursemig_gui.core.report import TableReport, Verification
+from coursemig_gui.core.report import MigrationReport, TableReport, Verification
 from coursemig_gui.core.transfer import TableFailed
 
 
@@ -60,6 +62,9 @@ class TableRun(Protocol):
 
     options: MigrationOptions
     cancel: CancelToken
+    mappings: list[TableMapping]
+    report: MigrationReport
+    catalog: Catalog | None
     rejects: RejectLog | None
     writes_database: bool
     _checks_during_load: set[str]
@@ -247,6 +252,15 @@ def _settle(
         return False
     if isinstance(exc, psycopg.Error):
         friendly = explain_error(exc)
+        parent = _parent_not_copied(run, tm, exc)
+        if parent is not None:
+            report.message = (
+                f"{t} could not be copied and was left as it was: its parent table {parent} "
+                f"was not copied, so {t}'s foreign key to it could not be made. Copy {parent} "
+                f"first (its own line says why it was not), then {t}."
+            )
+            report.detail = friendly.detail
+            return False
         report.message = f"{t} could not be copied and was left as it was. {friendly.message}"
         report.detail = friendly.detail
         return False
@@ -270,6 +284,30 @@ def _settle(
     )
     report.detail = "".join(traceback.format_exception(exc))
     return False
+
+
+_MISSING_RELATION = re.compile(r'relation "(?:[^"]*\.)?([^".]+)" does not exist')
+
+
+def _parent_not_copied(run: TableRun, tm: TableMapping, exc: psycopg.Error) -> str | None:
+    """The target name of a table of this run that ``tm`` refers to and that is not in the
+    target because this run did not copy it (it failed, was stopped or not started), when
+    ``exc`` is the server saying that table does not exist; else None."""
+    if not isinstance(exc, psycopg.errors.UndefinedTable):
+        return None
+    found = _MISSING_RELATION.search(str(exc))
+    if found is None or found.group(1) == tm.target:
+        return None
+    missing = found.group(1)
+    parent = next((m for m in run.mappings if m.target == missing), None)
+    table = run.catalog.table(tm.source) if run.catalog is not None else None
+    if parent is None or table is None:
+        return None
+    if not any(fk.ref_table == parent.source for fk in table.foreign_keys):
+        return None
+    status = next((t.status for t in run.report.tables if t.source == parent.source), None)
+    not_copied = (Phase.FAILED, Phase.ROLLED_BACK, Phase.NOT_STARTED, Phase.COMMIT_UNKNOWN)
+    return missing if status in not_copied else None
 
 
 def _not_verified(run: TableRun, report: TableReport, exc: BaseException) -> None:

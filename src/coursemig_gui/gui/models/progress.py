@@ -9,12 +9,17 @@ in C++ and drawn by C++, a repaint never needs Python at all.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QProgressBar, QTableView
 
 from coursemig_gui.core.events import Phase, TableProgress
 from coursemig_gui.core.mapping import TableMapping
+from coursemig_gui.core.run_progress import Overall, best_total, overall, percent, rows_text
+
+__all__ = ["ProgressModel", "percent", "state_text"]
 
 # What each phase reads as in the State column.
 _STATE_TEXT = {
@@ -31,9 +36,6 @@ _STATE_TEXT = {
     Phase.COMMIT_UNKNOWN: "unknown: check the table ✗",
     Phase.NOT_STARTED: "not started",
 }
-_FINISHED = frozenset(
-    {Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.FAILED, Phase.COPIED_NOT_VERIFIED}
-)
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -42,14 +44,6 @@ def state_text(progress: TableProgress) -> str:
         rows = "row" if progress.rejected == 1 else "rows"
         return f"done with {progress.rejected:,} skipped {rows} ⚠"
     return _STATE_TEXT.get(progress.phase, str(progress.phase))
-
-
-def percent(p: TableProgress) -> int:
-    if p.phase in (Phase.DONE, Phase.DONE_WITH_REJECTS, Phase.SKIPPED, Phase.COPIED_NOT_VERIFIED):
-        return 100
-    if not p.rows_total:
-        return 0
-    return min(100, int(100 * p.rows_done / p.rows_total))
 
 
 class ProgressModel(QObject):
@@ -65,6 +59,7 @@ class ProgressModel(QObject):
         self._rows: list[TableProgress] = []
         self._row_of: dict[str, int] = {}
         self._bars: list[QProgressBar] = []
+        self._counted: dict[str, int] = {}  # the source's exact counts, where they were made
         self._view: QTableView | None = None
 
     def attach(self, view: QTableView) -> None:
@@ -75,8 +70,10 @@ class ProgressModel(QObject):
     def set_tables(
         self, mappings: list[TableMapping], totals: dict[str, int] | None = None
     ) -> None:
-        """Every table starts as "waiting", so the user sees the whole plan at once."""
+        """Every table starts as "waiting", so the user sees the whole plan at once.
+        ``totals``: each source table's exact row count, where it is known."""
         totals = totals or {}
+        self._counted = dict(totals)
         self.items.removeRows(0, self.items.rowCount())
         self._rows, self._row_of, self._bars = [], {}, []
         for m in mappings:
@@ -87,7 +84,14 @@ class ProgressModel(QObject):
                     )
                 )
 
+    def set_counts(self, counts: dict[str, int]) -> None:
+        """Counts that arrived after the run started (the Tables page counts in the background)."""
+        self._counted = dict(counts)
+
     def update(self, progress: TableProgress) -> None:
+        total = best_total(progress, self._counted.get(progress.table))
+        if total != progress.rows_total:
+            progress = replace(progress, rows_total=total)
         row = self._row_of.get(progress.table)
         if row is None:  # a table the plan did not list (CSV import names tables by file)
             self._append(progress)
@@ -111,14 +115,9 @@ class ProgressModel(QObject):
             return f"{percent(self._rows[row])} %"
         return self.items.item(row, column).text()
 
-    def totals(self) -> tuple[int, int]:
-        """Rows done and rows expected over all tables (finished tables count as complete)."""
-        done = total = 0
-        for p in self._rows:
-            expected = max(p.rows_total, p.rows_done)
-            total += expected
-            done += expected if p.phase in _FINISHED else p.rows_done
-        return done, total
+    def overall(self) -> Overall:
+        """Tables and rows over the whole run, as core counts them."""
+        return overall(self._rows)
 
     def _append(self, progress: TableProgress) -> None:
         row = len(self._rows)
@@ -144,8 +143,12 @@ class ProgressModel(QObject):
         item = self.items.item
         if old is None or old.target != p.target:
             item(row, self.TABLE).setText(p.target)
-        rows = f"{p.rows_done:,} / {p.rows_total:,}" if p.rows_total else f"{p.rows_done:,}"
-        if old is None or (old.rows_done, old.rows_total) != (p.rows_done, p.rows_total):
+        rows = rows_text(p)
+        if old is None or (old.rows_done, old.rows_total, old.phase) != (
+            p.rows_done,
+            p.rows_total,
+            p.phase,
+        ):
             item(row, self.ROWS).setText(rows)
             item(row, self.SPEED).setText(
                 f"{p.rows_per_second:,.0f}" if p.rows_done and p.seconds else ""

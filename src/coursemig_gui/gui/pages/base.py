@@ -24,6 +24,8 @@ class WizardStep(QWizardPage):
         if subtitle:
             self.setSubTitle(subtitle)
         self.banner = MessageBanner()
+        # what another page found out after the user left it (a password store's answer)
+        self.notice = MessageBanner()
         self.reason_label = QLabel()
         self.reason_label.setObjectName("nextReason")
         self.reason_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -31,6 +33,7 @@ class WizardStep(QWizardPage):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.banner)
+        outer.addWidget(self.notice)
         self.body = QVBoxLayout()
         outer.addLayout(self.body, 1)
         outer.addWidget(self.reason_label)

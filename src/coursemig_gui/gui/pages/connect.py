@@ -9,6 +9,7 @@ from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.import_source import ImportSource, open_import
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.state import ConnectionCheck
+from coursemig_gui.gui.widgets.banner import Level
 from coursemig_gui.gui.widgets.connection_card import ConnectionCard
 from coursemig_gui.gui.widgets.import_box import ImportBox
 from coursemig_gui.gui.worker import Worker
@@ -34,6 +35,7 @@ class ConnectPage(WizardStep):
             card.changed.connect(self.refresh_complete)
             card.tested.connect(lambda _check: self.refresh_complete())
             card.test_failed.connect(lambda _error: self.refresh_complete())
+            card.password_choice_failed.connect(self._password_choice_failed)
         self._generation = -1
         # the files are read (and a zip unpacked) on a worker, once typing pauses
         self._read_timer = QTimer(self, singleShot=True, interval=400)
@@ -179,6 +181,14 @@ class ConnectPage(WizardStep):
         state.options.csv_dir = str(source.folder)
         self.target_card.save_password_choice()
         return True
+
+    def _password_choice_failed(self, error: FriendlyError) -> None:
+        """The store answers after Next: say it on the page the user is on now, too."""
+        wizard = self.wizard()
+        page = wizard.currentPage() if wizard is not None else None
+        if isinstance(page, WizardStep) and page is not self:
+            said = [page.notice.text] if page.notice.isVisible() else []
+            page.notice.show_message(Level.WARNING, "\n".join([*said, error.message]), error.detail)
 
     def shutdown(self) -> None:
         if self._worker:

@@ -18,11 +18,12 @@ from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.engine.rehearsal import TEST_RUN_PLAN
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.errors import FriendlyError
-from coursemig_gui.core.events import FINAL_PHASES, LogMessage, TableProgress
+from coursemig_gui.core.events import LogMessage, TableProgress
 from coursemig_gui.core.options import OnError
 from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.paths import new_run_dir, user_data_dir
 from coursemig_gui.core.report import MigrationReport
+from coursemig_gui.core.run_progress import KEPT, overall_line
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.pages.migrate_views import ROUTE_CHOICES, MigrateViews
 from coursemig_gui.gui.signals import emit
@@ -45,6 +46,7 @@ class MigratePage(WizardStep, MigrateViews):
         self.rejects_dir: Path | None = None
         self._started = 0.0
         self._last_message: LogMessage | None = None
+        self._test_run = False
 
     @property
     def running(self) -> bool:
@@ -163,6 +165,7 @@ class MigratePage(WizardStep, MigrateViews):
         self.banner.clear()
         self.stack.setCurrentIndex(1)
         rehearse = self.test_run.isChecked() and options.route.writes_database
+        self._test_run = rehearse
         self.setSubTitle(
             ("Test run: everything is undone at the end, nothing is written. " if rehearse else "")
             + "Copying. You can keep using this window; Stop rolls back the table in progress."
@@ -189,10 +192,8 @@ class MigratePage(WizardStep, MigrateViews):
         emit(self.migration_started)
 
     def _row_totals(self) -> dict[str, int]:
-        catalog = self.state.catalog
-        if not catalog:
-            return {}
-        return {t.name: t.row_estimate for t in catalog.tables}
+        """The exact counts the Tables page made (an estimate is no total to show)."""
+        return dict(self.state.row_counts)
 
     def ask_cancel(self) -> None:
         if not self.running or self.run is None or self.run.cancelling:
@@ -239,12 +240,11 @@ class MigratePage(WizardStep, MigrateViews):
         )
 
     def _update_overall(self) -> None:
-        done, total = self.progress_model.totals()
-        rows = self.progress_model.all_progress()
-        finished = sum(1 for p in rows if p.phase in FINAL_PHASES)
-        self.overall_bar.setValue(int(1000 * done / total) if total else 0)
+        overall = self.progress_model.overall()
+        done, total = overall.rows_kept, overall.rows_total
+        self.overall_bar.setValue(int(1000 * overall.fraction))
         elapsed = time.monotonic() - self._started
-        text = f"{finished} of {len(rows)} tables finished · {done:,} of {total:,} rows"
+        text = overall_line(overall, test_run=self._test_run)
         if self.running and done and total > done and elapsed > 2:
             left = elapsed * (total - done) / done
             text += f" · about {_duration(left)} left"
@@ -255,23 +255,22 @@ class MigratePage(WizardStep, MigrateViews):
     def _on_finished(self, report: MigrationReport) -> None:
         self.report = report
         self.state.report = report
+        self.progress_model.set_counts(self.state.row_counts)  # made while the run went on
         for t in report.tables:
             progress = self.progress_model.progress(t.source)
-            if progress is not None and progress.phase != t.status:
+            if progress is not None:
                 self.progress_model.update(
                     TableProgress(
                         t.source,
                         t.target,
                         t.status,
                         t.rows_read,
-                        max(t.rows_read, progress.rows_total),
+                        t.rows_read if t.status in KEPT else progress.rows_total,
                         rejected=t.rows_rejected,
                         seconds=t.seconds,
                         message=t.message,
                     )
                 )
-        failed = report.exit_code == Outcome.FAILED
-        self.overall_bar.setValue(self.overall_bar.value() if failed else 1000)
         self._update_overall()
         self.cancel_button.hide()
         self.again_button.show()

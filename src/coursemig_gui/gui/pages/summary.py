@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
 from coursemig_gui.core.connection import Endpoint
 from coursemig_gui.core.django_handover.changes import compute_changes
 from coursemig_gui.core.django_handover.documents import whats_next
+from coursemig_gui.core.django_handover.writer import handover_cautions, handover_due
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.events import Phase
 from coursemig_gui.core.outcome import Outcome
 from coursemig_gui.core.paths import user_data_dir
 from coursemig_gui.core.profile import stamp_run
 from coursemig_gui.core.report import MigrationReport
+from coursemig_gui.core.run_progress import rows_written_sentence
 from coursemig_gui.gui.models.report import ReportModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.settings import remember_last_profile
@@ -111,6 +113,11 @@ class SummaryPage(WizardStep):
         self.banner.clear()
         self.handover.hide()
         self.nightly_button.setVisible(self.state.profile_path is not None)
+        self.setSubTitle(
+            "What a real run would copy, table by table (this test run wrote nothing)."
+            if report is not None and report.test_run
+            else "What was copied, table by table."
+        )
         if report is None:
             self.headline.setText("Nothing has run yet.")
             self.details.clear()
@@ -133,7 +140,7 @@ class SummaryPage(WizardStep):
         elif report.notes:  # what a test run could not show
             self.banner.show_message(Level.INFO, " ".join(report.notes))
         self.next_steps.setText(self._next_steps_text())
-        if self.next_steps.text() and self.state.django_plan().models:
+        if handover_due(report) and self.next_steps.text() and self.state.django_plan().models:
             self.handover.show()
             self.handover.write(self.state)
         self.compare_button.setText("Compare row by ro&w")
@@ -142,11 +149,8 @@ class SummaryPage(WizardStep):
         self.compare_button.setVisible(self._can_compare())
 
     def _details_text(self, report: MigrationReport) -> str:
-        read = sum(t.rows_read for t in report.tables)
-        written = sum(t.rows_written for t in report.tables)
         rejected = sum(t.rows_rejected for t in report.tables)
-        verb = "would be written" if report.test_run else "written"
-        text = f"{written:,} of {read:,} rows {verb}"
+        text = rows_written_sentence(report, self.state.row_counts)
         if rejected:
             rows = "row" if rejected == 1 else "rows"
             skipped = "would be skipped" if report.test_run else "skipped"
@@ -183,7 +187,8 @@ class SummaryPage(WizardStep):
             copied = [m for m in self.state.mappings if m.include]
             changes = compute_changes(copied, plan.models)
             history = any(m.source == "django_migrations" for m in copied)
-            text = whats_next(plan.app_will, changes, target.host, history)
+            cautions = handover_cautions(target, self.report)
+            text = whats_next(plan.app_will, changes, target.display_name(), history, cautions)
             return f"<b>What's next:</b> {escape(text)}"
         return (
             "<b>What's next:</b> point the programs that read these tables at the new database "

@@ -50,6 +50,7 @@ class ConnectionCard(QGroupBox):
     changed = Signal()  # any field edited: an earlier test no longer counts
     tested = Signal(object)  # ConnectionCheck
     test_failed = Signal(object)  # FriendlyError
+    password_choice_failed = Signal(object)  # FriendlyError: the password was not kept/removed
 
     def __init__(self, title: str, role: str, parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
@@ -311,14 +312,16 @@ class ConnectionCard(QGroupBox):
         if self._worker is None:
             self._worker = Worker(f"{self.role}-connection", self)
         password, remember = self.password_text(), self.remember.isChecked()
+
+        def failed(error: FriendlyError) -> None:
+            self.notes.show_message(Level.WARNING, error.message, error.detail)
+            self.store_line.setText(error.message)
+            emit(self.password_choice_failed, error)
+
         self._worker.submit(
             lambda: store_password(settings, password, remember),
-            lambda _none: None,
-            lambda error: self.notes.show_message(
-                Level.WARNING,
-                f"The password could not be remembered: {error.message}",
-                error.detail,
-            ),
+            self.store_line.setText,
+            failed,
         )
 
     def _explain_store(self) -> None:
@@ -437,11 +440,9 @@ def check_connection(
     )
 
 
-def store_password(settings: ConnectionSettings, password: str | None, remember: bool) -> None:
-    """Runs on the worker thread (a keyring can wait on an unlock prompt): save or forget."""
+def store_password(settings: ConnectionSettings, password: str | None, remember: bool) -> str:
+    """Runs on the worker thread (a keyring can wait on an unlock prompt): save or forget;
+    returns the store line's new sentence, or raises FriendlyError saying what failed."""
     from coursemig_gui.core.credentials import CredentialStore
 
-    store = CredentialStore()
-    done = store.save(settings, password) if remember and password else store.forget(settings)
-    if not done and store.last_error is not None:
-        raise store.last_error
+    return CredentialStore().keep_or_forget(settings, password or "", remember)

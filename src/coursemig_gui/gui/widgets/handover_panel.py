@@ -60,7 +60,8 @@ class HandoverPanel(QWidget):
                 state.options,
                 state.django_project,
                 citus=state.target_has_citus or None,
-                copied=True,  # the Summary page writes it after a run that did not fail
+                copied=True,  # the Summary page writes it after a run that copied (handover_due)
+                report=state.report,  # its skipped rows are said
             )
         except FriendlyError as error:
             self.result = None
