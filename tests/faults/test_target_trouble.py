@@ -263,6 +263,45 @@ def test_server_restarts_mid_table(servers, source_db, target_db, loaders):
     _assert_complete(source_db, target_db)
 
 
+def test_a_test_run_cut_by_a_restart_says_what_it_could_not_try(servers, source_db, target_db):
+    """A test run's one transaction is gone with a restart: the tables after it are not said
+    to fail (a real run starts them again), and the sequences are checked once the server is
+    back, so none is left moved."""
+    with target_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE kept_seq")
+        conn.execute("SELECT setval('kept_seq', 41)")
+
+    def restart() -> None:
+        servers.target.restart()
+
+    on_event, done, log = _during_course(restart)
+    try:
+        report = run_migration(
+            source_db.endpoint,
+            target_db.endpoint,
+            mappings_for(source_db, TABLES),
+            _options(batch_rows=200),
+            on_event,
+            test_run=True,
+        )
+    finally:
+        try:
+            target_db.rows("SELECT 1")
+        except psycopg.OperationalError:
+            servers.target.start()
+    assert done.is_set()
+    headline = report.headline()
+    assert "would fail" not in headline, headline
+    assert "could not be tried to the end because the connection to the target broke" in headline
+    assert "course" in headline
+    assert report.exit_code != 0
+    assert not report.notes, report.notes  # the sequences were checked after the restart
+    assert target_db.rows("SELECT last_value, is_called FROM kept_seq") == [(41, True)]
+    assert target_db.rows(
+        "SELECT count(*) FROM pg_class WHERE relname IN ('program', 'degree', 'course')"
+    ) == [(0,)]
+
+
 def _kill_copy(target_db):
     def kill() -> None:
         with target_db.admin_connect() as conn:

@@ -42,6 +42,9 @@ class TableReport:
     message: str = ""
     detail: str = ""
     committed: bool = False  # its rows are in the target for good: never loaded again
+    # failed because the connection broke (a real run starts such a table again; a test run,
+    # whose one transaction is gone with it, cannot)
+    connection_lost: bool = False
 
     @property
     def ok(self) -> bool:
@@ -251,7 +254,8 @@ def _would(tables: list[TableReport]) -> str:
     n = len(tables)
     done = [t for t in tables if t.status in (Phase.DONE, Phase.DONE_WITH_REJECTS)]
     with_rejects = [t for t in done if t.rows_rejected]
-    failed = [t for t in tables if t.status == Phase.FAILED]
+    lost = [t for t in tables if t.status == Phase.FAILED and t.connection_lost]
+    failed = [t for t in tables if t.status == Phase.FAILED and not t.connection_lost]
     differs = [t for t in done if t.verification == Verification.MISMATCH]
     if len(done) == n and not with_rejects and not differs:
         return f"All {n} tables would be copied, every row checked by the target"
@@ -267,7 +271,12 @@ def _would(tables: list[TableReport]) -> str:
         parts.append(f"{skipped} row{'s' if skipped != 1 else ''} in {tables} would be skipped")
     if failed:
         parts.append(f"{len(failed)} would fail ({', '.join(t.target for t in failed)})")
-    stopped = n - len(done) - len(failed)
+    if lost:
+        parts.append(
+            f"{len(lost)} could not be tried to the end because the connection to the target broke "
+            f"({', '.join(t.target for t in lost)}; a real run starts such a table again)"
+        )
+    stopped = n - len(done) - len(failed) - len(lost)
     if stopped:
         parts.append(f"{stopped} not rehearsed (stopped or skipped)")
     return ", ".join(parts)

@@ -10,6 +10,7 @@ rollback does not undo: their positions are read before and put back after.
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import replace
 
 import psycopg
@@ -32,6 +33,8 @@ CITUS_LIMITS = (
     "errors that only the worker nodes would raise. Every row was still checked against the "
     "tables' columns, keys and foreign keys."
 )
+
+RECONNECT_SECONDS = 30.0
 
 _SEQUENCES = """
 SELECT s.seqrelid::regclass::text FROM pg_sequence s
@@ -78,7 +81,7 @@ class Rehearsal:
             with contextlib.suppress(psycopg.Error):
                 self._stack.close()  # the rollback
             if conn.closed or conn.broken:
-                conn = open_session(self.target)  # the server rolled back when the link broke
+                conn = _reconnect(self.target)  # the server rolled back when the link broke
             for name, (value, called) in _positions(conn).items():
                 before = self._positions.get(name)
                 if before is not None and before != (value, called):
@@ -88,10 +91,34 @@ class Rehearsal:
                         missed.append(f"The sequence {name} moved during the test run and could "
                                       "not be put back: this user may not change it.")  # fmt: skip
         except (psycopg.Error, FriendlyError) as exc:
-            missed.append(f"The sequences could not be checked after the test run ({exc}).")
+            # the positions are known: say how to put them back by hand
+            put_back = " ".join(
+                sql.SQL("SELECT setval({}, {}, {});")
+                .format(sql.Literal(name), sql.Literal(value), sql.Literal(called))
+                .as_string(None)
+                for name, (value, called) in sorted(self._positions.items())
+            )
+            missed.append(
+                f"The sequences could not be checked after the test run ({exc}), so any it "
+                "moved may still be moved. "
+                + (f"Their positions before the test run: {put_back}" if put_back else "")
+            )
         finally:
             conn.close()
         return missed
+
+
+def _reconnect(target: Endpoint) -> psycopg.Connection:
+    """A new session, tried for up to ``RECONNECT_SECONDS``: a restarting server refuses
+    connections for a few seconds, and the sequences must still be put back."""
+    deadline = time.monotonic() + RECONNECT_SECONDS
+    while True:
+        try:
+            return open_session(target)
+        except FriendlyError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def _positions(conn: psycopg.Connection) -> dict[str, tuple[int, bool]]:

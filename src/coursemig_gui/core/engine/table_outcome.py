@@ -178,6 +178,7 @@ def _settle(
         _not_verified(run, report, exc)
         return False
     report.rows_written = 0
+    report.connection_lost = False
     report.verification, report.verification_detail = Verification.NOT_RUN, ""
     stopped = run.cancel.cancelled and isinstance(exc, Cancelled | psycopg.Error)
     if isinstance(exc, Cancelled) or stopped:
@@ -232,6 +233,7 @@ def _settle(
     if _connection_lost(exc):
         # A dropped connection, a failover, a restart before COMMIT: the table's transaction
         # is gone with it, so starting the table again cannot write a row twice.
+        report.connection_lost = True
         friendly = explain_error(exc)
         report.message = (
             f"{t} could not be finished: {friendly.message} It was rolled back "
