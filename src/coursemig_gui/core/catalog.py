@@ -9,6 +9,7 @@ import psycopg
 from psycopg import sql
 
 from coursemig_gui.core.django import DJANGO_APPS, detect_django
+from coursemig_gui.core.sequences import SEQUENCES, SequenceState, sequence_states
 
 SYSTEM_PREFIXES = ("auth_", "django_")
 
@@ -33,6 +34,8 @@ class Column:
     position: int = 0
     type_oid: int = 0
     enum: EnumType | None = None  # the column's type (or its array's element) is an enum
+    # a serial or identity column's sequence (its options; its position once the run read it)
+    sequence: SequenceState | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -169,11 +172,13 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
             query: conn.execute(query, [schema])
             for query in (_ENUM_COLUMNS, _COLUMNS, _CONSTRAINTS, _UNIQUE_INDEXES, _ESTIMATES)
         }
+        owned = conn.execute(SEQUENCES, [schema])
         words = conn.execute(_RESERVED_WORDS)
     enums = {
         (rel, name): EnumType(typname, tuple(values), oid)
         for rel, name, typname, values, oid in asked[_ENUM_COLUMNS]
     }
+    states = sequence_states(owned.fetchall())
     for rel, name, typ, notnull, default, ident, num, oid, seq in asked[_COLUMNS]:
         columns.setdefault(rel, []).append(
             Column(
@@ -185,6 +190,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
                 num,
                 oid,
                 enums.get((rel, name)),
+                states.get((rel, name)),
             )
         )
         if seq:

@@ -25,6 +25,7 @@ from coursemig_gui.core.catalog import (
 )
 from coursemig_gui.core.content_checksum import format_checksum, parse_checksum
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.sequences import sequence_from_json, sequence_json
 
 MANIFEST_NAME = "coursemig-export.json"
 SCHEMA_NAME = "schema.sql"
@@ -157,6 +158,8 @@ def _column_json(column: Column, named: str | None = None) -> dict:
         data["identity"] = "serial"  # kept as an identity: the next INSERT gets a fresh id
     if column.enum is not None:  # the type is made where the package is imported
         data["enum"] = {"name": column.enum.name, "values": list(column.enum.values)}
+    if column.sequence is not None:  # so the import's next id is the source's next id
+        data["sequence"] = sequence_json(column.sequence)
     return data
 
 
@@ -234,6 +237,7 @@ def _column(data: dict, position: int) -> Column:
     if identity == "serial":
         identity = "by default"  # a serial comes back as an identity: same next id, no owner
     enum = data.get("enum")
+    sequence = data.get("sequence")  # absent from an older CourseMig's manifest
     return Column(
         data["name"],
         data["type"],
@@ -241,6 +245,7 @@ def _column(data: dict, position: int) -> Column:
         identity=identity,
         position=position,
         enum=EnumType(enum["name"], tuple(enum["values"])) if enum else None,
+        sequence=sequence_from_json(sequence) if sequence else None,
     )
 
 
@@ -325,6 +330,32 @@ def check_file(entry: PackageTable, folder: Path) -> Path:
     return path
 
 
+def setval_line(qualified, name: str, column: Column):
+    """``schema.sql``'s line that moves one identity after its file is loaded: to the source's
+    next id, or one past the largest loaded id when that is further (or the source's is not
+    known)."""
+    from psycopg import sql
+
+    state = column.sequence
+    seq = sql.SQL("pg_get_serial_sequence({}, {})").format(
+        sql.Literal(qualified.as_string(None)), sql.Literal(name)
+    )
+    if state is None or state.next_value is None:
+        return sql.SQL("SELECT setval({}, max({})) FROM {};").format(
+            seq, sql.Identifier(name), qualified
+        )
+    up = state.increment > 0
+    return sql.SQL("SELECT setval({}, {}({}, {}({}) + {}), false) FROM {};").format(
+        seq,
+        sql.SQL("GREATEST" if up else "LEAST"),
+        sql.Literal(state.next_value),
+        sql.SQL("max" if up else "min"),
+        sql.Identifier(name),
+        sql.Literal(state.increment),
+        qualified,
+    )
+
+
 def schema_script(entries: list[PackageTable], ordered: list, options) -> str:
     """``schema.sql``: the CREATE TABLE statements (with the export's names and types), the
     ``\\copy`` line that loads each file, and the foreign keys after them, for psql.
@@ -352,19 +383,10 @@ def schema_script(entries: list[PackageTable], ordered: list, options) -> str:
         for column in by_source[tm.source].table.columns:
             if column.identity or (column.default or "").startswith(
                 "nextval("
-            ):  # the next INSERT gets an id past the loaded ones
+            ):  # the next INSERT gets the source's next id, and never a loaded one
                 name = tm.target_column(column.name) or column.name
                 qualified = sql.Identifier(options.target_schema, tm.target)
-                copies.append(
-                    sql.SQL("SELECT setval(pg_get_serial_sequence({}, {}), max({})) FROM {};")
-                    .format(
-                        sql.Literal(qualified.as_string(None)),
-                        sql.Literal(name),
-                        sql.Identifier(name),
-                        qualified,
-                    )
-                    .as_string(None)
-                )
+                copies.append(setval_line(qualified, name, column).as_string(None))
     marker = "\n\n-- after every table is loaded\n"
     creates, _, fks = ddl_script(catalog, used, options).partition(marker)
     text = (

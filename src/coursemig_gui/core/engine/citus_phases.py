@@ -14,7 +14,6 @@ from coursemig_gui.core.citus.placement import creation_order, placement_stateme
 from coursemig_gui.core.ddl import create_table, foreign_keys, missing_type
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
-from coursemig_gui.core.engine.target_tables import _move_sequences
 from coursemig_gui.core.engine.target_types import make_enum_types
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -148,8 +147,11 @@ class CitusPhases:
                     if tm.target not in loaded:
                         continue
                     try:
-                        _move_sequences(
-                            tgt, schema, tm.target, [cm.target for cm in tm.included_columns]
+                        self._move_sequences(
+                            tgt,
+                            tm,
+                            self.catalog.table(tm.source) if self.catalog else None,
+                            tm.target not in self._made,
                         )
                     except psycopg.Error as exc:
                         self._step_failed(

@@ -60,6 +60,7 @@ from coursemig_gui.core.paths import new_run_dir
 from coursemig_gui.core.plan import load_order
 from coursemig_gui.core.rejects import RejectLog
 from coursemig_gui.core.report import MigrationReport, TableReport
+from coursemig_gui.core.sequences import ask_positions, unread_sentences, with_positions
 
 # Tables loaded at once when the options leave it to CourseMig: a small table mostly waits for
 # round trips, and three at once hide most of them (a Django app's 9 tables over a 30 ms link:
@@ -198,10 +199,15 @@ class _Run(TableLoad, CitusPhases):
                 )
             self._stop_on_errors(problems)
             # One snapshot for every table: what a child table refers to is in its parent.
-            with self._snapshot_conn.pipeline():  # one round trip
+            sources = {tm.source for tm in self.mappings if tm.include}
+            with self._snapshot_conn.pipeline():  # one round trip, the sequences' positions too
                 self._snapshot_conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 exported = self._snapshot_conn.execute("SELECT pg_export_snapshot()")
+                positions = ask_positions(self._snapshot_conn, self.catalog, sources)
             self.snapshot = exported.fetchone()[0]
+            self.catalog = with_positions(self.catalog, positions)
+            for sentence in unread_sentences(self.catalog, sources):
+                self.emit(LogMessage(sentence, "warning"))
         if self.writes_database:
             if not self.target:
                 raise FriendlyError("Connect to the target database first.", "no target")

@@ -17,7 +17,7 @@ from coursemig_gui.core.csvfiles import (
     without_columns,
 )
 from coursemig_gui.core.engine.copy_format import csv_line
-from coursemig_gui.core.engine.target_tables import _move_sequences, refuse_lossy
+from coursemig_gui.core.engine.target_tables import refuse_lossy
 from coursemig_gui.core.engine.verify import verify_import
 from coursemig_gui.core.events import Phase, TableProgress
 from coursemig_gui.core.export_package import check_file
@@ -99,7 +99,7 @@ class TableImport:
             )
             self.cancel.check()
             self._restore_foreign_keys(tgt, tm)
-            _move_sequences(tgt, schema, tm.target, target_columns)
+            self._move_sequences(tgt, import_mapping, table, existing is not None)
         report.rows_read, report.rows_written = result.rows_read, result.rows_written
         report.rows_rejected = result.rows_rejected
         report.csv_file = str(path)

@@ -247,7 +247,7 @@ class TableLoad(TargetTables, TableExport, TableImport):
                 stream.close()  # the reader thread is done before anything else happens
                 self.cancel.check()
                 if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
-                    self._after_the_load(tgt, tm, [cm.target for cm in columns])
+                    self._after_the_load(tgt, tm, table, existing is not None)
                 # a replace's set-aside keys come back in its own transaction, on Citus too:
                 # later they could no longer refuse the replace (found on a real cluster)
                 self._restore_foreign_keys(tgt, tm)

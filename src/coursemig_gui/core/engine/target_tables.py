@@ -1,6 +1,6 @@
 """The target table around one load: create it (keys after the load where no duplicate can
 reach it), check or truncate an existing one, set aside other tables' foreign keys for a
-replace and put them back, and move sequences past the loaded ids."""
+replace and put them back, and move sequences on to the source's next ids."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ from coursemig_gui.core.events import (
 )
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.report import TableReport
+from coursemig_gui.core.sequences import (
+    SequenceState,
+    ask_target_sequences,
+    move_sequences,
+    source_states,
+)
 from coursemig_gui.core.transfer import (
     TableFailed,
 )
@@ -187,15 +193,16 @@ class TargetTables:
             self._pending_keys[tm.target] = build_statements(schema, tm.target, indexes)
 
     def _after_the_load(
-        self, tgt: psycopg.Connection, tm: TableMapping, columns: list[str]
+        self, tgt: psycopg.Connection, tm: TableMapping, table: Table, forward_only: bool
     ) -> None:
-        """A loaded table's keys and foreign keys, and its sequences moved past the loaded
+        """A loaded table's keys and foreign keys, and its sequences moved to the source's next
         ids: two round trips, not one or three per statement. Pipelined and without savepoints
         of their own: a failure rolls the table's transaction back, and ``_load_once`` loads it
         again, checking each row."""
         schema = self.options.target_schema
         keys = self._pending_keys.pop(tm.target, [])
         fks = self._pending_fks.pop(tm.target, ())
+        columns = [cm.target for cm in tm.included_columns]
         try:
             with tgt.pipeline():
                 if keys:
@@ -204,7 +211,7 @@ class TargetTables:
                     tgt.execute("SET LOCAL maintenance_work_mem = '256MB'")
                 for statement in [*keys, *fks]:
                     tgt.execute(statement)
-                sequences = _sequences_of(tgt, schema, tm.target, columns)
+                sequences = ask_target_sequences(tgt, schema, tm.target, columns)
         except psycopg.errors.UniqueViolation as exc:
             detail = (exc.diag.message_detail or "") if exc.diag else ""
             raise _DeferredCheckFailed(
@@ -217,7 +224,19 @@ class TargetTables:
                 f"({detail.strip() or exc}).",
                 str(exc),
             ) from exc
-        _set_sequences(tgt, schema, tm.target, sequences.fetchall())
+        move_sequences(
+            tgt, schema, tm.target, sequences.fetchall(), _states(tm, table), forward_only
+        )
+
+    def _move_sequences(
+        self, tgt: psycopg.Connection, tm: TableMapping, table: Table | None, forward_only: bool
+    ) -> None:
+        """After explicit ids were loaded: each identity or serial sequence set so the next
+        INSERT gets the source's next id, or one past the loaded ids (``move_statement``)."""
+        schema = self.options.target_schema
+        columns = [cm.target for cm in tm.included_columns]
+        found = ask_target_sequences(tgt, schema, tm.target, columns).fetchall()
+        move_sequences(tgt, schema, tm.target, found, _states(tm, table), forward_only)
 
     def _fks_after_load(self, tm: TableMapping, table: Table) -> bool:
         """Whether a new table's foreign keys can be checked once, after the load, instead of
@@ -307,41 +326,9 @@ def _referring_foreign_keys(
     return [_ReferringKey(*row) for row in rows]
 
 
-def _move_sequences(conn: psycopg.Connection, schema: str, table: str, columns: list[str]) -> None:
-    """After explicit ids were loaded, move identities and serial sequences past the largest
-    value, or the application's next INSERT would fail on a duplicate id."""
-    _set_sequences(conn, schema, table, _sequences_of(conn, schema, table, columns).fetchall())
-
-
-def _sequences_of(
-    conn: psycopg.Connection, schema: str, table: str, columns: list[str]
-) -> psycopg.Cursor:
-    """(column, sequence or None) for each column, in one query; a cursor to fetch from, so
-    the query can go in a pipeline."""
-    return conn.execute(
-        "SELECT c.name, pg_get_serial_sequence(format('%%I.%%I', %s::text, %s::text), c.name) "
-        "FROM unnest(%s::text[]) WITH ORDINALITY AS c(name, n) ORDER BY c.n",
-        [schema, table, columns],
-    )
-
-
-def _set_sequences(
-    conn: psycopg.Connection, schema: str, table: str, sequences: list[tuple[str, str | None]]
-) -> None:
-    with conn.pipeline():  # every setval in one round trip
-        for column, sequence in sequences:
-            if not sequence:
-                continue
-            conn.execute(
-                sql.SQL(
-                    "SELECT setval({seq}::regclass, m) FROM (SELECT max({col}) AS m FROM {tbl}) s "
-                    "WHERE m IS NOT NULL"
-                ).format(
-                    seq=sql.Literal(sequence),
-                    col=sql.Identifier(column),
-                    tbl=sql.Identifier(schema, table),
-                )
-            )
+def _states(tm: TableMapping, table: Table | None) -> dict[str, SequenceState]:
+    """The source's sequences (read by the run, or carried by a package) by target column."""
+    return source_states(table, {cm.source: cm.target for cm in tm.included_columns})
 
 
 def refuse_lossy(
