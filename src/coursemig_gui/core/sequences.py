@@ -232,20 +232,20 @@ def move_statement(
         else sql.SQL("NULL")
     )
     return sql.SQL(
-        "SELECT CASE WHEN n {beyond} {end} THEN setval({oid}::oid::regclass, {end}, true) "
-        "ELSE setval({oid}::oid::regclass, n::bigint, false) END "
+        "SELECT setval({oid}::oid::regclass, {clamp}(n, {end})::bigint, n {beyond} {end}) "
         "FROM (SELECT {pick}({next}::numeric, m + {inc}, {current}) AS n "
         "FROM (SELECT {extreme}({col})::numeric AS m FROM {tbl}) t) s WHERE n IS NOT NULL"
     ).format(
-        beyond=sql.SQL(">" if up else "<"),
-        end=sql.Literal(high if up else low),
         oid=sql.Literal(oid),
+        clamp=sql.SQL("LEAST" if up else "GREATEST"),
+        end=sql.Literal(high if up else low),
+        beyond=sql.SQL(">" if up else "<"),
         pick=pick,
         next=sql.Literal(source_next),
-        extreme=sql.SQL("max" if up else "min"),
-        col=sql.Identifier(column),
         inc=sql.Literal(increment),
         current=current,
+        extreme=sql.SQL("max" if up else "min"),
+        col=sql.Identifier(column),
         tbl=sql.Identifier(schema, table),
     )
 
