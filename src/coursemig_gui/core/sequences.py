@@ -105,11 +105,12 @@ def sequence_from_json(data: dict) -> SequenceState:
 # -- the source --------------------------------------------------------------------------------
 
 # Each serial or identity column's own sequence (owned by the column: 'a' serial, 'i' identity),
-# its options, and whether this user may read its position; pg_sequence itself is readable by all.
+# its options, and whether this user may read its position (a failed read would end the run's
+# snapshot transaction); pg_sequence itself is readable by all.
 SEQUENCES = """
 SELECT c.relname, a.attname, sn.nspname, sc.relname, format_type(s.seqtypid, NULL),
        s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle, s.seqcache,
-       has_sequence_privilege(s.seqrelid, 'SELECT')
+       has_sequence_privilege(s.seqrelid, 'SELECT') AND has_schema_privilege(sn.oid, 'USAGE')
 FROM pg_depend d
 JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
 JOIN pg_namespace sn ON sn.oid = sc.relnamespace
