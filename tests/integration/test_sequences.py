@@ -245,7 +245,7 @@ def test_a_sequence_the_user_may_not_read_falls_back_and_says_so(source_db, targ
     assert len(warnings) == 3, [m.text for m in logged]
     assert any(
         "sequence public.seq_serial_id_seq behind seq_serial.id" in w
-        and "next id is set just past the largest copied id" in w
+        and "next id is only made to come after the largest copied id" in w
         for w in warnings
     ), warnings
     # one past the largest id, as before; the options (read from the catalog) are kept

@@ -28,7 +28,7 @@ class SequenceState:
     cycle: bool = False
     cache: int = 1
     type: str = "bigint"
-    readable: bool = True  # whether this user may read its position (SELECT on it)
+    readable: bool = True  # whether this user may read its position (SELECT, schema USAGE)
     last_value: int | None = None
     is_called: bool = False
 
@@ -175,9 +175,10 @@ def unread_sentences(catalog: Catalog, sources: set[str]) -> list[str]:
     """One sentence for each sequence of the named tables this user may not read."""
     return [
         f"CourseMig may not read the sequence {state.schema}.{state.name} behind {table.name}."
-        f"{column.name} on the source (this user has no SELECT on it), so on the target the "
-        "next id is set just past the largest copied id, not to the source's next id: ids the "
-        "source handed out and then deleted may be handed out again."
+        f"{column.name} on the source (this user has no SELECT on it, or no USAGE on its "
+        "schema), so on the target the next id is only made to come after the largest copied "
+        "id, not set to the source's next id: ids the source handed out and then deleted may "
+        "be handed out again."
         for table in catalog.tables
         if table.name in sources
         for column in table.columns
