@@ -38,12 +38,38 @@ class Column:
     sequence: SequenceState | None = field(default=None, compare=False)
 
 
+# pg_constraint's confdeltype / confupdtype letters, as SQL writes them
+FK_ACTIONS = {
+    "a": "NO ACTION",
+    "r": "RESTRICT",
+    "c": "CASCADE",
+    "n": "SET NULL",
+    "d": "SET DEFAULT",
+}
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     name: str
     columns: tuple[str, ...]
     ref_table: str
     ref_columns: tuple[str, ...]
+    on_delete: str = "NO ACTION"  # a value of FK_ACTIONS
+    on_update: str = "NO ACTION"
+    # Django makes its foreign keys DEFERRABLE INITIALLY DEFERRED, and apps rely on it
+    deferrable: bool = False
+    initially_deferred: bool = False
+
+
+@dataclass(frozen=True)
+class CheckConstraint:
+    """A table's CHECK: its expression as the server writes it (``pg_get_expr``), the columns
+    it reads, and whether the server checked the existing rows (False: added NOT VALID)."""
+
+    name: str
+    expression: str
+    columns: tuple[str, ...]
+    validated: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +80,9 @@ class Table:
     primary_key: tuple[str, ...] = ()
     unique: tuple[tuple[str, ...], ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[CheckConstraint, ...] = ()
+    # the entries of ``unique`` made NULLS NOT DISTINCT (PostgreSQL 15): one NULL, not many
+    unique_nulls_not_distinct: tuple[tuple[str, ...], ...] = ()
     row_estimate: int = 0
     # False when the server has no estimate (never VACUUMed or ANALYZEd: reltuples -1), so
     # row_estimate's 0 says nothing; count the rows before saying how big the table is
@@ -124,19 +153,23 @@ SELECT c.relname, k.conname, k.contype,
              JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i),
        r.relname,
        ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
-             JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i)
+             JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i),
+       k.condeferrable, k.condeferred, k.confdeltype, k.confupdtype, k.convalidated,
+       CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) END,
+       {nulls_not_distinct}
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class r ON r.oid = k.confrelid
-WHERE n.nspname = %s AND k.contype IN ('p', 'u', 'f')
+WHERE n.nspname = %s AND k.contype IN ('p', 'u', 'f', 'c')
 ORDER BY c.relname, k.contype, k.conname
 """
 
 _UNIQUE_INDEXES = """
 SELECT c.relname,
        ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY u(n, o)
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o),
+       {nulls_not_distinct}
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -144,6 +177,26 @@ WHERE n.nspname = %s AND i.indisunique AND NOT i.indisprimary AND i.indpred IS N
   AND i.indexprs IS NULL
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
 """
+
+# pg_index.indnullsnotdistinct is new in PostgreSQL 15: an older source has none
+_NND_OF_CONSTRAINT = (
+    "coalesce((SELECT x.indnullsnotdistinct FROM pg_index x WHERE x.indexrelid = k.conindid), "
+    "false)"
+)
+
+
+def _queries(server_version: int) -> tuple[str, str]:
+    """The constraint and unique-index questions for the source's version (constant text)."""
+    if server_version >= 150000:
+        return (
+            _CONSTRAINTS.format(nulls_not_distinct=_NND_OF_CONSTRAINT),
+            _UNIQUE_INDEXES.format(nulls_not_distinct="i.indnullsnotdistinct"),
+        )
+    return (
+        _CONSTRAINTS.format(nulls_not_distinct="false"),
+        _UNIQUE_INDEXES.format(nulls_not_distinct="false"),
+    )
+
 
 _ESTIMATES = """
 SELECT c.relname, GREATEST(c.reltuples, 0)::bigint, c.reltuples >= 0
@@ -165,12 +218,19 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
     columns: dict[str, list[Column]] = {}
     sequences: dict[str, list[tuple[str, str]]] = {}
     identity_names = {"a": "always", "d": "by default"}
+    constraints_query, unique_indexes_query = _queries(conn.info.server_version)
     # the catalog's questions in one round trip (pipelined), not one each: to a cloud server
     # each round trip costs tens of milliseconds
     with conn.pipeline():
         asked = {
             query: conn.execute(query, [schema])
-            for query in (_ENUM_COLUMNS, _COLUMNS, _CONSTRAINTS, _UNIQUE_INDEXES, _ESTIMATES)
+            for query in (
+                _ENUM_COLUMNS,
+                _COLUMNS,
+                constraints_query,
+                unique_indexes_query,
+                _ESTIMATES,
+            )
         }
         owned = conn.execute(SEQUENCES, [schema])
         words = conn.execute(_RESERVED_WORDS)
@@ -197,17 +257,40 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
             sequences.setdefault(rel, []).append((name, seq))
     pks: dict[str, tuple[str, ...]] = {}
     uniques: dict[str, list[tuple[str, ...]]] = {}
+    not_distinct: dict[str, list[tuple[str, ...]]] = {}
     fks: dict[str, list[ForeignKey]] = {}
-    for rel, conname, kind, cols, ref, refcols in asked[_CONSTRAINTS]:
+    checks: dict[str, list[CheckConstraint]] = {}
+    for row in asked[constraints_query]:
+        rel, conname, kind, cols, ref, refcols = row[:6]
+        deferrable, deferred, on_delete, on_update, validated, expression, nnd = row[6:]
         if kind == "p":
             pks[rel] = tuple(cols)
         elif kind == "u":
             uniques.setdefault(rel, []).append(tuple(cols))
+            if nnd:
+                not_distinct.setdefault(rel, []).append(tuple(cols))
+        elif kind == "c":
+            checks.setdefault(rel, []).append(
+                CheckConstraint(conname, expression, tuple(cols), validated)
+            )
         elif ref is not None:
-            fks.setdefault(rel, []).append(ForeignKey(conname, tuple(cols), ref, tuple(refcols)))
-    for rel, cols in asked[_UNIQUE_INDEXES]:
+            fks.setdefault(rel, []).append(
+                ForeignKey(
+                    conname,
+                    tuple(cols),
+                    ref,
+                    tuple(refcols),
+                    FK_ACTIONS.get(on_delete, "NO ACTION"),
+                    FK_ACTIONS.get(on_update, "NO ACTION"),
+                    deferrable,
+                    deferred,
+                )
+            )
+    for rel, cols, nnd in asked[unique_indexes_query]:
         if cols and tuple(cols) not in uniques.get(rel, []):
             uniques.setdefault(rel, []).append(tuple(cols))
+            if nnd:
+                not_distinct.setdefault(rel, []).append(tuple(cols))
     estimates = {rel: (n, known) for rel, n, known in asked[_ESTIMATES]}
 
     is_django, apps = detect_django(conn, schema)
@@ -224,6 +307,8 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
                 primary_key=pks.get(rel, ()),
                 unique=tuple(uniques.get(rel, [])),
                 foreign_keys=fk_list,
+                checks=tuple(checks.get(rel, [])),
+                unique_nulls_not_distinct=tuple(not_distinct.get(rel, [])),
                 row_estimate=int(estimates.get(rel, (0, False))[0]),
                 row_estimate_known=bool(estimates.get(rel, (0, False))[1]),
                 app=app,
