@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from coursemig_gui.core.catalog import Catalog, Column, EnumType, Table
+from coursemig_gui.core.catalog import Catalog, Column, EnumType, ForeignKey, Table
+from coursemig_gui.core.check_constraints import check_statements
 from coursemig_gui.core.citus.placement import placement_statement, unenforceable_uniques
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
@@ -75,8 +76,14 @@ def key_constraints(tm: TableMapping, table: Table) -> list[sql.Composed]:
     dropped = unenforceable_uniques(tm, table)
     for unique in table.unique:
         if all(c in mapped for c in unique) and unique not in dropped:
+            # NULLS NOT DISTINCT (PostgreSQL 15): one row with NULL, not any number of them
+            how = (
+                "UNIQUE NULLS NOT DISTINCT"
+                if unique in table.unique_nulls_not_distinct
+                else "UNIQUE"
+            )
             items.append(
-                sql.SQL("UNIQUE ({})").format(
+                sql.SQL(how + " ({})").format(
                     sql.SQL(", ").join(sql.Identifier(mapped[c]) for c in unique)
                 )
             )
@@ -133,35 +140,65 @@ def create_table(
     )
 
 
-def foreign_keys(
-    tm: TableMapping, table: Table, mappings: list[TableMapping], schema: str = "public"
-) -> tuple[sql.Composed, ...]:
-    """FKs only between tables migrated in this run, mapped to their new names.
+def foreign_key_statement(
+    tm: TableMapping,
+    parent: TableMapping,
+    fk: ForeignKey,
+    schema: str = "public",
+) -> sql.Composed | None:
+    """ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY for one of the source's foreign keys, in
+    target names, with its ON DELETE / ON UPDATE actions and its deferrability; None when one
+    of its columns is not copied.
 
-    Made NOT DEFERRABLE on purpose: Django's are INITIALLY DEFERRED, which would move every
-    violation to COMMIT, where it could not be traced to a row.
-    """
+    Django's are DEFERRABLE INITIALLY DEFERRED, and apps rely on that (objects saved in any
+    order in a transaction), so they are kept: the load's own transaction makes them
+    IMMEDIATE (``table_setup``), and one added after the load checks the rows at once."""
+    child_cols = [tm.target_column(c) for c in fk.columns]
+    parent_cols = [parent.target_column(c) for c in fk.ref_columns]
+    if None in child_cols or None in parent_cols:
+        return None
+    name = fitted_name(f"{tm.target}_{'_'.join(child_cols)}_fk")
+    # the actions and modes are words from a fixed list (catalog.FK_ACTIONS), not user text
+    tail = ""
+    if fk.on_delete != "NO ACTION":
+        tail += f" ON DELETE {fk.on_delete}"
+    if fk.on_update != "NO ACTION":
+        tail += f" ON UPDATE {fk.on_update}"
+    if fk.deferrable:
+        tail += " DEFERRABLE INITIALLY DEFERRED" if fk.initially_deferred else " DEFERRABLE"
+    return sql.SQL(
+        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})" + tail
+    ).format(
+        sql.Identifier(schema, tm.target),
+        sql.Identifier(name),
+        sql.SQL(", ").join(map(sql.Identifier, child_cols)),
+        sql.Identifier(schema, parent.target),
+        sql.SQL(", ").join(map(sql.Identifier, parent_cols)),
+    )
+
+
+def foreign_key_list(
+    tm: TableMapping, table: Table, mappings: list[TableMapping], schema: str = "public"
+) -> list[tuple[ForeignKey, TableMapping, sql.Composed]]:
+    """(the source's foreign key, its parent's mapping, the statement) for each foreign key
+    between tables migrated in this run."""
     by_source = {m.source: m for m in mappings if m.include}
-    statements = []
+    found = []
     for fk in table.foreign_keys:
         parent = by_source.get(fk.ref_table)
         if parent is None:
             continue
-        child_cols = [tm.target_column(c) for c in fk.columns]
-        parent_cols = [parent.target_column(c) for c in fk.ref_columns]
-        if None in child_cols or None in parent_cols:
-            continue
-        name = fitted_name(f"{tm.target}_{'_'.join(child_cols)}_fk")
-        statements.append(
-            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})").format(
-                sql.Identifier(schema, tm.target),
-                sql.Identifier(name),
-                sql.SQL(", ").join(map(sql.Identifier, child_cols)),
-                sql.Identifier(schema, parent.target),
-                sql.SQL(", ").join(map(sql.Identifier, parent_cols)),
-            )
-        )
-    return tuple(statements)
+        statement = foreign_key_statement(tm, parent, fk, schema)
+        if statement is not None:
+            found.append((fk, parent, statement))
+    return found
+
+
+def foreign_keys(
+    tm: TableMapping, table: Table, mappings: list[TableMapping], schema: str = "public"
+) -> tuple[sql.Composed, ...]:
+    """FKs only between tables migrated in this run, mapped to their new names."""
+    return tuple(statement for _, _, statement in foreign_key_list(tm, table, mappings, schema))
 
 
 def table_ddl(
@@ -191,7 +228,7 @@ def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: Migratio
         except ValueError as exc:
             creates.append(f"-- {tm.target}: {exc}")
             continue
-        creates.append(ddl.create.as_string(None) + ";")
+        block = [ddl.create.as_string(None) + ";"]
         try:
             placement = placement_statement(tm, options.target_schema, mappings)
         except ValueError:
@@ -199,7 +236,13 @@ def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: Migratio
                 sql.Identifier(tm.target)
             )
         if placement is not None:  # Citus: distributed while the table is still empty
-            creates[-1] += "\n" + placement.as_string(None) + ";"
+            block.append(placement.as_string(None) + ";")
+        checks, left_out = check_statements(tm, table, options.target_schema)
+        for check in checks:
+            # one the source has NOT VALID is added after the load, NOT VALID too
+            (fks if check.after_load else block).append(check.statement.as_string(None) + ";")
+        block.extend(f"-- {why}" for why in left_out)
+        creates.append("\n".join(block))
         fks.extend(fk.as_string(None) + ";" for fk in ddl.foreign_keys)
     if enums:
         creates.insert(

@@ -60,7 +60,7 @@ class TableImport:
                     for name, tname in zip(file_columns, target_columns, strict=True)
                 ],
             )
-            _, existing = self._prepare_target(
+            created, existing = self._prepare_target(
                 import_mapping, tgt, table, report, exists=tx.first_row is not None
             )
             loaded_types = [
@@ -98,7 +98,7 @@ class TableImport:
                 self._progress(tm, report, Phase.COPYING, started, estimate),
             )
             self.cancel.check()
-            self._restore_foreign_keys(tgt, tm)
+            self._checks_and_referring_keys(tgt, import_mapping, table, created)
             self._move_sequences(tgt, import_mapping, table, existing is not None)
         report.rows_read, report.rows_written = result.rows_read, result.rows_written
         report.rows_rejected = result.rows_rejected

@@ -250,7 +250,7 @@ class TableLoad(TargetTables, TableExport, TableImport):
                     self._after_the_load(tgt, tm, table, existing is not None)
                 # a replace's set-aside keys come back in its own transaction, on Citus too:
                 # later they could no longer refuse the replace (found on a real cluster)
-                self._restore_foreign_keys(tgt, tm)
+                self._checks_and_referring_keys(tgt, tm, table, created)
             # committed: from here on the table is never loaded again
             report.rows_read, report.rows_written = result.rows_read, result.rows_written
             report.rows_rejected = result.rows_rejected

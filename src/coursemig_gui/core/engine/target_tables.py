@@ -22,6 +22,11 @@ from coursemig_gui.core.engine.indexes_after_load import (
     indexes_to_set_aside,
 )
 from coursemig_gui.core.engine.session import pin_session
+from coursemig_gui.core.engine.target_constraints import (
+    add_checks_after_load,
+    add_checks_before_load,
+    fit_unique_to_target,
+)
 from coursemig_gui.core.engine.target_types import TypeClash, make_enum_types
 from coursemig_gui.core.events import (
     Phase,
@@ -45,8 +50,9 @@ def table_setup(tgt: psycopg.Connection, table: str, schema: str) -> psycopg.Cur
     """First in each table's transaction on the target, in its first round trip (pipelined):
     the settings, and whether the table exists (the cursor, for ``_prepare_target``)."""
     pin_session(tgt)
-    # a hand-made table's deferred FK would otherwise report its violations at COMMIT, where
-    # they cannot be traced to a row
+    # a deferred FK (Django's, kept on the tables this run makes, or a hand-made table's) would
+    # otherwise report its violations at COMMIT, where they cannot be traced to a row; ALL also
+    # covers the ones this transaction adds after this line
     tgt.execute("SET CONSTRAINTS ALL IMMEDIATE")
     return ask_table_exists(tgt, table, schema)
 
@@ -74,6 +80,7 @@ class TargetTables:
         if not exists:
             self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
             keys_later = self._keys_after_load(tm, table)
+            table, said = fit_unique_to_target(tgt, tm, table)
             try:
                 made = make_enum_types(tgt, tm, table, schema)
                 tgt.execute(create_table(tm, table, schema, keys=not keys_later))
@@ -90,12 +97,15 @@ class TargetTables:
                 ) from exc
             for message in made:
                 self.emit(message)
-            if keys_later:
-                keys = add_keys(tm, table, schema)
-                self._pending_keys[tm.target] = [keys] if keys is not None else []
             placement = placement_statement(tm, schema, self.mappings) if self.citus_mode else None
             if placement is not None:  # CSV import on Citus: distributed while still empty
                 tgt.execute(placement)
+            # on the empty table: a row that breaks a CHECK is refused by the load, by itself
+            for message in [*said, *add_checks_before_load(tgt, tm, table, schema)]:
+                self.emit(message)
+            if keys_later:
+                keys = add_keys(tm, table, schema)
+                self._pending_keys[tm.target] = [keys] if keys is not None else []
             if (
                 self.options.create_foreign_keys
                 and self.catalog is not None
@@ -237,6 +247,17 @@ class TargetTables:
         columns = [cm.target for cm in tm.included_columns]
         found = ask_target_sequences(tgt, schema, tm.target, columns).fetchall()
         move_sequences(tgt, schema, tm.target, found, _states(tm, table), forward_only)
+
+    def _checks_and_referring_keys(
+        self, tgt: psycopg.Connection, tm: TableMapping, table: Table, created: bool
+    ) -> None:
+        """In the loaded table's transaction: a table this run made gets the CHECKs the source
+        has NOT VALID, NOT VALID too (an existing table is left as it is); then the foreign keys
+        a replace set aside are put back."""
+        if created or tm.target in self._made:
+            for message in add_checks_after_load(tgt, tm, table, self.options.target_schema):
+                self.emit(message)
+        self._restore_foreign_keys(tgt, tm)
 
     def _fks_after_load(self, tm: TableMapping, table: Table) -> bool:
         """Whether a new table's foreign keys can be checked once, after the load, instead of
