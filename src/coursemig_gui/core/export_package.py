@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from coursemig_gui.core.catalog import (
+    FK_ACTIONS,
     Catalog,
+    CheckConstraint,
     Column,
     EnumType,
     ForeignKey,
@@ -105,7 +107,12 @@ def exported_table(table: Table, columns: list[str]) -> Table:
         columns=cols,
         primary_key=table.primary_key if set(table.primary_key) <= kept else (),
         unique=tuple(u for u in table.unique if set(u) <= kept),
+        unique_nulls_not_distinct=tuple(
+            u for u in table.unique_nulls_not_distinct if set(u) <= kept
+        ),
         foreign_keys=tuple(fk for fk in table.foreign_keys if set(fk.columns) <= kept),
+        # all of them, also one reading a column left out: the import says it cannot make it
+        checks=table.checks,
     )
 
 
@@ -174,14 +181,28 @@ def _table_json(entry: PackageTable) -> dict:
         "columns": [_column_json(c, dict(entry.column_names).get(c.name)) for c in t.columns],
         "primary_key": list(t.primary_key),
         "unique": [list(u) for u in t.unique],
+        "unique_nulls_not_distinct": [list(u) for u in t.unique_nulls_not_distinct],
         "foreign_keys": [
             {
                 "name": fk.name,
                 "columns": list(fk.columns),
                 "references": fk.ref_table,
                 "ref_columns": list(fk.ref_columns),
+                "on_delete": fk.on_delete,
+                "on_update": fk.on_update,
+                "deferrable": fk.deferrable,
+                "initially_deferred": fk.initially_deferred,
             }
             for fk in t.foreign_keys
+        ],
+        "checks": [
+            {
+                "name": c.name,
+                "expression": c.expression,
+                "columns": list(c.columns),
+                "validated": c.validated,
+            }
+            for c in t.checks
         ],
         "rows": entry.rows,
         "sha256": entry.sha256,
@@ -249,6 +270,29 @@ def _column(data: dict, position: int) -> Column:
     )
 
 
+def _action(data: dict, key: str) -> str:
+    # written into the foreign key's SQL, so only one of the five words SQL has
+    action = data.get(key, "NO ACTION")
+    if action not in FK_ACTIONS.values():
+        raise ValueError(f"{key} {action!r} of the foreign key {data.get('name')} is not an action")
+    return action
+
+
+def _foreign_key(data: dict) -> ForeignKey:
+    # the fields after ref_columns are newer: an older manifest has none (NOT DEFERRABLE, NO
+    # ACTION, as such a package was always imported)
+    return ForeignKey(
+        data["name"],
+        tuple(data["columns"]),
+        data["references"],
+        tuple(data["ref_columns"]),
+        _action(data, "on_delete"),
+        _action(data, "on_update"),
+        bool(data.get("deferrable", False)),
+        bool(data.get("initially_deferred", False)),
+    )
+
+
 def _entry(data: dict, schema: str) -> PackageTable:
     table = Table(
         name=data["name"],
@@ -256,9 +300,16 @@ def _entry(data: dict, schema: str) -> PackageTable:
         schema=schema,
         primary_key=tuple(data.get("primary_key", [])),
         unique=tuple(tuple(u) for u in data.get("unique", [])),
-        foreign_keys=tuple(
-            ForeignKey(fk["name"], tuple(fk["columns"]), fk["references"], tuple(fk["ref_columns"]))
-            for fk in data.get("foreign_keys", [])
+        unique_nulls_not_distinct=tuple(
+            tuple(u) for u in data.get("unique_nulls_not_distinct", [])
+        ),
+        foreign_keys=tuple(_foreign_key(fk) for fk in data.get("foreign_keys", [])),
+        # the expression is read token by token before it is used (check_constraints.py)
+        checks=tuple(
+            CheckConstraint(
+                c["name"], str(c["expression"]), tuple(c["columns"]), bool(c["validated"])
+            )
+            for c in data.get("checks", [])
         ),
         row_estimate=int(data["rows"]),
         app=data.get("app"),
