@@ -43,6 +43,20 @@ CASES: dict[str, tuple[list[str], dict[str, str]]] = {
          "ALTER TABLE c ADD FOREIGN KEY (p) REFERENCES d (id)"],
         {},
     ),
+    "fk_on_delete_action": (
+        ["CREATE TABLE d (id int PRIMARY KEY)", "SELECT create_distributed_table('d', 'id')",
+         "CREATE TABLE c (id int PRIMARY KEY)",
+         "SELECT create_distributed_table('c', 'id', colocate_with => 'd')",
+         "ALTER TABLE c ADD FOREIGN KEY (id) REFERENCES d (id) ON DELETE SET NULL"],
+        {},
+    ),
+    "fk_on_update_action": (
+        ["CREATE TABLE d (id int PRIMARY KEY)", "SELECT create_distributed_table('d', 'id')",
+         "CREATE TABLE c (id int PRIMARY KEY)",
+         "SELECT create_distributed_table('c', 'id', colocate_with => 'd')",
+         "ALTER TABLE c ADD FOREIGN KEY (id) REFERENCES d (id) ON UPDATE CASCADE"],
+        {},
+    ),
     "null_distribution_column": (
         ["CREATE TABLE n (id int, v text)", "SELECT create_distributed_table('n', 'id')",
          "COPY n FROM STDIN"],

@@ -68,6 +68,21 @@ CITUS_MESSAGES: dict[str, CitusMessage] = {
         "including partition column in the same ordinal in the both tables or from distributed "
         "to reference tables",
     ),
+    # a foreign key between co-located distributed tables (so it includes the distribution
+    # column) with an action Citus cannot run on the shards: same message as the one above,
+    # told apart by the detail
+    "fk_on_delete_action": CitusMessage(
+        "0A000",
+        "cannot create foreign key constraint",
+        "SET NULL or SET DEFAULT is not supported in ON DELETE operation when distribution key "
+        "is included in the foreign key constraint",
+    ),
+    "fk_on_update_action": CitusMessage(
+        "0A000",
+        "cannot create foreign key constraint",
+        "SET NULL, SET DEFAULT or CASCADE is not supported in ON UPDATE operation when "
+        "distribution key included in the foreign constraint.",
+    ),
     # COPY of a row with NULL in the distribution column (multi_copy.c)
     "null_distribution_column": CitusMessage(
         "22004", "the partition column of table {table} cannot be NULL"
@@ -88,6 +103,8 @@ CITUS_MESSAGES: dict[str, CitusMessage] = {
 
 # Most specific first: "cannot create foreign key constraint" alone is a prefix of the others.
 _MATCH_ORDER = (
+    "fk_on_delete_action",
+    "fk_on_update_action",
     "fk_from_reference_or_local_to_distributed",
     "fk_not_colocated",
     "fk_to_local_table",
@@ -99,14 +116,23 @@ _MATCH_ORDER = (
 )
 
 
+# entries whose message another entry shares: they match only with their own detail
+_TOLD_BY_DETAIL = frozenset({"fk_on_delete_action", "fk_on_update_action"})
+
+
 def citus_error_kind(exc: BaseException | str) -> str | None:
     """Which ``CITUS_MESSAGES`` entry an error is, or None."""
+    detail = ""
     if isinstance(exc, psycopg.Error) and exc.diag and exc.diag.message_primary:
         text = exc.diag.message_primary
+        detail = (exc.diag.message_detail or "").strip()
     else:
         text = str(exc)
     for key in _MATCH_ORDER:
-        if CITUS_MESSAGES[key].pattern().fullmatch(text.strip()):
+        entry = CITUS_MESSAGES[key]
+        if key in _TOLD_BY_DETAIL and detail != entry.detail:
+            continue
+        if entry.pattern().fullmatch(text.strip()):
             return key
     return None
 
@@ -137,6 +163,14 @@ def explain_citus_error(exc: BaseException, tm: TableMapping | None = None) -> s
         "fk_without_distribution_column": (
             "Citus refused a foreign key: between distributed tables it must join their "
             "distribution columns."
+        ),
+        "fk_on_delete_action": (
+            "Citus refused a foreign key: between distributed tables it cannot run ON DELETE "
+            "SET NULL or SET DEFAULT."
+        ),
+        "fk_on_update_action": (
+            "Citus refused a foreign key: between distributed tables it cannot run ON UPDATE "
+            "CASCADE, SET NULL or SET DEFAULT."
         ),
         "null_distribution_column": (
             f"A row has no value in the distribution column{by} of {t}; Citus needs one in every row."

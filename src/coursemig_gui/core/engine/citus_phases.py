@@ -3,17 +3,29 @@ not loaded, add foreign keys between loaded tables and move sequences."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
 from psycopg import sql
 
 from coursemig_gui.core.catalog import (
+    ForeignKey,
     table_exists,
 )
-from coursemig_gui.core.citus.messages import explain_citus_error
+from coursemig_gui.core.citus.messages import citus_error_kind, explain_citus_error
 from coursemig_gui.core.citus.placement import creation_order, placement_statement
-from coursemig_gui.core.ddl import create_table, foreign_keys, missing_type
+from coursemig_gui.core.ddl import (
+    create_table,
+    foreign_key_list,
+    foreign_key_statement,
+    missing_type,
+)
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
+from coursemig_gui.core.engine.target_constraints import (
+    add_checks_before_load,
+    fit_unique_to_target,
+)
 from coursemig_gui.core.engine.target_types import make_enum_types
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -50,6 +62,7 @@ class CitusPhases:
                         )
                     continue
                 self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
+                table, said = fit_unique_to_target(tgt, tm, table)
                 try:
                     with tgt.transaction():
                         made = make_enum_types(tgt, tm, table, schema)
@@ -57,6 +70,7 @@ class CitusPhases:
                         placement = placement_statement(tm, schema, self.mappings)
                         if placement is not None:
                             tgt.execute(placement)
+                        made += said + add_checks_before_load(tgt, tm, table, schema)
                 except (psycopg.Error, ValueError) as exc:
                     friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
                     why = (
@@ -128,10 +142,9 @@ class CitusPhases:
                     table = self.catalog.table(tm.source)
                     if tm.target not in self._made or tm.target not in loaded or table is None:
                         continue
-                    for statement in foreign_keys(tm, table, usable, schema):
+                    for fk, parent, statement in foreign_key_list(tm, table, usable, schema):
                         try:
-                            with tgt.transaction():
-                                tgt.execute(statement)
+                            self._add_foreign_key(tgt, tm, parent, fk, statement)
                         except psycopg.Error as exc:
                             why = explain_citus_error(exc, tm)
                             self._step_failed(
@@ -161,6 +174,46 @@ class CitusPhases:
                             f"row in {tm.target} would fail on a duplicate id",
                             exc,
                         )
+
+    def _add_foreign_key(
+        self,
+        tgt: psycopg.Connection,
+        tm: TableMapping,
+        parent: TableMapping,
+        fk: ForeignKey,
+        statement: sql.Composed,
+    ) -> None:
+        """One foreign key, as the source has it; where Citus refuses its ON DELETE or ON
+        UPDATE action (between distributed tables), again without that action, said in the
+        log. Anything else Citus refuses is raised."""
+        while True:
+            try:
+                with tgt.transaction():
+                    tgt.execute(statement)
+                return
+            except psycopg.errors.FeatureNotSupported as exc:
+                kind = citus_error_kind(exc)
+                if kind == "fk_on_delete_action" and fk.on_delete != "NO ACTION":
+                    action, fk = f"ON DELETE {fk.on_delete}", replace(fk, on_delete="NO ACTION")
+                    instead = f"deleting a row of {parent.target} that rows of {tm.target} refer to is refused"
+                elif kind == "fk_on_update_action" and fk.on_update != "NO ACTION":
+                    action, fk = f"ON UPDATE {fk.on_update}", replace(fk, on_update="NO ACTION")
+                    instead = f"changing the key of a row of {parent.target} that rows of {tm.target} refer to is refused"
+                else:
+                    raise
+            retry = foreign_key_statement(tm, parent, fk, self.options.target_schema)
+            if retry is None:
+                raise RuntimeError("a foreign key lost its columns")  # cannot happen
+            statement = retry
+            self.emit(
+                LogMessage(
+                    f"Citus does not run {action} on a foreign key between distributed tables, "
+                    f"so the foreign key of {tm.target} to {parent.target} is added without it: "
+                    f"{instead}, as the source would not do.",
+                    "warning",
+                    statement.as_string(None),
+                )
+            )
 
     def _step_failed(
         self,
