@@ -11,7 +11,7 @@ import pytest
 from test_citus import mappings_for
 
 from coursemig_gui.core.engine.run import run_migration
-from coursemig_gui.core.events import LogMessage
+from coursemig_gui.core.events import LogMessage, RejectedRow
 from coursemig_gui.core.options import MigrationOptions
 
 SOURCE = [
@@ -90,3 +90,32 @@ def test_citus_keeps_what_it_can_and_says_what_it_cannot(citus_cluster, source, 
         conn.rollback()
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("INSERT INTO cz_line VALUES (2, 5, NULL)")
+
+
+def test_a_row_breaking_a_check_on_a_distributed_table_is_rejected_by_itself(
+    citus_cluster, source, citus_db, tmp_path
+):
+    """A Citus worker says XX000 for a broken CHECK, with the shard's names and no line: the
+    row is still found and rejected by itself, named by the CHECK's own name."""
+    with source.admin_connect() as conn:
+        # a source row breaking a CHECK marked validated (as a restored dump can leave it)
+        conn.execute("ALTER TABLE cz_order ADD CONSTRAINT few CHECK (qty < 3) NOT VALID")
+        conn.execute("UPDATE pg_constraint SET convalidated = true WHERE conname = 'few'")
+    mappings = mappings_for(
+        source, {"cz_parent": "reference", "cz_order": "distributed:id"}, ["cz_parent", "cz_order"]
+    )
+    events: list = []
+    report = run_migration(
+        source.endpoint,
+        citus_db.endpoint,
+        mappings,
+        MigrationOptions(rejects_dir=str(tmp_path)),
+        events.append,
+    )
+    order = next(t for t in report.tables if t.target == "cz_order")
+    assert order.rows_rejected == 1 and order.rows_written == 1, order.message
+    rejected = [e for e in events if isinstance(e, RejectedRow)]
+    assert [(r.row_number, r.reason) for r in rejected] == [
+        (1, "The row breaks the rule few on cz_order.")
+    ]
+    assert citus_db.rows("SELECT id FROM cz_order") == [(2,)]

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from coursemig_gui.core.citus.messages import CITUS_MESSAGES, citus_error_kind, explain_citus_error
+from coursemig_gui.core.rejects import explain_row_error
 
 # key -> (statements that succeed, then the one that fails, and the names in the message)
 CASES: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -68,6 +69,11 @@ CASES: dict[str, tuple[list[str], dict[str, str]]] = {
          "SELECT create_distributed_table('f', 'id', colocate_with => 'e')"],
         {"table": "e", "other": "f"},
     ),
+    "check_violation_on_worker": (
+        ["CREATE TABLE k (id int PRIMARY KEY, v text CONSTRAINT k_v_check CHECK (v <> 'y'))",
+         "SELECT create_distributed_table('k', 'id')", "COPY k FROM STDIN"],
+        {},
+    ),
     "unique_violation_on_worker": (
         ["CREATE TABLE u (id int PRIMARY KEY, v text)",
          "SELECT create_distributed_table('u', 'id')", "INSERT INTO u VALUES (1, 'a')",
@@ -104,7 +110,13 @@ def test_citus_message_matches_the_real_error(citus_db, key):
     message = expected.message
     for name, value in names.items():
         message = message.replace("{" + name + "}", value)
-    if key == "unique_violation_on_worker":  # the shard's constraint name, e.g. u_pkey_102049
+    if key == "check_violation_on_worker":  # the shard's name (k_102049), the CHECK's own
+        assert expected.pattern().fullmatch(exc.diag.message_primary)
+        assert exc.diag.message_primary.startswith('new row for relation "k_')
+        assert exc.diag.message_primary.endswith('" violates check constraint "k_v_check"')
+        assert exc.diag.context is None  # no line number: the engine bisects the batch
+        assert explain_row_error(exc, None, "k") == "The row breaks the rule k_v_check on k."
+    elif key == "unique_violation_on_worker":  # the shard's constraint name, e.g. u_pkey_102049
         assert expected.pattern().fullmatch(exc.diag.message_primary)
         assert exc.diag.message_primary.startswith(
             'duplicate key value violates unique constraint "u_pkey_'

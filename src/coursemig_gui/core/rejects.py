@@ -42,7 +42,8 @@ def is_row_error(exc: psycopg.Error) -> bool:
     state = exc.sqlstate or ""
     if state.startswith(("22", "23")):
         return True
-    return state == "XX000" and "duplicate key" in str(exc)
+    text = str(exc)
+    return state == "XX000" and ("duplicate key" in text or "violates check constraint" in text)
 
 
 def explain_row_error(exc: psycopg.Error, column: str | None, target: str) -> str:
@@ -72,8 +73,11 @@ def explain_row_error(exc: psycopg.Error, column: str | None, target: str) -> st
         return f"The row refers to a row that is not in the target ({constraint or 'foreign key'})."
     if state == "23502":
         return f"{where} is empty, but the target requires a value."
-    if state == "23514":
-        return f"The row breaks the rule {constraint or ''} on {target}."
+    if state == "23514" or (state == "XX000" and "violates check constraint" in message):
+        # Citus's worker says XX000 and names the shard's constraint only in the message
+        named = re.search(r'violates check constraint "(.*?)"', message)
+        rule = constraint or strip_shard_suffix(named.group(1) if named else None) or ""
+        return f"The row breaks the rule {rule} on {target}."
     if state in ("22P02", "22007", "22008"):
         return f"The value in {where} is not valid for its type: {message}."
     if state == "22003":

@@ -99,6 +99,11 @@ CITUS_MESSAGES: dict[str, CitusMessage] = {
     "unique_violation_on_worker": CitusMessage(
         "XX000", 'duplicate key value violates unique constraint "{constraint}"'
     ),
+    # a row breaking a CHECK comes back the same way: XX000, the shard's name ("d_102011"),
+    # the CHECK's own name, no COPY line; rejects.is_row_error relies on this shape too
+    "check_violation_on_worker": CitusMessage(
+        "XX000", 'new row for relation "{table}" violates check constraint "{constraint}"'
+    ),
 }
 
 # Most specific first: "cannot create foreign key constraint" alone is a prefix of the others.
@@ -112,6 +117,7 @@ _MATCH_ORDER = (
     "null_distribution_column",
     "colocate_type_mismatch",
     "unique_violation_on_worker",
+    "check_violation_on_worker",
     "fk_without_distribution_column",
 )
 
@@ -180,5 +186,6 @@ def explain_citus_error(exc: BaseException, tm: TableMapping | None = None) -> s
             "different types."
         ),
         "unique_violation_on_worker": "A row repeats a key that is already in the table.",
+        "check_violation_on_worker": "A row breaks one of the table's CHECK constraints.",
     }
     return sentences.get(kind) if kind else None
