@@ -27,7 +27,6 @@ from coursemig_gui.cli_import import cmd_import
 from coursemig_gui.cli_placements import suggested_placements
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.outcome import Outcome
-from coursemig_gui.core.private_files import write_private_text
 
 # -- helpers ----------------------------------------------------------------------------------
 
@@ -194,8 +193,13 @@ def _finish(args: argparse.Namespace, report) -> int:
     from coursemig_gui.core.report import MigrationReport
 
     assert isinstance(report, MigrationReport)
-    if getattr(args, "json_report", None):
-        write_private_text(Path(args.json_report), report.to_json())
+    unwritten = ""
+    report_file = getattr(args, "report_file", None)
+    if report_file is not None:
+        try:
+            report_file.write(report)
+        except FriendlyError as exc:  # the run is over: its outcome is still said below
+            unwritten = exc.message
     if not getattr(args, "quiet", False):
         for line in report.table_lines():
             print(line, file=sys.stderr)
@@ -206,9 +210,10 @@ def _finish(args: argparse.Namespace, report) -> int:
         if report.detail and os.environ.get("COURSEMIG_DEBUG"):
             print(report.detail, file=sys.stderr)
         _say_password_hints(report.message, report.detail)
-        if not report.tables:
-            return Outcome.USAGE
-    _say(args, report.headline() + ".")
+    if report.tables or not report.message:  # else that message is the whole headline
+        _say(args, report.headline() + ".")
+    if unwritten:
+        print(f"coursemig: {unwritten}", file=sys.stderr)
     return report.exit_code
 
 
@@ -381,14 +386,36 @@ COMMANDS = {
 }
 
 
+# Commands that run a migration: their --json-report is claimed before anything else happens.
+_RUNS = ("run", "migrate", "export", "import")
+
+
+def _claim_report(args: argparse.Namespace) -> None:
+    from coursemig_gui.core.report_file import ReportFile
+
+    if args.command in _RUNS and getattr(args, "json_report", None):
+        report_file = ReportFile(args.json_report)
+        report_file.claim(test_run=getattr(args, "test_run", False))
+        args.report_file = report_file
+
+
+def _no_report(args: argparse.Namespace, message: str, detail: str = "", stopped=False) -> None:
+    """The command ended before its run's report: the claimed file says so instead."""
+    report_file = getattr(args, "report_file", None)
+    if report_file is not None:
+        report_file.end_without_report(message, detail, stopped)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     forget_lookups()
     try:
         passwords.read_stdin_passwords(args)
+        _claim_report(args)
         return COMMANDS[args.command](args)
     except FriendlyError as exc:
+        _no_report(args, exc.message, exc.detail)
         print(f"coursemig: {exc.message}", file=sys.stderr)
         _say_password_hints(exc.message, exc.detail)
         if exc.detail and os.environ.get("COURSEMIG_DEBUG"):
@@ -396,13 +423,16 @@ def main(argv: list[str] | None = None) -> int:
         return Outcome.USAGE
     except OSError as exc:  # a file or folder given on the command line cannot be used
         where = f" {exc.filename}" if exc.filename else ""
-        print(
-            f"coursemig: The file or folder{where} could not be used: "
-            f"{exc.strerror or exc}. Check the name and its folder.",
-            file=sys.stderr,
+        said = (
+            f"The file or folder{where} could not be used: "
+            f"{exc.strerror or exc}. Check the name and its folder."
         )
+        _no_report(args, said, str(exc))
+        print(f"coursemig: {said}", file=sys.stderr)
         return Outcome.USAGE
     except KeyboardInterrupt:
+        _no_report(args, "CourseMig was stopped before the run could give its report. Tables "
+                   "committed before then stay in the target.", stopped=True)  # fmt: skip
         print("coursemig: stopped.", file=sys.stderr)
         return Outcome.FAILED
     finally:

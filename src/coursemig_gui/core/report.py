@@ -70,8 +70,11 @@ class MigrationReport:
 
     @property
     def exit_code(self) -> Outcome:
-        """How the run ended: done, done with rejected rows, or failed (a table failed, was not
-        verified or not started, a check found a difference, or a step of the run failed)."""
+        """How the run ended: done, done with rejected rows, failed (a table failed, was not
+        verified or not started, a check found a difference, or a step of the run failed), or
+        did not start (it ended before any table: a connection, the plan or an option)."""
+        if self.message and not self.tables and not self.cancelled:
+            return Outcome.USAGE
         if self.message or self.problems or self.cancelled:
             return Outcome.FAILED
         if any(

@@ -178,7 +178,9 @@ class SummaryPage(WizardStep):
         if self.report and self.report.test_run:
             return ("<b>Test run — nothing was written.</b> To copy for real, go Back to "
                     "Migrate, untick Test run and start the migration.")  # fmt: skip
-        if target is None or (self.report and self.report.exit_code == Outcome.FAILED):
+        if target is None or (
+            self.report and self.report.exit_code in (Outcome.FAILED, Outcome.USAGE)
+        ):
             return ""
         if not self.state.options.route.writes_database:  # CSV files only: nothing in the target
             return ""
