@@ -227,19 +227,23 @@ def _run(args, source, target, mappings, options, session=None, catalog=None) ->
 
     cancel = CancelToken()
 
-    def stop(signum, frame) -> None:  # Ctrl-C: roll back the table in progress, then stop
+    def stop(signum, frame) -> None:  # roll back the table in progress, then stop
         if cancel.cancelled:
             raise KeyboardInterrupt
         print("\nStopping: rolling back the table in progress…", file=sys.stderr)
         cancel.cancel()
 
-    old = signal.signal(signal.SIGINT, stop)
+    # Ctrl-C, and SIGTERM (kill, systemd, a container stopping): the same graceful stop, so
+    # committed tables stay, the one in progress is rolled back, and the report is written
+    stops = (signal.SIGINT, signal.SIGTERM)
+    old = {signum: signal.signal(signum, stop) for signum in stops}
     try:
         report = run_migration(source, target, mappings, options, _Printer(args.quiet), cancel,
                                test_run=getattr(args, "test_run", False),
                                source_session=session, catalog=catalog)  # fmt: skip
     finally:
-        signal.signal(signal.SIGINT, old)
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
     return _finish(args, report)
 
 
