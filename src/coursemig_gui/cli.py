@@ -205,6 +205,8 @@ def _finish(args: argparse.Namespace, report) -> int:
             print(line, file=sys.stderr)
         for line in report.status_sentences():  # what each status met means
             print(f"  {line}", file=sys.stderr)
+        for note in report.notes:  # what a test run could not show, or could not put back
+            print(f"note: {note}", file=sys.stderr)
     if report.message:
         print(f"coursemig: {report.message}", file=sys.stderr)
         if report.detail and os.environ.get("COURSEMIG_DEBUG"):
