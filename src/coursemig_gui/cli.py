@@ -19,9 +19,8 @@ from coursemig_gui import cli_passwords as passwords
 from coursemig_gui.cli_args import build_parser, pairs
 from coursemig_gui.cli_compare import cmd_compare
 from coursemig_gui.cli_endpoints import endpoint as _endpoint
-from coursemig_gui.cli_endpoints import forget_lookups, source_catalog
+from coursemig_gui.cli_endpoints import forget_lookups, settings_endpoint, source_catalog
 from coursemig_gui.cli_endpoints import say_password_hints as _say_password_hints
-from coursemig_gui.cli_endpoints import stored_password as _stored_password
 from coursemig_gui.cli_handover import cmd_django_handover, django_names, django_plan, django_tables
 from coursemig_gui.cli_import import cmd_import
 from coursemig_gui.cli_placements import suggested_placements
@@ -326,9 +325,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = profile.options
 
     def endpoint(settings, role: str):
-        if settings is None:
-            return None
-        return Endpoint(settings, passwords.given(role) or _stored_password(settings, role))
+        return None if settings is None else settings_endpoint(settings, role)
 
     source = endpoint(profile.source, "source") if opts.route.reads_database else None
     target = endpoint(profile.target, "target") if opts.route.writes_database else None

@@ -17,9 +17,9 @@ from coursemig_gui.core.errors import FriendlyError
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from coursemig_gui.cli import _say_password_hints, _stored_password  # the CLI's own lookups
+    from coursemig_gui.cli_endpoints import say_password_hints, stored_password
 
-    return run_compare(args, _stored_password, _say_password_hints)
+    return run_compare(args, stored_password, say_password_hints)
 
 
 def run_compare(

@@ -48,7 +48,20 @@ def endpoint(text: str, role: str, defer: bool = False) -> Endpoint:
         if not pgpass_has_entry(parsed.settings):  # else the keyring's must still come first
             _deferred[role] = parsed.settings
             return Endpoint(parsed.settings, None)
-    return Endpoint(parsed.settings, password or stored_password(parsed.settings, role))
+    return settings_endpoint(parsed.settings, role, password)
+
+
+def settings_endpoint(settings: ConnectionSettings, role: str, password: str | None = None):
+    """The endpoint for saved settings: the password given (standard input, the string), else
+    the keyring's or libpq's; either way remembered for the hints after a failure."""
+    from coursemig_gui.core.connection import Endpoint
+    from coursemig_gui.core.password_lookup import given_password
+
+    password = password or passwords.given(role)
+    if password:
+        _lookups[role] = given_password(settings, password)
+        return Endpoint(settings, password)
+    return Endpoint(settings, stored_password(settings, role))
 
 
 def open_session(where: Endpoint, role: str) -> tuple[Endpoint, psycopg.Connection]:
