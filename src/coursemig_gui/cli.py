@@ -89,7 +89,7 @@ def _mappings(
 
 
 def _options(args: argparse.Namespace, route):
-    from coursemig_gui.core.options import MigrationOptions, OnError
+    from coursemig_gui.core.options import CLI_IF_EXISTS_CHOICES, MigrationOptions, OnError
 
     return MigrationOptions(
         route=route,
@@ -109,6 +109,7 @@ def _options(args: argparse.Namespace, route):
         csv_encoding=getattr(args, "encoding", "utf-8"),
         csv_delimiter=_delimiter(getattr(args, "delimiter", None)),
         csv_zip=getattr(args, "csv_zip", False),
+        if_exists_choices=CLI_IF_EXISTS_CHOICES,
     )
 
 
@@ -318,11 +319,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from coursemig_gui.core.connection import Endpoint
+    from coursemig_gui.core.options import CLI_IF_EXISTS_CHOICES
     from coursemig_gui.core.profile import Profile
 
     profile = Profile.load(Path(args.profile))
     opts = profile.options
+    opts.if_exists_choices = CLI_IF_EXISTS_CHOICES
 
     def endpoint(settings, role: str):
         return None if settings is None else settings_endpoint(settings, role)

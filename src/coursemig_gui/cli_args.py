@@ -8,8 +8,30 @@ from coursemig_gui import __version__
 from coursemig_gui.cli_handover import add_django_question, add_handover_parser
 from coursemig_gui.cli_passwords import add_password_from_stdin, build_password_parser
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.options import max_reject_percent_problem, max_rejects_problem
 
 # -- argument parsing -------------------------------------------------------------------------
+
+
+def _max_rejects(text: str) -> int:
+    """``--max-rejects``: refused while parsing, so a run never starts with an impossible limit."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a number of rows; {text!r} is not one.") from None
+    if problem := max_rejects_problem(value):
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def _max_reject_percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a percentage; {text!r} is not one.") from None
+    if problem := max_reject_percent_problem(value):
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def pairs(values: list[str] | None, flag: str) -> dict[str, str]:
@@ -67,12 +89,17 @@ def _add_run_options(p: argparse.ArgumentParser, suggest_placements: bool = True
     p.add_argument("--on-error", choices=["stop", "skip"], default="skip")
     p.add_argument(
         "--max-rejects",
-        type=int,
+        type=_max_rejects,
         default=100,
         metavar="N",
         help="per table; past it the table fails (default 100)",
     )
-    p.add_argument("--max-reject-percent", type=float, metavar="P")
+    p.add_argument(
+        "--max-reject-percent",
+        type=_max_reject_percent,
+        metavar="P",
+        help="per table, 0 to 100; past it the table fails",
+    )
     p.add_argument("--rejects-dir", metavar="DIR")
     p.add_argument("--no-verify", action="store_true")
     p.add_argument("--no-foreign-keys", action="store_true")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
+from pathlib import Path
 
 from coursemig_gui.core.engine.routes import Route
+from coursemig_gui.core.errors import FriendlyError
+
+# How the wizard names the choices for a table already in the target; the command line passes
+# its own flags instead (a sentence must name what the reader can choose where they are).
+WIZARD_IF_EXISTS_CHOICES = "'Add rows', 'Replace all rows' or 'Skip'"
+CLI_IF_EXISTS_CHOICES = "--if-exists append, replace or skip"
 
 
 class OnError(StrEnum):
@@ -36,9 +43,37 @@ class MigrationOptions:
     # receive a duplicate the source's own keys let through); off: keys during the load.
     keys_after_load: bool = True
     retries: int = 2  # transient faults (dropped connection, failover): restart the table
+    # the front's words for the if-exists choices, for sentences; not a choice, so never saved
+    if_exists_choices: str = field(default=WIZARD_IF_EXISTS_CHOICES, compare=False)
+
+    def check(self) -> None:
+        """Raise a FriendlyError for options no run can use, before anything is written."""
+        for problem in (
+            max_rejects_problem(self.max_rejects),
+            max_reject_percent_problem(self.max_reject_percent),
+            self._csv_dir_problem(),
+        ):
+            if problem:
+                raise FriendlyError(problem, repr(self))
+
+    def _csv_dir_problem(self) -> str | None:
+        if not (self.csv_dir and self.route.writes_csv):
+            return None
+        folder = Path(self.csv_dir)
+        # the first name on the way that is not a folder: the CSV files could not be put there
+        for path in (folder, *folder.parents):
+            if path.exists():
+                if path.is_dir():
+                    return None
+                return (
+                    f"The CSV folder {folder} cannot be made: {path} is a file, not a folder. "
+                    "Choose another folder for the CSV files."
+                )
+        return None
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        del data["if_exists_choices"]
         data["route"] = self.route.value
         data["on_error"] = self.on_error.value
         return data
@@ -52,3 +87,22 @@ class MigrationOptions:
         if "on_error" in values:
             values["on_error"] = OnError(values["on_error"])
         return cls(**values)
+
+
+def max_rejects_problem(value: int | None) -> str | None:
+    """Why a limit of skipped rows per table cannot be used, or None."""
+    if value is not None and value < 0:
+        return (
+            f"The limit of skipped rows per table is a number of rows, 0 or more; {value} is not."
+        )
+    return None
+
+
+def max_reject_percent_problem(value: float | None) -> str | None:
+    """Why a limit of skipped rows as a share of a table cannot be used, or None."""
+    if value is not None and not 0 <= value <= 100:  # NaN fails this too
+        return (
+            "The limit of skipped rows as a share of a table is a percentage from 0 to 100; "
+            f"{value:g} is not."
+        )
+    return None

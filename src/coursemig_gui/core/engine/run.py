@@ -98,6 +98,7 @@ def run_migration(
     run = _Run(source, target, mappings, options, on_event, cancel or CancelToken(), test_run)
     run._snapshot_conn, run.catalog = source_session, catalog
     try:
+        options.check()  # as given (a test run's own drop the CSV folder): before any write
         run.execute()
     except FriendlyError as exc:
         run.report.message, run.report.detail = exc.message, exc.detail
@@ -234,7 +235,14 @@ class _Run(TableLoad, CitusPhases):
             raise FriendlyError("A test run needs a target database: exporting CSV files "
                                 "writes nothing to a database anyway.", "test run of an export")  # fmt: skip
         if self.options.route.writes_csv:
-            self.csv_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self.csv_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # no table has started: nothing is written yet
+                raise FriendlyError(
+                    f"The CSV folder {self.csv_dir} could not be made: {exc.strerror or exc}. "
+                    "Choose another folder for the CSV files.",
+                    str(exc),
+                ) from exc
             remove_manifest(self.csv_dir)  # it would vouch for files about to be replaced
         if self.options.route == Route.IMPORT:
             self.package = read_package(self.csv_dir)

@@ -121,7 +121,7 @@ class TargetTables:
         if tm.if_exists == IfExists.FAIL:
             raise TableFailed(
                 f"The table {tm.target} already exists in the target, so it was not touched. "
-                "Choose 'Add rows', 'Replace all rows' or 'Skip' for it, or give it another name.",
+                f"Choose {self.options.if_exists_choices} for it, or give it another name.",
                 f"relation {schema}.{tm.target} exists",
             )
         existing = {c.name: c for c in _target_columns(tgt, tm.target, schema)}
