@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from coursemig_gui import cli_passwords as passwords
-from coursemig_gui.cli_args import build_parser, pairs
+from coursemig_gui.cli_args import build_parser, pairs, table_names
 from coursemig_gui.cli_compare import cmd_compare
 from coursemig_gui.cli_endpoints import endpoint as _endpoint
 from coursemig_gui.cli_endpoints import forget_lookups, settings_endpoint, source_catalog
@@ -53,7 +53,7 @@ def _mappings(
         select_tables,
     )
 
-    tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+    tables = table_names(args.tables)
     try:
         chosen = select_tables(catalog, tables, args.app, args.include_system_tables)
     except ValueError as exc:

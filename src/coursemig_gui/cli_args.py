@@ -46,6 +46,20 @@ def pairs(values: list[str] | None, flag: str) -> dict[str, str]:
     return result
 
 
+def table_names(text: str | None) -> list[str] | None:
+    """``--tables a,b``: the names, blanks dropped; None when the flag was not given."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise FriendlyError(
+            "--tables takes table names separated by commas, for example "
+            "courses_course,courses_program.",
+            text,
+        )
+    return names
+
+
 def _add_database(p: argparse.ArgumentParser, side: str, help_text: str) -> None:
     """``--source``/``--target`` and its schema: one shape for both databases."""
     p.add_argument(f"--{side}", required=True, metavar="URL", help=help_text)

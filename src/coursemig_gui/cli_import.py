@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from coursemig_gui.cli_args import pairs
+from coursemig_gui.cli_args import pairs, table_names
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -20,7 +20,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from coursemig_gui.core.mapping import IfExists
     from coursemig_gui.core.package_zip import unpacked
 
-    tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+    tables = table_names(args.tables)
     with unpacked(Path(args.csv_dir)) as folder:  # a zip is read from a temporary folder
         args.csv_dir = str(folder)
         names = csv_table_names(folder, tables)

@@ -426,4 +426,14 @@ def select_tables(
             chosen.extend(n for n in found if n not in chosen)
     if not tables and not apps:
         chosen = [t.name for t in catalog.visible(include_system)]
+    if not chosen:  # a run of no tables would end in a success that copied nothing
+        if not catalog.tables:
+            raise ValueError(
+                f'The source has no tables in the schema "{catalog.schema}" (or no schema of '
+                "that name), so there is nothing to copy."
+            )
+        raise ValueError(
+            "The source holds only Django's own tables (auth_*, django_*), which are left out "
+            "unless asked for, so there is nothing to copy."
+        )
     return chosen

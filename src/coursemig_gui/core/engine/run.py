@@ -186,6 +186,11 @@ class _Run(TableLoad, CitusPhases):
         return Path(self.options.csv_dir)
 
     def execute(self) -> None:
+        if not any(tm.include for tm in self.mappings):  # else "All 0 tables copied"
+            raise FriendlyError(
+                "The migration names no table to copy, so it did not start. Choose tables.",
+                "no table is included",
+            )
         if self.reads_database:
             if not self.source:
                 raise FriendlyError("Connect to the source database first.", "no source")
