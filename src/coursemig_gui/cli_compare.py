@@ -67,7 +67,8 @@ def run_compare(
             print(report.detail, file=sys.stderr)
         say_password_hints(report.message, report.detail)
     if not args.quiet:
-        print(report.headline() + ".", file=sys.stderr)
+        if not report.message:  # else that message, said above, is the whole headline
+            print(report.headline() + ".", file=sys.stderr)
         for path in written:
             print(f"Report: {path}", file=sys.stderr)
     return report.exit_code

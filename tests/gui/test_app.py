@@ -187,7 +187,7 @@ def test_a_saved_migration_brings_back_its_tables_names_and_choices(
         assert target_db.rows("SELECT count(*) FROM meetingtime WHERE slug = 'left over'") == [(0,)]
         # the run is stamped into the saved migration, for the Start page's list
         assert json.loads(path.read_text(encoding="utf-8"))["last_result"].startswith(
-            "All 1 tables"
+            "The 1 table copied"
         )
     finally:
         wizard.shutdown()

@@ -104,7 +104,8 @@ class MigrationReport:
         if len(done) == n and not with_rejects and not differs:
             verified = all(t.verification == Verification.MATCH for t in done)
             partly = [t for t in done if t.verification == Verification.COUNTS_MATCH]
-            text = f"All {n} tables copied" + (" and verified" if verified else "")
+            text = (f"All {n} tables" if n != 1 else "The 1 table") + " copied"
+            text += " and verified" if verified else ""
             if partly:
                 text += (
                     f" ({len(partly)} checked by row count only: "
@@ -112,7 +113,7 @@ class MigrationReport:
                 )
             return text + self._after_copy()
         # a table copied but not verified is copied (its rows are in): counted, and named
-        parts = [f"{len(done) + len(unverified)} of {n} tables copied"]
+        parts = [f"{len(done) + len(unverified)} of {n} table{'s' if n != 1 else ''} copied"]
         if unverified:
             parts.append(
                 f"{len(unverified)} of them not verified "

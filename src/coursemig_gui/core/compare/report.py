@@ -148,12 +148,13 @@ class CompareReport:
         failed = [t for t in self.tables if t.status == Status.NOT_COMPARED]
         if len(same) == n:
             rows = sum(t.identical for t in same)
-            text = f"All {n} tables are identical in source and target ({rows:,} rows compared)"
+            tables = f"All {n} tables are" if n != 1 else "The 1 table is"
+            text = f"{tables} identical in source and target ({rows:,} rows compared)"
             left_out = [f"{t.source}.{c}" for t in same for c in t.left_out]
             if left_out:
                 text += f"; columns not copied, so not compared: {', '.join(left_out)}"
             return text
-        parts = [f"{len(same)} of {n} tables identical"]
+        parts = [f"{len(same)} of {n} table{'s' if n != 1 else ''} identical"]
         if different:
             parts.append(f"{len(different)} different ({', '.join(t.target for t in different)})")
         if failed:

@@ -46,8 +46,9 @@ class RecentProfilesModel(ListTableModel):
 
 
 def _result_icon(headline: str) -> QStyle.StandardPixmap:
-    # The headline is the report's own sentence; "All ... copied" is the only all-good one.
-    if headline.startswith("All "):
+    # The headline is the report's own sentence; "All n tables copied" (or, for one table,
+    # "The 1 table copied") is the only all-good one.
+    if headline.startswith(("All ", "The 1 table copied")):
         return QStyle.StandardPixmap.SP_DialogApplyButton
     if "damaged" in headline or "failed" in headline:
         return QStyle.StandardPixmap.SP_MessageBoxCritical
