@@ -208,7 +208,7 @@ def test_citus_a_primary_key_without_the_column_stops_before_writing(
     )
     log = StatementLog(citus_cluster)
     report = run_migration(source_db.endpoint, citus_db.endpoint, mappings, MigrationOptions())
-    assert report.exit_code == 1
+    assert report.exit_code == 2  # did not start: nothing was written
     assert report.message.startswith(
         "The migration cannot start: course cannot be distributed by program_id: its primary key "
         "(pid) does not include program_id"
@@ -432,7 +432,7 @@ def test_placements_on_a_plain_target_stop_before_writing(source_db, target_db):
     report = run_migration(
         source_db.endpoint, target_db.endpoint, acceptance(source_db), MigrationOptions()
     )
-    assert report.exit_code == 1
+    assert report.exit_code == 2  # did not start: nothing was written
     assert report.message == (
         "The migration cannot start: The target database is not a Citus cluster, so course, "
         "meetinglocation, meetingtime, program cannot be made distributed or reference tables "
