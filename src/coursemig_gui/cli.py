@@ -1,7 +1,8 @@
 """``coursemig``: the same migrations as the wizard, for scripts and scheduled jobs.
 
 Exit codes (stable, scripts rely on them): 0 every row loaded (and verified), 3 finished with
-rejected rows, 1 a table failed, 2 bad usage or no connection.
+rejected rows, 1 a table failed or the run was stopped, 2 the run did not start (bad usage or
+no connection; nothing was written). The JSON report's ``exit_code`` is the same.
 """
 
 from __future__ import annotations

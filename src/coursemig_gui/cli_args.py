@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Move a Django app's PostgreSQL tables to Azure Cosmos DB for PostgreSQL "
         "(Citus) or any PostgreSQL, with CSV files along the way.",
         epilog="Exit codes: 0 all rows loaded, 3 finished with rejected rows, 1 a table "
-        "failed, 2 bad usage or no connection. Passwords: the OS keyring ('coursemig password "
+        "failed or the run was stopped (Ctrl-C, SIGTERM), 2 the run did not start (bad usage "
+        "or no connection). Passwords: the OS keyring ('coursemig password "
         "set'), PGPASSWORD, ~/.pgpass or --password-from-stdin; never in a profile.",
     )
     parser.add_argument("--version", action="version", version=f"coursemig {__version__}")
