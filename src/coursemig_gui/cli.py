@@ -25,6 +25,7 @@ from coursemig_gui.cli_endpoints import say_password_hints as _say_password_hint
 from coursemig_gui.cli_handover import cmd_django_handover, django_names, django_plan, django_tables
 from coursemig_gui.cli_import import cmd_import
 from coursemig_gui.cli_placements import suggested_placements
+from coursemig_gui.cli_report import claim_report, no_report
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.outcome import Outcome
 
@@ -392,36 +393,16 @@ COMMANDS = {
 }
 
 
-# Commands that run a migration: their --json-report is claimed before anything else happens.
-_RUNS = ("run", "migrate", "export", "import")
-
-
-def _claim_report(args: argparse.Namespace) -> None:
-    from coursemig_gui.core.report_file import ReportFile
-
-    if args.command in _RUNS and getattr(args, "json_report", None):
-        report_file = ReportFile(args.json_report)
-        report_file.claim(test_run=getattr(args, "test_run", False))
-        args.report_file = report_file
-
-
-def _no_report(args: argparse.Namespace, message: str, detail: str = "", stopped=False) -> None:
-    """The command ended before its run's report: the claimed file says so instead."""
-    report_file = getattr(args, "report_file", None)
-    if report_file is not None:
-        report_file.end_without_report(message, detail, stopped)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     forget_lookups()
     try:
         passwords.read_stdin_passwords(args)
-        _claim_report(args)
+        claim_report(args)
         return COMMANDS[args.command](args)
     except FriendlyError as exc:
-        _no_report(args, exc.message, exc.detail)
+        no_report(args, exc.message, exc.detail)
         print(f"coursemig: {exc.message}", file=sys.stderr)
         _say_password_hints(exc.message, exc.detail)
         if exc.detail and os.environ.get("COURSEMIG_DEBUG"):
@@ -433,11 +414,11 @@ def main(argv: list[str] | None = None) -> int:
             f"The file or folder{where} could not be used: "
             f"{exc.strerror or exc}. Check the name and its folder."
         )
-        _no_report(args, said, str(exc))
+        no_report(args, said, str(exc))
         print(f"coursemig: {said}", file=sys.stderr)
         return Outcome.USAGE
     except KeyboardInterrupt:
-        _no_report(args, "CourseMig was stopped before the run could give its report. Tables "
+        no_report(args, "CourseMig was stopped before the run could give its report. Tables "
                    "committed before then stay in the target.", stopped=True)  # fmt: skip
         print("coursemig: stopped.", file=sys.stderr)
         return Outcome.FAILED
