@@ -373,3 +373,5 @@ def test_a_test_run_or_a_failed_run_writes_no_handover():
     assert not handover_due(rehearsal)
     assert not handover_due(MigrationReport(route="export"))
     assert not handover_due(None)
+    # a run that did not start (exit code 2: a wrong password, say) copied nothing either
+    assert not handover_due(MigrationReport(route="direct", message="The server did not accept…"))

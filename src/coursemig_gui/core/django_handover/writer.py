@@ -127,7 +127,7 @@ def handover_due(report) -> bool:
         report is not None
         and not report.test_run
         and Route(report.route).writes_database
-        and report.exit_code != Outcome.FAILED
+        and report.exit_code not in (Outcome.FAILED, Outcome.USAGE)
     )
 
 
