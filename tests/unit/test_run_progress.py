@@ -44,9 +44,7 @@ def test_the_overall_line_counts_stopped_and_failed_apart():
         "40 of 444 rows copied"
     )
     assert o.fraction < 0.1
-    assert overall_line(overall(rows[:1]), test_run=True).startswith(
-        "1 of 1 tables would be copied"
-    )
+    assert overall_line(overall(rows[:1]), test_run=True).startswith("1 of 1 table would be copied")
 
 
 def test_totals_are_the_counts_made_before_the_run():

@@ -60,3 +60,19 @@ def test_a_test_run_whose_check_found_a_difference_says_so_in_its_headline():
     assert "All 2 tables would be copied" not in headline
     assert "1 would then differ from the source (course)" in headline
     assert report.exit_code != 0
+
+
+def test_a_table_whose_every_row_was_refused_is_not_counted_as_copied():
+    """An append of rows that are all there already: every row refused, none written. The
+    headline and the table's sentence say so (it read '6 of 9 tables copied')."""
+    from coursemig_gui.core.events import Phase
+
+    refused = TableReport("s", "program", Phase.DONE_WITH_REJECTS, 32, 0, 32)
+    some = TableReport("s2", "course", Phase.DONE_WITH_REJECTS, 10, 8, 2)
+    fine = TableReport("s3", "degree", Phase.DONE, 5, 5, 0)
+    headline = MigrationReport(tables=[refused, some, fine]).headline()
+    assert headline.startswith("2 of 3 tables copied"), headline
+    assert "1 with every row refused, none copied (program)" in headline
+    assert "1 with 2 skipped rows" in headline
+    one = MigrationReport(tables=[fine], test_run=True).headline()
+    assert "The 1 table would be copied" in one

@@ -112,8 +112,16 @@ class MigrationReport:
                     f"{', '.join(t.target for t in partly)})"
                 )
             return text + self._after_copy()
+        # every row refused (an append of rows all there already): nothing of it was copied
+        refused = [t for t in with_rejects if not t.rows_written]
         # a table copied but not verified is copied (its rows are in): counted, and named
-        parts = [f"{len(done) + len(unverified)} of {n} table{'s' if n != 1 else ''} copied"]
+        copied = len(done) - len(refused) + len(unverified)
+        parts = [f"{copied} of {n} table{'s' if n != 1 else ''} copied"]
+        if refused:
+            parts.append(
+                f"{len(refused)} with every row refused, none copied "
+                f"({', '.join(t.target for t in refused)})"
+            )
         if unverified:
             parts.append(
                 f"{len(unverified)} of them not verified "
@@ -128,10 +136,11 @@ class MigrationReport:
             parts.append(
                 f"{len(differs)} different from the source ({', '.join(t.target for t in differs)})"
             )
-        if with_rejects:
-            skipped = sum(t.rows_rejected for t in with_rejects)
+        partly_in = [t for t in with_rejects if t.rows_written]
+        if partly_in:
+            skipped = sum(t.rows_rejected for t in partly_in)
             parts.append(
-                f"{len(with_rejects)} with {skipped} skipped row{'s' if skipped != 1 else ''}"
+                f"{len(partly_in)} with {skipped} skipped row{'s' if skipped != 1 else ''}"
             )
         if failed:
             parts.append(f"{len(failed)} failed ({', '.join(t.target for t in failed)})")
@@ -262,8 +271,9 @@ def _would(tables: list[TableReport]) -> str:
     failed = [t for t in tables if t.status == Phase.FAILED and not t.connection_lost]
     differs = [t for t in done if t.verification == Verification.MISMATCH]
     if len(done) == n and not with_rejects and not differs:
-        return f"All {n} tables would be copied, every row checked by the target"
-    parts = [f"{len(done)} of {n} tables would be copied"]
+        every = f"All {n} tables" if n != 1 else "The 1 table"
+        return f"{every} would be copied, every row checked by the target"
+    parts = [f"{len(done)} of {n} table{'s' if n != 1 else ''} would be copied"]
     if differs:
         parts.append(
             f"{len(differs)} would then differ from the source "

@@ -98,7 +98,7 @@ def overall(progress: list[TableProgress]) -> Overall:
 def overall_line(o: Overall, test_run: bool = False) -> str:
     """The line under the bar: 5 of 9 tables copied · 4 failed · 86 of 439 rows copied."""
     verb = "would be copied" if test_run else "copied"
-    parts = [f"{o.copied} of {o.tables} tables {verb}"]
+    parts = [f"{o.copied} of {o.tables} table{'s' if o.tables != 1 else ''} {verb}"]
     if o.already_there:
         parts.append(f"{o.already_there} already there")
     if o.failed:

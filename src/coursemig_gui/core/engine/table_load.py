@@ -338,6 +338,12 @@ class TableLoad(TargetTables, TableExport, TableImport):
             report.message = (
                 f"Copied, but the check found a difference: {report.verification_detail}."
             )
+        elif report.rows_rejected and not report.rows_written:
+            report.message = (
+                f"None of its rows could be copied: all {report.rows_rejected} were refused "
+                f"(in an append, often because they are all there already); they are in "
+                f"{report.reject_file}."
+            )
         elif report.rows_rejected:
             report.message = (
                 f"{report.rows_rejected} rows could not be copied; they are in "
