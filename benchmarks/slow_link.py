@@ -41,13 +41,18 @@ class SlowLink:
 
     async def _handle(self, client_r, client_w) -> None:
         self.counts.connections += 1
-        server_r, server_w = await asyncio.open_connection("127.0.0.1", self._target_port)
-        state = {"answered": True}
-        await asyncio.gather(
-            self._pipe(client_r, server_w, state, from_client=True),
-            self._pipe(server_r, client_w, state, from_client=False),
-            return_exceptions=True,
-        )
+        try:
+            server_r, server_w = await asyncio.open_connection("127.0.0.1", self._target_port)
+            state = {"answered": True}
+            await asyncio.gather(
+                self._pipe(client_r, server_w, state, from_client=True),
+                self._pipe(server_r, client_w, state, from_client=False),
+                return_exceptions=True,
+            )
+        except asyncio.CancelledError:
+            # closed by close(): end normally, since asyncio's stream callback in Python 3.11
+            # asks a cancelled handler for its exception and prints a traceback
+            client_w.close()
 
     async def _pipe(self, reader, writer, state: dict, from_client: bool) -> None:
         queue: asyncio.Queue = asyncio.Queue()
