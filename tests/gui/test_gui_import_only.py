@@ -120,3 +120,21 @@ def test_hand_made_csv_files_get_proposed_types(qtbot, wizard, target_db, tmp_pa
         (2, Decimal("7"), "2024-09-09", False, "Biology"),
         (3, Decimal("0.25"), "2025-01-13", True, "Chemistry, with lab"),
     ]
+
+
+def test_names_chosen_at_export_are_the_wizards_start(
+    qtbot, wizard, source_db, target_db, tmp_path
+):
+    """A package whose export renamed a table and a column: the Columns page starts from those
+    names, as `coursemig import` and schema.sql do."""
+    folder = tmp_path / "renamed"
+    code = main(
+        ["export", "--source", source_db.url, "--tables", "courses_program", "--to", str(folder),
+         "--rename-table", "courses_program=study_program",
+         "--rename-column", "courses_program.subject=subject_name", "-q"]
+    )  # fmt: skip
+    assert code == 0
+    to_columns_page_from_files(qtbot, wizard, target_db, folder, ["courses_program"])
+    mapping = wizard.state.mapping("courses_program")
+    assert mapping.target == "study_program"
+    assert mapping.column("subject").target == "subject_name"

@@ -27,6 +27,9 @@ class ImportSource:
     # files without a manifest: table -> column -> the type proposed from its first rows (the
     # catalog says text, which is what the file holds)
     proposed: dict[str, dict[str, str]] = field(default_factory=dict)
+    # a package's names chosen at export (tables; (table, column)), a new mapping's start
+    chosen_tables: dict[str, str] = field(default_factory=dict)
+    chosen_columns: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def open_import(
@@ -43,12 +46,15 @@ def open_import(
     if package is not None:
         catalog = package.catalog(reserved_words)
         count = len(catalog.tables)
+        tables, columns = package.chosen_names()
         return ImportSource(
             folder,
             catalog,
             True,
             f"An export package with {count} table{'s' if count != 1 else ''}: their types, "
             "keys and checksums come from its manifest.",
+            chosen_tables=tables,
+            chosen_columns=columns,
         )
     tables, proposed = [], {}
     for name in csv_table_names(folder, None):

@@ -13,6 +13,7 @@ from coursemig_gui.core.catalog import Catalog
 from coursemig_gui.core.connection_settings import ConnectionSettings
 from coursemig_gui.core.django_handover.choice import DjangoAppWill, DjangoPlan
 from coursemig_gui.core.django_handover.facts import ModelFacts, model_facts
+from coursemig_gui.core.import_source import ImportSource
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.profile import Profile
@@ -54,7 +55,9 @@ class WizardState:
     # "Import CSV files" on its own: no source database; the tables come from these files
     import_only: bool = False
     import_path: Path | None = None  # the folder or .zip chosen on the Connect page
-    proposed_types: dict[str, dict[str, str]] = field(default_factory=dict)  # files, no manifest
+    # the package or files chosen to import: their proposed types (files without a manifest),
+    # the names chosen at export (a package)
+    import_source: ImportSource | None = None
 
     @property
     def catalog(self) -> Catalog | None:

@@ -177,7 +177,7 @@ class ConnectPage(WizardStep):
         state.source_check = ConnectionCheck(source.summary, catalog=source.catalog)
         state.target_check = self.target_card.check
         state.import_path = self.import_box.path()
-        state.proposed_types = source.proposed
+        state.import_source = source
         state.options.csv_dir = str(source.folder)
         self.target_card.save_password_choice()
         return True

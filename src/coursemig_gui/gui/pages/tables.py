@@ -8,7 +8,12 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLine
 from coursemig_gui.core.catalog import Catalog, Table, count_rows
 from coursemig_gui.core.django_handover.choice import DjangoAppWill, shape_mappings
 from coursemig_gui.core.import_source import apply_proposed_types
-from coursemig_gui.core.mapping import TableMapping, add_new_columns, default_mapping
+from coursemig_gui.core.mapping import (
+    TableMapping,
+    add_new_columns,
+    apply_renames,
+    default_mapping,
+)
 from coursemig_gui.gui.models.tables import TablesModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.widgets.banner import Level
@@ -180,10 +185,13 @@ class TablesPage(WizardStep):
         """A table's first mapping, named as the Django answer says (course / end_time)."""
         choice = self.state.django_app_will
         mapping = default_mapping(table, keep_names=choice == DjangoAppWill.KEEP_NAMES)
-        if table.name in self.state.proposed_types:  # a file without a manifest
-            apply_proposed_types(mapping, self.state.proposed_types[table.name])
+        imported = self.state.import_source
+        if imported is not None and table.name in imported.proposed:  # a file, no manifest
+            apply_proposed_types(mapping, imported.proposed[table.name])
         if self._catalog is not None:
             shape_mappings(choice, self._catalog, [mapping])
+        if imported is not None:  # names chosen at export, as `coursemig import` takes them
+            apply_renames([mapping], imported.chosen_tables, imported.chosen_columns)
         return mapping
 
     def _on_django_answer(self, choice: DjangoAppWill) -> None:
