@@ -37,29 +37,49 @@ def _unwritable(tmp_path: Path) -> Path:
     return folder / "report.json"
 
 
-@pytest.mark.parametrize("where", ["missing folder", "a folder", "unwritable"])
+@pytest.mark.parametrize("where", ["under a file", "a folder", "unwritable", "a profile"])
 def test_an_unusable_json_report_path_is_said_before_anything_runs(
     source_db, target_db, tmp_path, capsys, where
 ):
+    (tmp_path / "a-file").write_text("kept")
+    profile = tmp_path / "saved.json"
+    profile.write_text('{"name": "Courses nightly", "tables": []}')  # not a report: kept
     path = {
-        "missing folder": tmp_path / "no-such-folder" / "report.json",
+        "under a file": tmp_path / "a-file" / "report.json",
         "a folder": tmp_path,
         "unwritable": _unwritable(tmp_path),
+        "a profile": profile,
     }[where]
     code = _migrate(source_db, target_db, "--tables", "courses_program", "--json-report",
                     str(path))  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2, err
-    assert f"coursemig: The JSON report cannot be written to {path}: " in err
     assert "Nothing was run." in err
+    if where == "a profile":  # a file the command may be about to read is never replaced
+        assert "already holds something other than a CourseMig report" in err
+    else:
+        assert f"coursemig: The JSON report cannot be written to {path}: " in err
     assert {
-        "missing folder": f"the folder {path.parent} does not exist",
+        "under a file": f"{path.parent} is a file, not a folder",
         "a folder": "that is a folder; name a file in it",
         "unwritable": "permission denied",
+        "a profile": "Name another file for --json-report",
     }[where] in err
     assert "Traceback" not in err and "copied" not in err
     assert _target_tables(target_db) == []  # nothing was written
-    assert not (tmp_path / "no-such-folder").exists()
+    assert (tmp_path / "a-file").read_text() == "kept"
+    assert profile.read_text() == '{"name": "Courses nightly", "tables": []}'
+
+
+def test_a_json_report_in_a_folder_not_made_yet_is_written_there(
+    source_db, target_db, tmp_path, capsys
+):
+    """As with the CSV and skipped-rows folders, the report's folder is made."""
+    path = tmp_path / "reports" / "tonight" / "report.json"
+    code = _migrate(source_db, target_db, "--tables", "courses_program", "--json-report",
+                    str(path))  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(path.read_text())["exit_code"] == 0
 
 
 def test_json_exit_code_is_the_process_s_when_no_table_starts(source_db, target_db, tmp_path,

@@ -27,6 +27,7 @@ from coursemig_gui.core.catalog import (
 )
 from coursemig_gui.core.content_checksum import format_checksum, parse_checksum
 from coursemig_gui.core.errors import FriendlyError
+from coursemig_gui.core.private_files import open_private
 from coursemig_gui.core.sequences import sequence_from_json, sequence_json
 
 MANIFEST_NAME = "coursemig-export.json"
@@ -129,7 +130,8 @@ def package_entry(
 
 def _atomic_write(path: Path, text: str) -> None:
     part = path.with_name(path.name + ".part")
-    with part.open("w", encoding="utf-8", newline="\n") as f:
+    # only its owner may read it, as the CSV files it describes (their figures, their names)
+    with open_private(part, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())

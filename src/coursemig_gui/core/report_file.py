@@ -25,7 +25,19 @@ class ReportFile:
     def claim(self, test_run: bool = False) -> None:
         """Put a report there that says the run started and has not finished.
 
-        Raises a FriendlyError when the file cannot be written: nothing else has run yet."""
+        Raises a FriendlyError when the file cannot be written, or holds something else the
+        user may need (a saved migration, a package's manifest: the command may be about to
+        read it): nothing else has run yet. A missing folder is made, as for the other files a
+        run writes."""
+        if self.path.is_file() and not _replaceable(self.path):
+            raise FriendlyError(
+                f"{self.path} already holds something other than a CourseMig report (a saved "
+                "migration or a package's manifest, for example), so it is not replaced. Name "
+                "another file for --json-report. Nothing was run.",
+                str(self.path),
+            )
+        with contextlib.suppress(OSError):  # a folder that cannot be made is said below
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         started = datetime.now().isoformat(timespec="seconds")
         said = (
             f"The run started at {started} and has not finished: it is still running, or it "
@@ -67,3 +79,15 @@ class ReportFile:
             raise FriendlyError(
                 f"The JSON report cannot be written to {self.path}: {why}. {after}", str(exc)
             ) from exc
+
+
+def _replaceable(path: Path) -> bool:
+    """An empty file, or a report an earlier run wrote (its own keys)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if not text.strip():
+            return True
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"headline", "exit_code"} <= data.keys()
