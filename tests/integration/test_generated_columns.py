@@ -280,3 +280,45 @@ def test_schema_sql_makes_it_in_psql(source, target_db, tmp_path):
         (1, 3, "abc:5"),
         (2, 5, None),
     ]
+
+
+def test_citus_distributed_and_reference_tables_compute_it(citus_cluster, source, citus_db):
+    """Citus takes a stored generated column on a distributed and a reference table (tried on
+    the real cluster); an UPDATE on the shards recomputes it."""
+    from test_citus import mappings_for
+
+    with source.admin_connect() as conn:
+        conn.execute("SET ROLE django")
+        conn.execute(f"CREATE TABLE gc_ref (LIKE {TABLE} INCLUDING ALL)")
+        conn.execute("INSERT INTO gc_ref (id, title, minutes) VALUES (1, 'x', 1)")
+    mappings = mappings_for(
+        source, {TABLE: "distributed:id", "gc_ref": "reference"}, [TABLE, "gc_ref"]
+    )
+    report, warnings = _run(source, citus_db, mappings)
+    assert report.exit_code == 0, (report.headline(), [t.message for t in report.tables])
+    assert warnings == []
+    assert _generated(citus_db) == {
+        "title_length": "length(title)",
+        "label": "((title || ':'::text) || minutes)",
+    }
+    assert _generated(citus_db, "gc_ref")["title_length"] == "length(title)"
+    with citus_db.connect() as conn:
+        conn.execute(f"UPDATE {TABLE} SET title = 'abcdefgh' WHERE id = 1")
+        conn.commit()
+    assert citus_db.rows(f"SELECT id, title_length FROM {TABLE} ORDER BY id") == [(1, 8), (2, 5)]
+    assert citus_db.rows("SELECT title_length, label FROM gc_ref") == [(1, "x:1")]
+
+
+def test_citus_refuses_a_generated_distribution_column(source):
+    from test_citus import mappings_for
+
+    from coursemig_gui.core.citus.rules import validate_placements
+
+    catalog, _ = _mappings(source)
+    mappings = mappings_for(source, {TABLE: "distributed:title_length"}, [TABLE])
+    problems = [p.message for p in validate_placements(mappings, catalog) if p.is_error]
+    assert (
+        "gc_lesson cannot be distributed by title_length: its values are computed by the "
+        "database (GENERATED ALWAYS AS length(title)), and Citus does not distribute a table by "
+        "a generated column. Choose another column."
+    ) in problems

@@ -110,14 +110,14 @@ def _distributed_rules(
         ]
     generated = table.column(source_column)
     if generated is not None and generated.generated is not None:
-        # the distribution column decides a row's shard when the row is written, before
-        # the database computes a generated column's value
+        # measured on Citus 13.2: create_distributed_table refuses it ("Distribution column
+        # must not use GENERATED ALWAYS AS (...) STORED."); said before the run instead
         return [
             Problem(
                 tm.source,
                 f"{t} cannot be distributed by {column}: its values are computed by the "
-                f"database (GENERATED ALWAYS AS {generated.generated}), and Citus places each "
-                "row by a value it is given. Choose another column.",
+                f"database (GENERATED ALWAYS AS {generated.generated}), and Citus does not "
+                "distribute a table by a generated column. Choose another column.",
                 column=source_column,
             )
         ]
