@@ -114,3 +114,14 @@ def not_computed_sentence(table: str, columns: list[str]) -> str:
         f"{'they are' if len(columns) > 1 else 'it is'} a plain column, so the loaded rows "
         "have no value there (NULL or its default)."
     )
+
+
+def computed_note(col: Column | None) -> str | None:
+    """The Columns page's note for a generated column (whose type and copy box are fixed), or
+    None for any other column."""
+    if col is None or col.generated is None:
+        return None
+    return (
+        f"Computed by the database (GENERATED ALWAYS AS {col.generated}): not copied, the "
+        "target computes it."
+    )
