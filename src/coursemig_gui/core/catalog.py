@@ -36,6 +36,10 @@ class Column:
     enum: EnumType | None = None  # the column's type (or its array's element) is an enum
     # a serial or identity column's sequence (its options; its position once the run read it)
     sequence: SequenceState | None = field(default=None, compare=False)
+    # GENERATED ALWAYS AS (this expression) STORED: the server computes its values, which are
+    # never copied (COPY refuses them); ``default`` is then None
+    generated: str | None = None
+    generated_from: tuple[str, ...] = ()  # the table's columns the expression reads
 
 
 # pg_constraint's confdeltype / confupdtype letters, as SQL writes them
@@ -122,7 +126,17 @@ class Catalog:
 _COLUMNS = """
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attnum, a.atttypid,
-       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)
+       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname),
+       {generated} = 's',
+       ARRAY(SELECT r.attname FROM pg_depend p
+             JOIN pg_attribute r ON r.attrelid = p.refobjid AND r.attnum = p.refobjsubid
+             -- the expression's own dependencies (PostgreSQL 15 records them on pg_attrdef;
+             -- earlier versions on the column itself)
+             WHERE {generated} = 's' AND (p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid
+                   OR p.classid = 'pg_class'::regclass AND p.objid = c.oid
+                      AND p.objsubid = a.attnum)
+               AND p.refclassid = 'pg_class'::regclass AND p.refobjid = c.oid
+               AND p.refobjsubid > 0 AND p.refobjsubid <> a.attnum ORDER BY r.attnum)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -185,14 +199,20 @@ _NND_OF_CONSTRAINT = (
 )
 
 
-def _queries(server_version: int) -> tuple[str, str]:
-    """The constraint and unique-index questions for the source's version (constant text)."""
+def _queries(server_version: int) -> tuple[str, str, str]:
+    """The column, constraint and unique-index questions for the source's version (constant
+    text); pg_attribute.attgenerated is new in PostgreSQL 12."""
+    columns = _COLUMNS.format(
+        generated="a.attgenerated" if server_version >= 120000 else "''::\"char\""
+    )
     if server_version >= 150000:
         return (
+            columns,
             _CONSTRAINTS.format(nulls_not_distinct=_NND_OF_CONSTRAINT),
             _UNIQUE_INDEXES.format(nulls_not_distinct="i.indnullsnotdistinct"),
         )
     return (
+        columns,
         _CONSTRAINTS.format(nulls_not_distinct="false"),
         _UNIQUE_INDEXES.format(nulls_not_distinct="false"),
     )
@@ -218,7 +238,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
     columns: dict[str, list[Column]] = {}
     sequences: dict[str, list[tuple[str, str]]] = {}
     identity_names = {"a": "always", "d": "by default"}
-    constraints_query, unique_indexes_query = _queries(conn.info.server_version)
+    columns_query, constraints_query, unique_indexes_query = _queries(conn.info.server_version)
     # the catalog's questions in one round trip (pipelined), not one each: to a cloud server
     # each round trip costs tens of milliseconds
     with conn.pipeline():
@@ -226,7 +246,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
             query: conn.execute(query, [schema])
             for query in (
                 _ENUM_COLUMNS,
-                _COLUMNS,
+                columns_query,
                 constraints_query,
                 unique_indexes_query,
                 _ESTIMATES,
@@ -239,18 +259,21 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
         for rel, name, typname, values, oid in asked[_ENUM_COLUMNS]
     }
     states = sequence_states(owned.fetchall())
-    for rel, name, typ, notnull, default, ident, num, oid, seq in asked[_COLUMNS]:
+    for row in asked[columns_query]:
+        rel, name, typ, notnull, default, ident, num, oid, seq, generated, reads = row
         columns.setdefault(rel, []).append(
             Column(
                 name,
                 typ,
                 notnull,
-                default,
+                None if generated else default,
                 identity_names.get(ident, ""),
                 num,
                 oid,
                 enums.get((rel, name)),
                 states.get((rel, name)),
+                generated=default if generated else None,
+                generated_from=tuple(reads) if generated else (),
             )
         )
         if seq:

@@ -10,6 +10,11 @@ from psycopg import sql
 from coursemig_gui.core.catalog import Catalog, Column, EnumType, ForeignKey, Table
 from coursemig_gui.core.check_constraints import check_statements
 from coursemig_gui.core.citus.placement import placement_statement, unenforceable_uniques
+from coursemig_gui.core.generated_columns import (
+    generated_clause,
+    generated_expression,
+    made_mapping,
+)
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.sequences import identity_options
@@ -116,8 +121,9 @@ def create_table(
     if_not_exists: bool = False,
     keys: bool = True,
 ) -> sql.Composed:
-    """CREATE TABLE for one mapping: types, NOT NULL, identities, PRIMARY KEY, UNIQUE. No other
-    defaults. Ids are loaded as they are (COPY keeps them, even under GENERATED ALWAYS), and the
+    """CREATE TABLE for one mapping: types, NOT NULL, identities, generated columns, PRIMARY
+    KEY, UNIQUE. No other defaults. A generated column that cannot be made is left out (the
+    caller says why: ``generated_columns.made_mapping``). Ids are loaded as they are (COPY keeps them, even under GENERATED ALWAYS), and the
     sequences are moved to the source's next id afterwards.
 
     With ``keys=False`` the PRIMARY KEY and UNIQUE constraints are left for ``add_keys`` after
@@ -127,7 +133,12 @@ def create_table(
     for cm in tm.included_columns:
         col = table.column(cm.source)
         parts = [sql.Identifier(cm.target), _column_type(cm.target_type, col, schema)]
-        if col is not None and (col.identity or (col.default or "").startswith("nextval(")):
+        if col is not None and col.generated is not None:
+            expression = generated_expression(tm, table, col)
+            if expression is None:
+                continue
+            parts.append(generated_clause(expression))
+        elif col is not None and (col.identity or (col.default or "").startswith("nextval(")):
             parts.append(identity_clause(col))
         if col is not None and col.not_null:
             parts.append(sql.SQL("NOT NULL"))
@@ -217,10 +228,11 @@ def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: Migratio
     creates: list[str] = []
     fks: list[str] = []
     enums: dict[str, EnumType] = {}
-    for tm in mappings:
-        table = catalog.table(tm.source)
-        if not tm.include or table is None:
+    for chosen in mappings:
+        table = catalog.table(chosen.source)
+        if not chosen.include or table is None:
             continue
+        tm, unmade = made_mapping(chosen, table)
         for enum in enum_types(tm, table):
             enums.setdefault(enum.name, enum)
         try:
@@ -241,7 +253,7 @@ def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: Migratio
         for check in checks:
             # one the source has NOT VALID is added after the load, NOT VALID too
             (fks if check.after_load else block).append(check.statement.as_string(None) + ";")
-        block.extend(f"-- {why}" for why in left_out)
+        block.extend(f"-- {why}" for why in [*unmade, *left_out])
         creates.append("\n".join(block))
         fks.extend(fk.as_string(None) + ";" for fk in ddl.foreign_keys)
     if enums:

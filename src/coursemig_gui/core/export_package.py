@@ -95,13 +95,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def exported_table(table: Table, columns: list[str]) -> Table:
+def exported_table(table: Table, columns: list[str], generated: list[str] = ()) -> Table:
     """The table as far as the file holds it: only the exported columns, and only the keys and
-    foreign keys made of them."""
-    kept = set(columns)
+    foreign keys made of them; then the ``generated`` columns the file leaves to the table to
+    compute. A column whose values are in the file is a plain one there."""
     by_name = {c.name: c for c in table.columns}
+    computed = [
+        n for n in generated if n not in columns and by_name.get(n) and by_name[n].generated
+    ]
+    kept = set(columns) | set(computed)
     cols = tuple(
-        replace(by_name[name], position=i) for i, name in enumerate(columns, 1) if name in by_name
+        replace(by_name[name], position=i, generated=None, generated_from=())
+        if name in columns
+        else replace(by_name[name], position=i)
+        for i, name in enumerate([*columns, *computed], 1)
+        if name in by_name
     )
     return replace(
         table,
@@ -118,10 +126,16 @@ def exported_table(table: Table, columns: list[str]) -> Table:
 
 
 def package_entry(
-    table: Table, columns: list[str], path: Path, rows: int, checksum: int
+    table: Table,
+    columns: list[str],
+    path: Path,
+    rows: int,
+    checksum: int,
+    generated: list[str] = (),
 ) -> PackageTable:
-    """A finished table's entry; reads the file once for its SHA-256."""
-    table = replace(exported_table(table, columns), row_estimate=rows)
+    """A finished table's entry (``generated``: columns listed but not in the file); reads the
+    file once for its SHA-256."""
+    table = replace(exported_table(table, columns, generated), row_estimate=rows)
     return PackageTable(table, path.name, rows, file_sha256(path), checksum)
 
 
@@ -169,6 +183,9 @@ def _column_json(column: Column, named: str | None = None) -> dict:
         data["enum"] = {"name": column.enum.name, "values": list(column.enum.values)}
     if column.sequence is not None:  # so the import's next id is the source's next id
         data["sequence"] = sequence_json(column.sequence)
+    if column.generated is not None:  # computed where imported; its values are not in the file
+        data["generated"] = column.generated
+        data["generated_from"] = list(column.generated_from)
     return data
 
 
@@ -261,14 +278,18 @@ def _column(data: dict, position: int) -> Column:
         identity = "by default"  # a serial comes back as an identity: same next id, no owner
     enum = data.get("enum")
     sequence = data.get("sequence")  # absent from an older CourseMig's manifest
+    generated = data.get("generated")  # absent from an older manifest: a plain column
     return Column(
         data["name"],
         data["type"],
         bool(data["not_null"]),
-        identity=identity,
+        identity="" if generated is not None else identity,
         position=position,
         enum=EnumType(enum["name"], tuple(enum["values"])) if enum else None,
         sequence=sequence_from_json(sequence) if sequence else None,
+        # the expression is read token by token before it is used (check_constraints.py)
+        generated=str(generated) if generated is not None else None,
+        generated_from=tuple(data.get("generated_from", [])) if generated is not None else (),
     )
 
 
@@ -381,70 +402,3 @@ def check_file(entry: PackageTable, folder: Path) -> Path:
             f"{path}: sha256 {actual}, manifest {entry.sha256}",
         )
     return path
-
-
-def setval_line(qualified, name: str, column: Column):
-    """``schema.sql``'s line that moves one identity after its file is loaded: to the source's
-    next id, or one past the largest loaded id when that is further (or the source's is not
-    known)."""
-    from psycopg import sql
-
-    state = column.sequence
-    seq = sql.SQL("pg_get_serial_sequence({}, {})").format(
-        sql.Literal(qualified.as_string(None)), sql.Literal(name)
-    )
-    if state is None or state.next_value is None:
-        return sql.SQL("SELECT setval({}, max({})) FROM {};").format(
-            seq, sql.Identifier(name), qualified
-        )
-    up = state.increment > 0
-    return sql.SQL("SELECT setval({}, {}({}, {}({}) + {}), false) FROM {};").format(
-        seq,
-        sql.SQL("GREATEST" if up else "LEAST"),
-        sql.Literal(state.next_value),
-        sql.SQL("max" if up else "min"),
-        sql.Identifier(name),
-        sql.Literal(state.increment),
-        qualified,
-    )
-
-
-def schema_script(entries: list[PackageTable], ordered: list, options) -> str:
-    """``schema.sql``: the CREATE TABLE statements (with the export's names and types), the
-    ``\\copy`` line that loads each file, and the foreign keys after them, for psql.
-
-    ``ordered`` are the export's mappings, parents before children."""
-    from psycopg import sql
-
-    from coursemig_gui.core.ddl import ddl_script
-
-    catalog = Catalog(options.source_schema, tuple(e.table for e in entries))
-    by_source = {e.table.name: e for e in entries}
-    used = [tm for tm in ordered if tm.include and tm.source in by_source]
-    copies = []
-    for tm in used:
-        columns = [tm.target_column(c.name) or c.name for c in by_source[tm.source].table.columns]
-        copies.append(
-            sql.SQL("\\copy {} ({}) FROM {} WITH (FORMAT csv, HEADER true)")
-            .format(
-                sql.Identifier(options.target_schema, tm.target),
-                sql.SQL(", ").join(map(sql.Identifier, columns)),
-                sql.Literal(by_source[tm.source].file),
-            )
-            .as_string(None)
-        )
-        for column in by_source[tm.source].table.columns:
-            if column.identity or (column.default or "").startswith(
-                "nextval("
-            ):  # the next INSERT gets the source's next id, and never a loaded one
-                name = tm.target_column(column.name) or column.name
-                qualified = sql.Identifier(options.target_schema, tm.target)
-                copies.append(setval_line(qualified, name, column).as_string(None))
-    marker = "\n\n-- after every table is loaded\n"
-    creates, _, fks = ddl_script(catalog, used, options).partition(marker)
-    text = (
-        "-- Made by CourseMig with the CSV files next to it. Run it with psql from this folder:\n"
-        "-- the tables are created, each file is loaded (parents first), then the foreign keys.\n"
-        f"\n{creates.rstrip()}\n\n-- the files, parents first\n" + "\n".join(copies) + "\n"
-    )
-    return text + (f"{marker.lstrip()}{fks}" if fks else "")

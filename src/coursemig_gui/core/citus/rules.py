@@ -108,6 +108,19 @@ def _distributed_rules(
                 column=tm.distribution_column,
             )
         ]
+    generated = table.column(source_column)
+    if generated is not None and generated.generated is not None:
+        # measured on Citus 13.2: create_distributed_table refuses it ("Distribution column
+        # must not use GENERATED ALWAYS AS (...) STORED."); said before the run instead
+        return [
+            Problem(
+                tm.source,
+                f"{t} cannot be distributed by {column}: its values are computed by the "
+                f"database (GENERATED ALWAYS AS {generated.generated}), and Citus does not "
+                "distribute a table by a generated column. Choose another column.",
+                column=source_column,
+            )
+        ]
     problems: list[Problem] = []
     mapped = {cm.source: cm.target for cm in tm.included_columns}
     if table.primary_key and source_column not in table.primary_key:

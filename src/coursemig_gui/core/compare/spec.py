@@ -78,7 +78,10 @@ def build_spec(
             return _with(spec, problem=f"The source table {tm.source} has no column {cm.source} "
                                        "any more.")  # fmt: skip
         if tcol is None:
-            missing.append(cm.target)
+            if scol.generated is None:
+                missing.append(cm.target)
+            # else a generated column the new table could not be given (the run said why);
+            # compared are the values the target has, generated ones included
             continue
         pairs.append(ColumnPair(cm.source, cm.target, scol.type, tcol.type))
     if missing:
@@ -87,7 +90,7 @@ def build_spec(
     if not pairs:
         return _with(spec, problem=f"No column of {tm.source} is copied, so there is nothing "
                                    "to compare.")  # fmt: skip
-    included = {c.name for c in src_table.columns} & {cm.source for cm in tm.included_columns}
+    included = {c.name for c in src_table.columns} & {p.source for p in pairs}
     left_out = tuple(c.name for c in src_table.columns if c.name not in included)
     kind, key_names = choose_key(src_table, included)
     by_name = {p.source: p for p in pairs}

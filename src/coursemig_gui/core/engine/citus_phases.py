@@ -34,6 +34,7 @@ from coursemig_gui.core.events import (
     TableProgress,
 )
 from coursemig_gui.core.explain import explain_error
+from coursemig_gui.core.generated_columns import made_mapping
 from coursemig_gui.core.mapping import Placement, TableMapping
 from coursemig_gui.core.report import TableReport
 
@@ -63,14 +64,16 @@ class CitusPhases:
                     continue
                 self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
                 table, said = fit_unique_to_target(tgt, tm, table)
+                new, unmade = made_mapping(tm, table)
+                said += [LogMessage(why, "warning") for why in unmade]
                 try:
                     with tgt.transaction():
-                        made = make_enum_types(tgt, tm, table, schema)
-                        tgt.execute(create_table(tm, table, schema))
-                        placement = placement_statement(tm, schema, self.mappings)
+                        made = make_enum_types(tgt, new, table, schema)
+                        tgt.execute(create_table(new, table, schema))
+                        placement = placement_statement(new, schema, self.mappings)
                         if placement is not None:
                             tgt.execute(placement)
-                        made += said + add_checks_before_load(tgt, tm, table, schema)
+                        made += said + add_checks_before_load(tgt, new, table, schema)
                 except (psycopg.Error, ValueError) as exc:
                     friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
                     why = (

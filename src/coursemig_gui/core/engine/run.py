@@ -50,11 +50,11 @@ from coursemig_gui.core.export_package import (
     named_as,
     read_package,
     remove_manifest,
-    schema_script,
     write_package,
 )
 from coursemig_gui.core.mapping import Problem, TableMapping, validate
 from coursemig_gui.core.options import MigrationOptions
+from coursemig_gui.core.package_schema import schema_script
 from coursemig_gui.core.package_zip import zip_package
 from coursemig_gui.core.paths import new_run_dir
 from coursemig_gui.core.plan import load_order

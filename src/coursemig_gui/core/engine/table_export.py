@@ -9,6 +9,7 @@ from coursemig_gui.core.content_checksum import add_checksums, stable_rows_check
 from coursemig_gui.core.csvfiles import csv_file_name
 from coursemig_gui.core.events import Phase, TableProgress
 from coursemig_gui.core.export_package import package_entry
+from coursemig_gui.core.generated_columns import loaded_columns
 from coursemig_gui.core.load_result import LoadResult
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.report import TableReport, Verification
@@ -21,7 +22,10 @@ class TableExport:
     def _export(self, tm: TableMapping, report: TableReport, src, started: float) -> None:
         table = self.catalog.table(tm.source)
         path = self.csv_dir / csv_file_name(tm.source)
-        columns = [cm.source for cm in tm.included_columns]
+        # a generated column's values are left out of the file: the table an import or
+        # schema.sql makes computes them (the manifest says how), and COPY refuses them there
+        columns = [cm.source for cm in loaded_columns(tm, table, None)]
+        generated = [cm.source for cm in tm.included_columns if cm.source not in columns]
         stream = DatabaseRows(
             src,
             sql.Identifier(self.options.source_schema, tm.source),
@@ -43,7 +47,7 @@ class TableExport:
             result.checksum = add_checksums(result.checksum, stable_rows_checksum(batch.rows))
             update(result)
         self._exported[tm.source] = package_entry(
-            table, columns, path, result.rows_read, result.checksum
+            table, columns, path, result.rows_read, result.checksum, generated
         )
         report.rows_read = report.rows_written = result.rows_read
         report.csv_file = str(path)

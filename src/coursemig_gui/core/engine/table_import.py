@@ -19,8 +19,9 @@ from coursemig_gui.core.csvfiles import (
 from coursemig_gui.core.engine.copy_format import csv_line
 from coursemig_gui.core.engine.target_tables import refuse_lossy
 from coursemig_gui.core.engine.verify import verify_import
-from coursemig_gui.core.events import Phase, TableProgress
+from coursemig_gui.core.events import LogMessage, Phase, TableProgress
 from coursemig_gui.core.export_package import check_file
+from coursemig_gui.core.generated_columns import computed_columns, not_computed_sentence
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.package_import import verify_against_package
 from coursemig_gui.core.report import TableReport
@@ -40,7 +41,8 @@ class TableImport:
             path,
             self.options.csv_encoding,
             self.options.csv_delimiter if self.options.csv_delimiter else None,
-            [c.name for c in entry.table.columns] if entry else None,
+            # a generated column is listed in the manifest but not in the file
+            [c.name for c in entry.table.columns if c.generated is None] if entry else None,
         )
         file_columns, target_columns, dropped = match_columns(tm, layout.columns)
         table = table_from_mapping(tm, file_columns, target_columns)
@@ -58,14 +60,25 @@ class TableImport:
                 columns=[
                     column_mapping_for(name, tname, tm, table)
                     for name, tname in zip(file_columns, target_columns, strict=True)
-                ],
+                ]
+                + computed_columns(tm, table),
             )
-            created, existing = self._prepare_target(
+            created, existing, import_mapping = self._prepare_target(
                 import_mapping, tgt, table, report, exists=tx.first_row is not None
             )
+            if existing is not None and (
+                plain := [
+                    cm.target
+                    for cm in computed_columns(import_mapping, table)
+                    if existing[cm.target].generated is None
+                ]
+            ):
+                self.emit(LogMessage(not_computed_sentence(tm.target, plain), "warning"))
             loaded_types = [
                 existing[c].type if existing else cm.target_type
-                for c, cm in zip(target_columns, import_mapping.columns, strict=True)
+                for c, cm in zip(
+                    target_columns, import_mapping.columns[: len(file_columns)], strict=True
+                )
             ]
             if existing is not None and entry is not None:  # the export's types are known
                 exported = [entry.table.column(name).type for name in file_columns]
@@ -114,7 +127,7 @@ class TableImport:
                     tm.target,
                     target,
                     target_columns,
-                    loaded_types == [c.type for c in entry.table.columns],
+                    loaded_types == [c.type for c in entry.table.columns if c.generated is None],
                     bool(dropped),
                 )
             elif self.options.verify:

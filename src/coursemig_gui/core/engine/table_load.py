@@ -5,6 +5,7 @@ verify and finish."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -27,7 +28,7 @@ from coursemig_gui.core.engine.target_tables import (
     refuse_lossy,
     table_setup,
 )
-from coursemig_gui.core.engine.verify import verify_loaded
+from coursemig_gui.core.engine.verify import say_computed, verify_loaded
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
     LogMessage,
@@ -37,6 +38,7 @@ from coursemig_gui.core.events import (
     TableProgress,
 )
 from coursemig_gui.core.export_package import package_entry
+from coursemig_gui.core.generated_columns import computed_by_target, loaded_columns
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.options import OnError
 from coursemig_gui.core.report import TableReport, Verification
@@ -159,7 +161,6 @@ class TableLoad(TargetTables, TableExport, TableImport):
         schema = self.options.target_schema
         target = sql.Identifier(schema, tm.target)
         keep_csv = self.options.route == Route.DIRECT_KEEP_CSV
-        columns = tm.included_columns
         before = 0
         if (
             tm.if_exists == IfExists.SKIP
@@ -172,9 +173,14 @@ class TableLoad(TargetTables, TableExport, TableImport):
         tx = self._table_transaction(tgt, tm, report)
         try:
             with tx:
-                created, existing = self._prepare_target(
+                created, existing, made = self._prepare_target(
                     tm, tgt, table, report, exists=tx.first_row is not None
                 )
+                # the target computes its generated columns: they are neither read nor loaded,
+                # and the checks below compare the columns loaded (``loaded``)
+                columns = loaded_columns(made, table, existing)
+                loaded = replace(made, columns=columns)
+                computed = computed_by_target(made, columns)
                 source_types = [table.column(cm.source).type for cm in columns]
                 target_types = (
                     [existing[cm.target].type for cm in columns]
@@ -189,12 +195,14 @@ class TableLoad(TargetTables, TableExport, TableImport):
                 # Binary is about 1.4x faster, but only safe when the server need not convert.
                 fmt = "binary" if (self.options.binary and same_types and not keep_csv) else "csv"
                 type_oids = [table.column(cm.source).type_oid for cm in columns]
-                check = server_check(self.options, tm, fmt, source_types, target_types, type_oids)
+                check = server_check(
+                    self.options, loaded, fmt, source_types, target_types, type_oids
+                )
                 if existing is not None and tm.if_exists == IfExists.APPEND:
                     before = check.rows_before = count_rows(tgt, tm.target, schema)
                     if before and self.options.verify:  # hashed now, taken off the sum later
                         check.before = sums_before(tgt, target, check.target_values)
-                self._set_aside_indexes(tgt, tm, table, existing, before, same_types)
+                self._set_aside_indexes(tgt, made, table, existing, before, same_types)
                 read_from = sql.Identifier(self.options.source_schema, tm.source)
                 if (
                     self.options.verify
@@ -207,7 +215,16 @@ class TableLoad(TargetTables, TableExport, TableImport):
                 leaving_out, first = None, []
                 if not keep_csv:  # the kept CSV file is the table in its own order
                     leaving_out, first = read_first(
-                        src, tgt, read_from, schema, tm, table, existing, target_types, before, fmt
+                        src,
+                        tgt,
+                        read_from,
+                        schema,
+                        loaded,
+                        table,
+                        existing,
+                        target_types,
+                        before,
+                        fmt,
                     )
                 stream = DatabaseRows(
                     src,
@@ -247,10 +264,10 @@ class TableLoad(TargetTables, TableExport, TableImport):
                 stream.close()  # the reader thread is done before anything else happens
                 self.cancel.check()
                 if not self.citus_mode:  # on Citus, after the foreign keys (_after_loads)
-                    self._after_the_load(tgt, tm, table, existing is not None)
+                    self._after_the_load(tgt, made, table, existing is not None)
                 # a replace's set-aside keys come back in its own transaction, on Citus too:
                 # later they could no longer refuse the replace (found on a real cluster)
-                self._checks_and_referring_keys(tgt, tm, table, created)
+                self._checks_and_referring_keys(tgt, made, table, created)
             # committed: from here on the table is never loaded again
             report.rows_read, report.rows_written = result.rows_read, result.rows_written
             report.rows_rejected = result.rows_rejected
@@ -262,6 +279,7 @@ class TableLoad(TargetTables, TableExport, TableImport):
                     Path(report.csv_file),
                     kept.rows,
                     kept.value,
+                    [cm.source for cm in made.included_columns if cm.target in computed],
                 )
             if result.rows_rejected:
                 report.reject_file = str(self.rejects.reject_file(tm.target))
@@ -283,7 +301,7 @@ class TableLoad(TargetTables, TableExport, TableImport):
                     src,
                     tx.connection,
                     check,
-                    tm,
+                    loaded,
                     report,
                     result,
                     source_types,
@@ -291,6 +309,7 @@ class TableLoad(TargetTables, TableExport, TableImport):
                     self.cancel,
                     source_sum.result() if source_sum is not None else None,
                 )
+                say_computed(report, computed)
         finally:
             if stream is not None:
                 stream.close()  # on every path, before its connection closes

@@ -29,9 +29,11 @@ from coursemig_gui.core.engine.target_constraints import (
 )
 from coursemig_gui.core.engine.target_types import TypeClash, make_enum_types
 from coursemig_gui.core.events import (
+    LogMessage,
     Phase,
     TableProgress,
 )
+from coursemig_gui.core.generated_columns import made_mapping
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.report import TableReport
 from coursemig_gui.core.sequences import (
@@ -67,18 +69,23 @@ class TargetTables:
         table: Table,
         report: TableReport,
         exists: bool,
-    ) -> tuple[bool, dict[str, Column] | None]:
+    ) -> tuple[bool, dict[str, Column] | None, TableMapping]:
         """Inside the table's transaction: create, truncate or check the target table, which
         ``exists`` or not (as ``table_setup`` asked).
 
-        Returns (created, the existing table's columns or None). Raises TableFailed to stop.
+        Returns (created, the existing table's columns or None, the mapping the table has: a
+        new table leaves out a generated column it cannot make). Raises TableFailed to stop.
         """
         schema = self.options.target_schema
         target = sql.Identifier(schema, tm.target)
         if tm.target in self._made:
-            return True, None  # Citus: created and distributed by this run, still empty
+            # Citus: created and distributed by this run, still empty (and said what it left out)
+            return True, None, made_mapping(tm, table)[0]
         if not exists:
             self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
+            tm, unmade = made_mapping(tm, table)
+            for why in unmade:
+                self.emit(LogMessage(why, "warning"))
             keys_later = self._keys_after_load(tm, table)
             table, said = fit_unique_to_target(tgt, tm, table)
             try:
@@ -117,7 +124,7 @@ class TargetTables:
                 else:
                     for statement in statements:
                         tgt.execute(statement)
-            return True, None
+            return True, None, tm
         if tm.if_exists == IfExists.FAIL:
             raise TableFailed(
                 f"The table {tm.target} already exists in the target, so it was not touched. "
@@ -144,7 +151,7 @@ class TargetTables:
                     )
                 )
             tgt.execute(sql.SQL("TRUNCATE {}").format(target))
-        return False, existing
+        return False, existing, tm
 
     def _keys_after_load(self, tm: TableMapping, table: Table) -> bool:
         """Whether a new table can get its PRIMARY KEY and UNIQUE after the load.
@@ -308,15 +315,29 @@ class TargetTables:
 
 
 def _target_columns(conn: psycopg.Connection, table: str, schema: str) -> list[Column]:
+    # attgenerated: a generated column is computed by the target, never loaded (PostgreSQL 12+;
+    # older targets have none)
+    generated = (
+        "CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END"
+        if conn.info.server_version >= 120000
+        else "NULL::text"
+    )
     rows = conn.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atttypid "
-        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
-        "ORDER BY a.attnum",
+        sql.SQL(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atttypid, "
+            + generated
+            + " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY a.attnum"
+        ),
         [schema, table],
     ).fetchall()
-    return [Column(name, typ, notnull, type_oid=oid) for name, typ, notnull, oid in rows]
+    return [
+        Column(name, typ, notnull, type_oid=oid, generated=expr)
+        for name, typ, notnull, oid, expr in rows
+    ]
 
 
 class _DeferredCheckFailed(TableFailed):

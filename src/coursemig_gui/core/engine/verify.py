@@ -243,3 +243,21 @@ def verify_import(
         f"{count} rows in {tm.target}, {rows_written} loaded from the file; the content was not "
         "compared (a file has no checksum to compare with)"
     )
+
+
+def say_computed(report: TableReport, computed: list[str]) -> None:
+    """The verification's detail names the columns the target computed itself (generated
+    columns), which it did not compare.
+
+    Why not compared here: a rejected row is taken off the source's sum from its bytes as read,
+    and those hold no generated values (they are not read), so a sum over them could not be
+    made exact. 'coursemig compare' reads both sides and compares them, so a target whose
+    expression differs from the source's shows there."""
+    if not computed or not report.verification_detail:
+        return
+    many = len(computed) > 1
+    report.verification_detail += (
+        f"; the generated column{'s' if many else ''} {', '.join(computed)} "
+        f"{'are' if many else 'is'} computed by the target and not compared here "
+        "('coursemig compare' compares them)"
+    )

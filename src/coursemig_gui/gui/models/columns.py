@@ -6,6 +6,7 @@ from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex,
 from PySide6.QtWidgets import QApplication, QStyle
 
 from coursemig_gui.core.catalog import Table
+from coursemig_gui.core.generated_columns import computed_note
 from coursemig_gui.core.mapping import Problem, TableMapping
 from coursemig_gui.gui.signals import emit
 
@@ -142,8 +143,18 @@ class ColumnsModel(QAbstractTableModel):
             return self.HEADERS[section]
         return None
 
+    def _computed(self, row: int) -> str | None:
+        """The note of a column the database computes (generated): its copy box and type are
+        fixed, the target computes it from the expression."""
+        if not self._mapping or not self._table or not 0 <= row < len(self._mapping.columns):
+            return None
+        return computed_note(self._table.column(self._mapping.columns[row].source))
+
     def flags(self, index) -> Qt.ItemFlag:
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        fixed = index.column() in (self.INCLUDE, self.TARGET_TYPE) and self._computed(index.row())
+        if fixed:
+            return flags
         if index.column() == self.INCLUDE:
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         elif index.column() in (self.TARGET, self.TARGET_TYPE):
@@ -169,7 +180,8 @@ class ColumnsModel(QAbstractTableModel):
             if col == self.NOTES:
                 if not cm.include:
                     return "Left out"
-                return " ".join(p.message for p in problems)
+                computed = self._computed(index.row())
+                return " ".join([*([computed] if computed else []), *(p.message for p in problems)])
             return None
         if role == Qt.ItemDataRole.CheckStateRole and col == self.INCLUDE:
             return Qt.CheckState.Checked if cm.include else Qt.CheckState.Unchecked
@@ -177,6 +189,10 @@ class ColumnsModel(QAbstractTableModel):
             return _icon(state_of(problems))
         if role == Qt.ItemDataRole.ToolTipRole and col == self.NOTES and problems:
             return "\n".join(p.message for p in problems)
+        if role == Qt.ItemDataRole.ToolTipRole and col in (self.INCLUDE, self.TARGET_TYPE):
+            computed = self._computed(index.row())
+            if computed:
+                return computed
         if role == Qt.ItemDataRole.ToolTipRole and col == self.INCLUDE:
             return "Untick to leave this column out of the copy"
         return None
@@ -186,6 +202,8 @@ class ColumnsModel(QAbstractTableModel):
             return False
         cm = self._mapping.columns[index.row()]
         col = index.column()
+        if col in (self.INCLUDE, self.TARGET_TYPE) and self._computed(index.row()):
+            return False  # computed by the database: made as the source has it
         if col == self.INCLUDE and role == Qt.ItemDataRole.CheckStateRole:
             checked = (
                 value != Qt.CheckState.Unchecked
