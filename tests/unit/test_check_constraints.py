@@ -29,6 +29,8 @@ def test_columns_are_renamed_and_nothing_else_changes():
         ("(lower(lower) = 'a')", {"lower": "low"}),  # also a function
         ("(zone IS NOT NULL)", {"zone": "z"}),  # a word of a type (timestamp with time zone)
         ("(f(zone => 1) > x)", {"zone": "z"}),  # a named argument
+        # a field of EXTRACT: renamed, "m" would read as minute
+        ("((month)::numeric = EXTRACT(month FROM at))", {"month": "m"}),
     ],
 )
 def test_a_rename_that_is_not_safe_is_refused(expression, renames):

@@ -101,10 +101,13 @@ def map_expression(expression: str, renames: dict[str, str]) -> str | None:
             continue
         before = tokens[i - 1][1] if i else ""
         after = tokens[i + 1][1] if i + 1 < len(tokens) else ""
+        # EXTRACT(month FROM at): the first word is a field of the date, never a column
+        extract_field = before == "(" and i >= 2 and tokens[i - 2][1].lower() == "extract"
         if (
             before in ("::", ".")
             or after in ("(", ".", "=>")
             or (kind == "word" and name in _TYPE_WORDS)
+            or extract_field
         ):
             return None
         # the rest of the text as the server wrote it; only the name changes
