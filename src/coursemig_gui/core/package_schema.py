@@ -23,14 +23,24 @@ def setval_line(qualified, name: str, column: Column):
             seq, sql.Identifier(name), qualified
         )
     up = state.increment > 0
-    return sql.SQL("SELECT setval({}, {}({}, {}({}) + {}), false) FROM {};").format(
-        seq,
-        sql.SQL("GREATEST" if up else "LEAST"),
-        sql.Literal(state.next_value),
-        sql.SQL("max" if up else "min"),
-        sql.Identifier(name),
-        sql.Literal(state.increment),
-        qualified,
+    end = state.max_value if up else state.min_value
+    # past its last value (used up on the source) it is left at that value, used, so the next
+    # nextval() fails as the source's would; setval() refuses a value beyond it
+    return sql.SQL(
+        "SELECT setval({seq}, {clamp}(n, {end})::bigint, n {beyond} {end}) "
+        "FROM (SELECT {pick}({next}::numeric, {extreme}({col})::numeric + {inc}) AS n "
+        "FROM {tbl}) s;"
+    ).format(
+        seq=seq,
+        clamp=sql.SQL("LEAST" if up else "GREATEST"),
+        end=sql.Literal(end),
+        beyond=sql.SQL(">" if up else "<"),
+        pick=sql.SQL("GREATEST" if up else "LEAST"),
+        next=sql.Literal(state.next_value),
+        extreme=sql.SQL("max" if up else "min"),
+        col=sql.Identifier(name),
+        inc=sql.Literal(state.increment),
+        tbl=qualified,
     )
 
 
