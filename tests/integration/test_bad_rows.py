@@ -235,3 +235,32 @@ def test_a_table_failed_past_its_limit_says_how_many_rows_and_where_they_are(
         listed
     )
     assert (earlier / "errors.csv").exists()
+
+
+def test_a_skipped_rows_file_fixed_and_imported_from_its_folder_is_never_moved_or_overwritten(
+    source_db, target_db, tmp_path, capsys
+):
+    """'Fix and import that file': imported with the same skipped-rows folder, its rows would be
+    skipped into the file being read, so the run is refused and the file left where it is;
+    with another folder it loads."""
+    _arrange(source_db, target_db)
+    rejects = tmp_path / "rejects"
+    code, _ = _migrate_rooms(
+        source_db, target_db, rejects, tmp_path / "r1.json", "--max-rejects", "2"
+    )
+    assert code == 1
+    fixed = rejects / "meetinglocation.rejected.csv"
+    rows = fixed.read_text(encoding="utf-8")
+    with target_db.connect(autocommit=True) as conn:
+        conn.execute("ALTER TABLE meetinglocation ALTER COLUMN room TYPE varchar(200)")
+    args = ["import", str(rejects), "--target", target_db.url, "--tables",
+            "meetinglocation.rejected", "--rename-table",
+            "meetinglocation.rejected=meetinglocation", "--if-exists", "append", "-q"]  # fmt: skip
+    capsys.readouterr()
+    assert main([*args, "--rejects-dir", str(rejects)]) == 2
+    assert "is both a file this import reads" in capsys.readouterr().err
+    assert fixed.read_text(encoding="utf-8") == rows  # neither moved nor written over
+    assert main([*args, "--rejects-dir", str(tmp_path / "elsewhere")]) == 0
+    assert (
+        target_db.rows("SELECT count(*) FROM meetinglocation")[0][0] == len(rows.splitlines()) - 1
+    )

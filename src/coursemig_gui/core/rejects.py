@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 
+from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import RejectedRow
 from coursemig_gui.core.file_names import safe_file_stem
 from coursemig_gui.core.private_files import open_private, spreadsheet_row
@@ -142,14 +143,30 @@ class RejectLog:
     def errors_file(self) -> Path:
         return self.folder / "errors.csv"
 
-    def set_aside_earlier(self) -> Path | None:
+    def check_inputs(self, reads: set[Path], targets: list[str]) -> None:
+        """Refuse a run whose skipped rows of a table would be written over a file it reads
+        (a skipped-rows file fixed and imported from the same folder)."""
+        for target in targets:
+            path = self.reject_file(target)
+            if path.resolve() in reads:
+                raise FriendlyError(
+                    f"{path} is both a file this import reads and where the rows of {target} "
+                    "it cannot copy would be written. Choose another folder for the skipped "
+                    "rows (--rejects-dir, or the Migrate page's setting).",
+                    str(path),
+                )
+
+    def set_aside_earlier(self, reads: set[Path] = frozenset()) -> Path | None:
         """Move what an earlier run left in the folder (its skipped rows and error log) into a
         subfolder of its own: after a clean run, a file left beside this run's would list rows
-        that are now in the target, and fixing and importing it would add them twice. Returns
-        the subfolder, or None when there was nothing."""
+        that are now in the target, and fixing and importing it would add them twice. Files
+        this run reads (``reads``, resolved) stay. Returns the subfolder, or None when there was
+        nothing."""
         if not self.folder.is_dir():
             return None
-        earlier = sorted(self.folder.glob("*.rejected.csv"))
+        earlier = [
+            p for p in sorted(self.folder.glob("*.rejected.csv")) if p.resolve() not in reads
+        ]
         if self.errors_file.exists():
             earlier.append(self.errors_file)
         if not earlier:

@@ -28,6 +28,7 @@ from coursemig_gui.core.engine.idle_sessions import IdleSessions
 from coursemig_gui.core.engine.rehearsal import CITUS_LIMITS, Rehearsal, rehearsal_options
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
+from coursemig_gui.core.engine.skipped_rows import skipped_rows_log
 from coursemig_gui.core.engine.table_load import TableLoad
 from coursemig_gui.core.engine.table_outcome import SnapshotLost, run_table
 from coursemig_gui.core.engine.target_tables import _ReferringKey
@@ -56,7 +57,6 @@ from coursemig_gui.core.mapping import Problem, TableMapping, validate
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.package_schema import schema_script
 from coursemig_gui.core.package_zip import zip_package
-from coursemig_gui.core.paths import new_run_dir
 from coursemig_gui.core.plan import load_order
 from coursemig_gui.core.rejects import RejectLog
 from coursemig_gui.core.report import MigrationReport, TableReport
@@ -259,18 +259,10 @@ class _Run(TableLoad, CitusPhases):
                         "checked against its manifest before it is loaded."
                     )
                 )
-        folder = (
-            Path(self.options.rejects_dir) if self.options.rejects_dir else new_run_dir("rejects")
-        )
-        self.rejects = RejectLog(folder)
-        earlier = self.rejects.set_aside_earlier()
-        if earlier is not None:
-            self.emit(
-                LogMessage(
-                    f"The skipped-rows files an earlier run left in {folder} were moved to "
-                    f"{earlier}, so none of them is taken for this run's."
-                )
-            )
+        reads = self.csv_dir if self.options.route == Route.IMPORT else None
+        self.rejects, said = skipped_rows_log(self.options, reads, self.mappings)
+        if said:
+            self.emit(LogMessage(said))
 
         ordered = load_order(self.mappings, self.catalog)
         reports = {tm.source: TableReport(tm.source, tm.target) for tm in ordered}
