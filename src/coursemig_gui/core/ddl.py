@@ -17,7 +17,7 @@ from coursemig_gui.core.generated_columns import (
 )
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
-from coursemig_gui.core.sequences import identity_options
+from coursemig_gui.core.sequences import fitted_to, identity_options
 from coursemig_gui.core.type_grammar import fitted_name, is_type
 
 
@@ -106,11 +106,20 @@ def add_keys(tm: TableMapping, table: Table, schema: str = "public") -> sql.Comp
     )
 
 
-def identity_clause(col: Column) -> sql.Composable:
+def identity_clause(col: Column, column_type: str | None = None) -> sql.Composable | None:
     """The column's identity as the source has it (a serial becomes BY DEFAULT, which takes
-    explicit ids as a serial does), with its sequence's START, INCREMENT and limits."""
+    explicit ids as a serial does), with its sequence's START, INCREMENT and limits, fitted to
+    ``column_type`` when the Columns page gave it another; None when that type holds none."""
     kind = "ALWAYS" if col.identity == "always" else "BY DEFAULT"
-    options = identity_options(col.sequence) if col.sequence is not None else sql.SQL("")
+    state = col.sequence
+    if column_type is not None and column_type != col.type:
+        if state is not None:
+            state = fitted_to(state, column_type)
+            if state is None:
+                return None
+        elif column_type not in ("smallint", "integer", "bigint"):
+            return None
+    options = identity_options(state) if state is not None else sql.SQL("")
     return sql.SQL("GENERATED {} AS IDENTITY{}").format(sql.SQL(kind), options)
 
 
@@ -139,7 +148,9 @@ def create_table(
                 continue
             parts.append(generated_clause(expression))
         elif col is not None and (col.identity or (col.default or "").startswith("nextval(")):
-            parts.append(identity_clause(col))
+            identity = identity_clause(col, cm.target_type)
+            if identity is not None:
+                parts.append(identity)
         if col is not None and col.not_null:
             parts.append(sql.SQL("NOT NULL"))
         items.append(sql.SQL(" ").join(parts))

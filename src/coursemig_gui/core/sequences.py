@@ -48,6 +48,29 @@ class SequenceState:
         return {"min": -top - 1, "max": -1}
 
 
+_INTEGER_TOPS = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
+
+
+def fitted_to(state: SequenceState, column_type: str) -> SequenceState | None:
+    """The sequence for a column given another type on the Columns page: its limits and START
+    kept within that type (the rows beyond it are refused one by one, as the Columns page
+    warns, not the whole table), or None when the type cannot hold an identity at all."""
+    top = _INTEGER_TOPS.get(column_type)
+    if top is None:
+        return None
+    low = max(state.min_value, -top - 1)
+    high = min(state.max_value, top)
+    if low > high:
+        return None
+    return replace(
+        state,
+        type=column_type,
+        min_value=low,
+        max_value=high,
+        start=min(max(state.start, low), high),
+    )
+
+
 def identity_options(state: SequenceState) -> sql.Composable:
     """`` (START WITH … INCREMENT BY …)`` for CREATE TABLE: the source's options; MINVALUE,
     MAXVALUE, CYCLE and CACHE only where they are not what the target would choose anyway (a
