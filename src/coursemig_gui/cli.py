@@ -234,7 +234,7 @@ def _run(args, source, target, mappings, options, session=None, catalog=None) ->
     def stop(signum, frame) -> None:  # roll back the table in progress, then stop
         if cancel.cancelled:
             raise KeyboardInterrupt
-        print("\nStopping: rolling back the table in progress…", file=sys.stderr)
+        print("\nStopping: what is not yet committed is rolled back…", file=sys.stderr)
         cancel.cancel()
 
     # Ctrl-C, and SIGTERM (kill, systemd, a container stopping): the same graceful stop, so

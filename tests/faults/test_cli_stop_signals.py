@@ -121,7 +121,7 @@ def test_a_stop_signal_rolls_back_the_table_in_flight_and_writes_the_report(
             proc.wait()
     assert time.monotonic() - started < 15, "the stop waited for the table to finish"
     assert proc.returncode == 1, err
-    assert "Stopping: rolling back the table in progress" in err
+    assert "Stopping: what is not yet committed is rolled back" in err
     assert "Traceback" not in err
     data = json.loads(report.read_text())
     assert data["exit_code"] == 1 and data["cancelled"], data

@@ -100,11 +100,16 @@ def run_migration(
     try:
         options.check()  # as given (a test run's own drop the CSV folder): before any write
         run.execute()
-    except FriendlyError as exc:
-        run.report.message, run.report.detail = exc.message, exc.detail
-    except psycopg.Error as exc:
-        friendly = explain_error(exc)
+    except (FriendlyError, psycopg.Error) as exc:
+        friendly = exc if isinstance(exc, FriendlyError) else explain_error(exc)
         run.report.message, run.report.detail = friendly.message, friendly.detail
+        if run.cancel.cancelled and not run.report.tables:
+            # a Stop while connecting (a server that does not answer): said as the stop it is
+            run.report.cancelled = True
+            run.report.message = (
+                "Stopped before any table was started; nothing was written. (The run was "
+                f"still getting ready: {friendly.message})"
+            )
     except Exception as exc:  # noqa: BLE001 - a bug must still end in a report, not a traceback
         run.report.message = (
             "CourseMig stopped because of a problem inside it. Tables not finished were left "

@@ -201,7 +201,7 @@ class MigratePage(WizardStep, MigrateViews):
         answer = QMessageBox.question(
             self,
             "Stop the migration?",
-            "Stop after rolling back the table in progress? Finished tables stay.",
+            "Stop after rolling back the tables in progress? Finished tables stay.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -214,7 +214,7 @@ class MigratePage(WizardStep, MigrateViews):
             return
         self.run.cancel()
         self.cancel_button.setEnabled(False)
-        self.overall_label.setText("Stopping: rolling back the table in progress…")
+        self.overall_label.setText("Stopping: rolling back the tables in progress…")
 
     def _on_progress(self, progress: TableProgress) -> None:
         self.progress_model.update(progress)
@@ -249,7 +249,7 @@ class MigratePage(WizardStep, MigrateViews):
             left = elapsed * (total - done) / done
             text += f" · about {_duration(left)} left"
         if self.run is not None and self.run.cancelling and self.running:
-            text = "Stopping: rolling back the table in progress… · " + text
+            text = "Stopping: rolling back the tables in progress… · " + text
         self.overall_label.setText(text)
 
     def _on_finished(self, report: MigrationReport) -> None:
