@@ -247,16 +247,20 @@ def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
                     default_target_name(parent_table) if parent_table else parent
                 )
                 problems.append(
-                    Problem(
-                        tm.source,
-                        f"{tm.target} refers to {parent_target}, which is not "
-                        f"selected. Rows will load only if {parent_target} already "
-                        "exists in the target.",
-                        "warning",
-                    )
+                    Problem(tm.source, unselected_parent(tm.target, parent_target), "warning")
                 )
     problems.extend(_history_without_its_tables(included, catalog))
     return problems
+
+
+def unselected_parent(child: str, parent: str) -> str:
+    """What a table whose parent is not selected becomes: foreign keys are made only between
+    tables of the same run, so none to the parent, and no row is checked against it."""
+    return (
+        f"{child} refers to {parent}, which is not selected, so {child} is copied without that "
+        f"foreign key and its rows are not checked against {parent}. Select {parent} too, or "
+        "add the key by hand once both are in the target."
+    )
 
 
 def _history_without_its_tables(included: list[TableMapping], catalog: Catalog) -> list[Problem]:

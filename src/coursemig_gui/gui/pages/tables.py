@@ -13,6 +13,7 @@ from coursemig_gui.core.mapping import (
     add_new_columns,
     apply_renames,
     default_mapping,
+    unselected_parent,
 )
 from coursemig_gui.gui.models.tables import TablesModel
 from coursemig_gui.gui.pages.base import WizardStep
@@ -165,10 +166,7 @@ class TablesPage(WizardStep):
             for parent in sorted(table.parents if table else ()):
                 if parent not in chosen:
                     child, missing = names.get(name, name), names.get(parent, parent)
-                    warnings.append(
-                        f"{child} refers to {missing}, which is not selected. "
-                        f"Rows will load only if {missing} already exists in the target."
-                    )
+                    warnings.append(unselected_parent(child, missing))
         if warnings:
             self.banner.show_message(Level.WARNING, "\n".join(warnings))
         elif self.banner.level == Level.WARNING:
