@@ -290,3 +290,31 @@ def test_an_older_manifest_still_imports(source, target_db, tmp_path, capsys):
     child = _constraints(target_db, "cm_child")
     assert {c[0] for c in child.values()} == {"p", "u", "f"}
     assert {c[2] for c in child.values() if c[0] == "f"} == {False}
+
+
+def test_a_not_valid_foreign_key_stays_not_valid_and_keeps_its_old_rows(
+    source_db, target_db, tmp_path
+):
+    """A foreign key the source added NOT VALID over rows without a parent: the target's is
+    NOT VALID too, and those rows are copied, as they are in the source (they were refused
+    one by one, the key validated)."""
+    with psycopg.connect(source_db.url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE nv_parent (id int PRIMARY KEY)")
+        conn.execute("CREATE TABLE nv_child (id int PRIMARY KEY, parent_id int)")
+        conn.execute("INSERT INTO nv_parent VALUES (1)")
+        conn.execute("INSERT INTO nv_child VALUES (1, 1), (2, 99)")  # 99: no such parent
+        conn.execute(
+            "ALTER TABLE nv_child ADD CONSTRAINT nv_fk FOREIGN KEY (parent_id) "
+            "REFERENCES nv_parent NOT VALID"
+        )
+    code = main(["migrate", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "nv_parent,nv_child", "--rejects-dir", str(tmp_path), "-q"])  # fmt: skip
+    assert code == 0
+    assert target_db.rows("SELECT count(*) FROM nv_child") == [(2,)]
+    assert target_db.rows(
+        "SELECT convalidated FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid = 'nv_child'::regclass"
+    ) == [(False,)]
+    with psycopg.connect(target_db.url, autocommit=True) as conn:  # new rows are checked
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("INSERT INTO nv_child VALUES (3, 98)")

@@ -63,6 +63,8 @@ class ForeignKey:
     # Django makes its foreign keys DEFERRABLE INITIALLY DEFERRED, and apps rely on it
     deferrable: bool = False
     initially_deferred: bool = False
+    # NOT VALID on the source: rows older than the key were never checked, and may break it
+    validated: bool = True
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
                     FK_ACTIONS.get(on_update, "NO ACTION"),
                     deferrable,
                     deferred,
+                    validated,
                 )
             )
     for rel, cols, nnd in asked[unique_indexes_query]:

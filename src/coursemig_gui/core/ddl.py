@@ -181,21 +181,23 @@ def foreign_key_statement(
         return None
     name = fitted_name(f"{tm.target}_{'_'.join(child_cols)}_fk")
     # the actions and modes are words from a fixed list (catalog.FK_ACTIONS), not user text
-    tail = ""
+    tail: list[sql.Composable] = []
     if fk.on_delete != "NO ACTION":
-        tail += f" ON DELETE {fk.on_delete}"
+        tail.append(sql.SQL(" ON DELETE " + fk.on_delete))
     if fk.on_update != "NO ACTION":
-        tail += f" ON UPDATE {fk.on_update}"
+        tail.append(sql.SQL(" ON UPDATE " + fk.on_update))
     if fk.deferrable:
-        tail += " DEFERRABLE INITIALLY DEFERRED" if fk.initially_deferred else " DEFERRABLE"
-    return sql.SQL(
-        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})" + tail
-    ).format(
+        deferred = " DEFERRABLE INITIALLY DEFERRED" if fk.initially_deferred else " DEFERRABLE"
+        tail.append(sql.SQL(deferred))
+    if not fk.validated:  # as on the source: the rows already there are not checked
+        tail.append(sql.SQL(" NOT VALID"))
+    return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){}").format(
         sql.Identifier(schema, tm.target),
         sql.Identifier(name),
         sql.SQL(", ").join(map(sql.Identifier, child_cols)),
         sql.Identifier(schema, parent.target),
         sql.SQL(", ").join(map(sql.Identifier, parent_cols)),
+        sql.Composed(tail),
     )
 
 

@@ -211,6 +211,7 @@ def _table_json(entry: PackageTable) -> dict:
                 "on_update": fk.on_update,
                 "deferrable": fk.deferrable,
                 "initially_deferred": fk.initially_deferred,
+                **({} if fk.validated else {"validated": False}),
             }
             for fk in t.foreign_keys
         ],
@@ -313,6 +314,7 @@ def _foreign_key(data: dict) -> ForeignKey:
         _action(data, "on_update"),
         bool(data.get("deferrable", False)),
         bool(data.get("initially_deferred", False)),
+        bool(data.get("validated", True)),
     )
 
 
