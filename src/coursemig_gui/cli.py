@@ -146,11 +146,14 @@ class _Printer:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
         self._last = 0.0
+        self.tables_seen = False  # the run has come to its tables (a Stop must roll back)
 
     def __call__(self, event) -> None:
         from coursemig_gui.core.events import FINAL_PHASES, LogMessage, RejectedRow, TableProgress
         from coursemig_gui.core.events import TableRestarted as Restarted
 
+        if isinstance(event, TableProgress):
+            self.tables_seen = True
         if self.quiet:
             return
         if isinstance(event, TableProgress):
@@ -230,9 +233,12 @@ def _run(args, source, target, mappings, options, session=None, catalog=None) ->
         print(f"coursemig: warning: {POOLER_NOTE}", file=sys.stderr)
 
     cancel = CancelToken()
+    printer = _Printer(args.quiet)
 
-    def stop(signum, frame) -> None:  # roll back the table in progress, then stop
-        if cancel.cancelled:
+    def stop(signum, frame) -> None:  # roll back the tables in progress, then stop
+        # before any table, nothing is written yet: stop at once, even inside a connection
+        # attempt to a server that does not answer (it would wait out its timeout)
+        if cancel.cancelled or not printer.tables_seen:
             raise KeyboardInterrupt
         print("\nStopping: what is not yet committed is rolled back…", file=sys.stderr)
         cancel.cancel()
@@ -242,7 +248,7 @@ def _run(args, source, target, mappings, options, session=None, catalog=None) ->
     stops = (signal.SIGINT, signal.SIGTERM)
     old = {signum: signal.signal(signum, stop) for signum in stops}
     try:
-        report = run_migration(source, target, mappings, options, _Printer(args.quiet), cancel,
+        report = run_migration(source, target, mappings, options, printer, cancel,
                                test_run=getattr(args, "test_run", False),
                                source_session=session, catalog=catalog)  # fmt: skip
     finally:

@@ -190,3 +190,44 @@ def test_sigterm_during_a_test_run_puts_the_sequences_back(two_tables, target_db
     assert "Traceback" not in err
     assert _sequences(target_db) == before
     assert (_count(target_db, "parent_things"), _count(target_db, "child_things")) == (0, 0)
+
+
+def test_a_stop_while_the_target_does_not_answer_stops_at_once(source_db, tmp_path):
+    """A target that takes the connection and never answers: a Stop before any table has
+    nothing to roll back, so it stops at once (it waited out the connection's timeout, then
+    said the target did not answer, exit 2)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    held: list = []
+    threading.Thread(target=lambda: held.append(listener.accept()), daemon=True).start()
+    port = listener.getsockname()[1]
+    report = tmp_path / "report.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coursemig_gui.cli", "migrate", "--source", source_db.url,
+         "--target", f"postgresql://u@127.0.0.1:{port}/x?sslmode=disable&connect_timeout=60",
+         "--tables", "courses_program", "--json-report", str(report)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not held:  # the run is connecting to the target
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never connected to the target"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        listener.close()
+    assert time.monotonic() - started < 10, err
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and "stopped" in err
+    data = json.loads(report.read_text())
+    assert data["cancelled"] is True and data["exit_code"] == 1
