@@ -90,8 +90,8 @@ def test_citus_duplicates_on_distributed_and_reference_tables_are_rejected_exact
         # shard, 23505 (with the shard's own COPY line) from a reference table's
         assert {e["sqlstate"] for e in found} == {sqlstate}
         assert [e["problem"] for e in found] == [
-            f"A row with {key} = {value} is already in {table}. Choose 'Replace all rows' or "
-            "remove the duplicate."
+            f"A row with {key} = {value} is already in {table}. Choose 'Replace all rows' "
+            "(--if-exists replace) or remove the duplicate."
             for value in dups.values()
         ]
         with (rejects / f"{table}.rejected.csv").open(newline="", encoding="utf-8") as f:

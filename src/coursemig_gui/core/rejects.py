@@ -63,7 +63,10 @@ def explain_row_error(exc: psycopg.Error, column: str | None, target: str) -> st
     if state == "23505" or (state == "XX000" and "duplicate key" in message):
         key = re.search(r"Key \((.*?)\)=\((.*?)\)", detail)
         what = f"{key.group(1)} = {key.group(2)}" if key else (constraint or "the same key")
-        return f"A row with {what} is already in {target}. Choose 'Replace all rows' or remove the duplicate."
+        return (
+            f"A row with {what} is already in {target}. Choose 'Replace all rows' (--if-exists "
+            "replace) or remove the duplicate."
+        )
     if state == "23503":
         key = re.search(r"Key \((.*?)\)=\((.*?)\) is not present in table \"(.*?)\"", detail)
         if key:

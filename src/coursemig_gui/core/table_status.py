@@ -19,8 +19,9 @@ _TEXT: dict[Phase, tuple[str, str]] = {
     Phase.COPIED_NOT_VERIFIED: (
         "Copied, not verified",
         "Copied and committed, but the check afterwards did not finish: the rows are in the "
-        "target. Do not copy it again with 'Add rows'; compare its row count with the source's "
-        "(or run it again with 'Replace all rows') to check it.",
+        "target. Do not copy it again with 'Add rows' (--if-exists append); compare its row "
+        "count with the source's (or run it again with 'Replace all rows', --if-exists replace) "
+        "to check it.",
     ),
     Phase.COMMIT_UNKNOWN: (
         "Unknown: check the table",

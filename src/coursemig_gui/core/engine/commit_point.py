@@ -180,7 +180,7 @@ class TableTransaction:
         raise CommitUnresolved(
             f"The connection to the target broke while {table} was being committed, and the "
             f"target {said}, so CourseMig cannot tell whether its rows went in. Look at {table} "
-            "in the target before running it again: if it holds the rows, choose 'Skip' for it; "
-            "if not, run it again.",
+            "in the target before running it again: if it holds the rows, choose 'Skip' "
+            "(--if-exists skip) for it; if not, run it again.",
             f"transaction {self.xid}: {status or 'no answer'}\n{friendly.detail}",
         ) from error

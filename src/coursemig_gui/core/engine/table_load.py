@@ -69,7 +69,8 @@ class TableLoad(TargetTables, TableExport, TableImport):
                 "The source database restarted (or the connection that held its snapshot broke) "
                 "during the run, so the tables not yet copied could no longer be read as of the "
                 "same moment as those already copied, and were not started. To finish the job, "
-                "run the same migration again, choosing 'Skip' for the tables already copied.",
+                "run the same migration again, choosing 'Skip' (--if-exists skip) for the tables "
+                "already copied.",
                 str(exc),
             ) from exc
         return conn

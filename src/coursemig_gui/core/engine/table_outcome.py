@@ -330,9 +330,9 @@ def _not_verified(run: TableRun, report: TableReport, exc: BaseException) -> Non
     rows = f"Its {report.rows_written:,} rows" if report.rows_written else "Its rows"
     report.message = (
         f"{t} was copied and committed, but it could not be verified: {why} "
-        f"{rows} are in the target: do not copy it again with 'Add rows'. To "
-        "check it, compare its row count with the source's, or run it again with "
-        "'Replace all rows'."
+        f"{rows} are in the target: do not copy it again with 'Add rows' (--if-exists "
+        "append). To check it, compare its row count with the source's, or run it again with "
+        "'Replace all rows' (--if-exists replace)."
     )
     report.detail = detail
 

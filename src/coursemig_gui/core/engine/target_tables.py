@@ -309,7 +309,7 @@ class TargetTables:
                     f"Replacing the rows of {tm.target} would leave rows of {fk.table} without "
                     f"the {tm.target} they refer to ({detail.strip() or exc}). {tm.target} was "
                     f"left as it was. Replace {fk.table} in the same migration, or choose "
-                    "'Add rows'.",
+                    "'Add rows' (--if-exists append).",
                     str(exc),
                 ) from exc
 
