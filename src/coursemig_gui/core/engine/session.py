@@ -52,9 +52,17 @@ _STEP = sql.Identifier("coursemig_step")
 
 
 def pinned_query(conn: psycopg.Connection, statement: sql.Composable) -> psycopg.Cursor:
-    """``statement`` with the session settings pinned (``pin_session``), in a transaction of
-    its own (a savepoint inside one already open), all sent in one round trip; its cursor, to
-    fetch from. A failure is rolled back to where it started, then raised.
+    """``statement`` with the session settings pinned (``pin_session``), in one round trip
+    (``in_one_round_trip``); its cursor, to fetch from."""
+    return in_one_round_trip(conn, [_SET_LOCAL, statement])[-1]
+
+
+def in_one_round_trip(
+    conn: psycopg.Connection, statements: list[sql.Composable]
+) -> list[psycopg.Cursor]:
+    """``statements`` in a transaction of their own (a savepoint inside one already open), all
+    sent in one round trip; their cursors. A failure is rolled back to where it started, then
+    raised.
 
     Explicit statements, not ``conn.transaction()``: a psycopg transaction in a pipeline syncs
     at its start and end, a round trip each (to a cloud server, each costs more than a small
@@ -69,8 +77,7 @@ def pinned_query(conn: psycopg.Connection, statement: sql.Composable) -> psycopg
     try:
         with conn.pipeline():
             conn.execute(begin)
-            conn.execute(_SET_LOCAL)
-            cursor = conn.execute(statement)
+            cursors = [conn.execute(statement) for statement in statements]
             conn.execute(end)
     except psycopg.Error:
         if (
@@ -81,7 +88,7 @@ def pinned_query(conn: psycopg.Connection, statement: sql.Composable) -> psycopg
             for step in undo:
                 conn.execute(step)
         raise
-    return cursor
+    return cursors
 
 
 def pin_session(conn: psycopg.Connection) -> None:

@@ -14,6 +14,7 @@ import psycopg
 
 from coursemig_gui.core.catalog import Table
 from coursemig_gui.core.check_constraints import CheckStatement, check_statements
+from coursemig_gui.core.engine.session import in_one_round_trip
 from coursemig_gui.core.events import LogMessage
 from coursemig_gui.core.mapping import TableMapping
 
@@ -57,10 +58,8 @@ def _not_made(tm: TableMapping, table: Table, check: CheckStatement, exc: psycop
 
 
 def _try(tgt: psycopg.Connection, statements: list[CheckStatement]) -> psycopg.Error | None:
-    try:
-        with tgt.transaction():  # a savepoint: a refused CHECK leaves the table as it was
-            for check in statements:
-                tgt.execute(check.statement)
+    try:  # under a savepoint, in one round trip: a refused CHECK leaves the table as it was
+        in_one_round_trip(tgt, [check.statement for check in statements])
     except _CANNOT_MAKE as exc:
         return exc
     return None
