@@ -67,9 +67,11 @@ _TEST_RUN_TEXT: dict[Phase, tuple[str, str]] = {
         "connection's work, so nothing was kept.",
     ),
     Phase.FAILED: (
-        "Would fail",
-        "It could not be copied in the test run, so a real run would fail the same way until "
-        "the reason given is dealt with. Nothing was kept.",
+        # a broken connection fails a test run's table too, but a real run starts it again
+        "Failed in the test run",
+        "It could not be copied in the test run, for the reason given: a real run would fail "
+        "the same way until it is dealt with, unless the reason is a broken connection (a real "
+        "run starts such a table again). Nothing was kept.",
     ),
     Phase.ROLLED_BACK: ("Stopped", "Stopped during the test run. Nothing was kept."),
     Phase.SKIPPED: (
