@@ -81,10 +81,30 @@ def run_measured(
     )
 
 
-def psql_pipe(src_url: str, tgt_url: str, table: str, target: str, columns: list[str]) -> float:
+def psql_pipe(
+    src_url: str,
+    tgt_url: str,
+    table: str,
+    target: str,
+    columns: list[str],
+    binary: bool = False,
+    blocks: tuple[int, int] | None = None,
+) -> float:
+    """``psql \\copy … TO STDOUT | psql \\copy … FROM STDIN``: CSV, or binary; all of ``table``,
+    or only the rows in its blocks ``blocks`` (first, end), for a load split over sessions."""
     cols = ", ".join(f'"{c}"' for c in columns)
-    out = f"\\copy {table} ({cols}) TO STDOUT CSV"
-    into = f"\\copy {target} ({cols}) FROM STDIN CSV"
+    fmt = "(FORMAT binary)" if binary else "CSV"
+    read = table
+    if blocks is not None:
+        first, end = blocks
+        read = (
+            f"(SELECT {cols} FROM {table} WHERE ctid >= '({first},0)'::tid"
+            f" AND ctid < '({end},0)'::tid)"
+        )
+        out = f"\\copy {read} TO STDOUT {fmt}"
+    else:
+        out = f"\\copy {table} ({cols}) TO STDOUT {fmt}"
+    into = f"\\copy {target} ({cols}) FROM STDIN {fmt}"
     start = time.perf_counter()
     reader = subprocess.Popen(["psql", src_url, "-X", "-q", "-c", out], stdout=subprocess.PIPE)
     writer = subprocess.run(

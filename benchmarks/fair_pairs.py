@@ -5,7 +5,9 @@ in one run (pipe, tool, tool, pipe, …), so a busy machine slows both sides ali
   PRIMARY KEY, ADD UNIQUE`` (what CourseMig does: keys after the load); CourseMig with its
   default verification and with ``--no-verify``; and the target alone, fed rows already read
   (the least any tool can take on this machine), with its hash of the rows (the least
-  verification can cost);
+  verification can cost); and the same work by psql in binary format, in one session and split
+  over two: the least a tool that reads the source can take here, with no check and nothing
+  done per row in Python;
 - existing keyed table, append: the pipe into the same keyed table as CourseMig;
 - 100 bad rows spread over the table, against the same run on clean data: an existing table
   (the keys of 100 source rows are already there) and a new table (one column narrowed so 100
@@ -23,6 +25,7 @@ import os
 import statistics
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +45,13 @@ from coursemig_gui.core.engine.server_checksum import server_checksum
 VERIFIED = "CourseMig (verification on)"
 UNVERIFIED = "CourseMig --no-verify"
 TARGET_ALONE = "the target alone (rows already read, keys after)"
+BINARY_PIPE = "psql pipe in binary format + keys after (no check)"
+SPLIT_PIPE = "the same, split over 2 sessions by block range"
+FLOORS = {
+    TARGET_ALONE: "the most any tool can reach here",
+    BINARY_PIPE: "the most a tool reading the source can reach here",
+    SPLIT_PIPE: "does splitting pay on this machine?",
+}
 
 GOALS = {
     "new": "≥ 1.25× with verification",
@@ -144,6 +154,46 @@ class Bench:
         drop_tables(self.tgt_admin, [name])
         return seconds
 
+    def binary_pipes(self, name: str, sessions: int) -> float:
+        """The pipe's work in binary format (no conversion to text and back), the source's
+        blocks split over ``sessions`` pipes running at once into a committed bare table, then
+        the keys: the least a tool reading the source can take, and whether splitting pays."""
+        drop_tables(self.tgt_admin, [name])
+        with psycopg.connect(self.src_url) as conn:
+            blocks = conn.execute(
+                "SELECT pg_relation_size('courses_course') / current_setting('block_size')::int"
+            ).fetchone()[0]
+        start = time.perf_counter()
+        with psycopg.connect(self.tgt_url, autocommit=True) as conn:
+            conn.execute(_create_sql(name, keys=False))
+        ranges = [(blocks * i // sessions, blocks * (i + 1) // sessions) for i in range(sessions)]
+        with ThreadPoolExecutor(sessions) as pool:
+            list(
+                pool.map(
+                    lambda part: psql_pipe(
+                        self.src_url,
+                        self.tgt_url,
+                        "courses_course",
+                        name,
+                        self.columns,
+                        binary=True,
+                        blocks=part if sessions > 1 else None,
+                    ),
+                    ranges,
+                )
+            )
+        with psycopg.connect(self.tgt_url, autocommit=True) as conn:
+            conn.execute(_keys_sql(name))  # as the pipe in CSV makes them
+        seconds = time.perf_counter() - start
+        with psycopg.connect(self.tgt_url) as conn:
+            loaded = conn.execute(
+                psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(name))
+            ).fetchone()[0]
+        drop_tables(self.tgt_admin, [name])
+        if loaded != self.rows:
+            raise RuntimeError(f"the binary pipe loaded {loaded} rows, not {self.rows}")
+        return seconds
+
     def pipe_existing(self, name: str) -> float:
         make_target_table(self.tgt_admin, name)
         seconds = psql_pipe(self.src_url, self.tgt_url, "courses_course", name, self.columns)
@@ -220,6 +270,8 @@ class Bench:
                 VERIFIED: run(),
                 UNVERIFIED: run("--no-verify"),
                 TARGET_ALONE: lambda: self.target_alone("course_floor"),
+                BINARY_PIPE: lambda: self.binary_pipes("course_binary", 1),
+                SPLIT_PIPE: lambda: self.binary_pipes("course_binary", 2),
             },
         )
 
@@ -401,7 +453,7 @@ class Bench:
                 else:
                     ratio = f"{base / seconds:.2f}×"
                 cpu = p.cpu_median(label)
-                goal = "the most any tool can reach here" if label == TARGET_ALONE else p.goal
+                goal = FLOORS.get(label, p.goal)
                 print(f"| {p.work} | {label} | {seconds:.1f} | {ratio} | {goal} | {cpu} | |")
                 rows.append(
                     [p.work, label, f"{seconds:.2f}", p.base_label, f"{base:.2f}", ratio, cpu]
