@@ -158,6 +158,36 @@ def test_missing_target_table_cannot_be_compared(migrated, tmp_path, target_db):
     )
 
 
+def test_report_says_every_table_was_compared_only_when_each_was(migrated, tmp_path, target_db):
+    """The manager's page said "Every row of every table was compared" whatever happened: with a
+    table missing from the target, and with no connection at all."""
+    every = "Every row of every table was compared"
+    page = tmp_path / "report.html"
+    assert main(["compare", str(migrated), "--html", str(page), "-q"]) == 0
+    assert every in page.read_text()
+
+    with target_db.admin_connect() as conn:
+        conn.execute("DROP TABLE coursesectionlink_sections")
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+                              ).fetchone()[0]  # fmt: skip
+    assert main(["compare", str(migrated), "--html", str(page), "-q"]) == 1
+    text = page.read_text()
+    assert every not in text
+    assert f"Only {tables} of {tables + 1} tables were compared, every row of each" in text
+    assert "The others were not compared (see their verdicts)." in text
+
+
+def test_report_of_a_comparison_without_connection_says_nothing_was_compared(
+    migrated, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PGPASSWORD", "wrong")
+    page = tmp_path / "report.html"
+    assert main(["compare", str(migrated), "--html", str(page), "-q"]) == 1
+    text = page.read_text()
+    assert "Every row of every table was compared" not in text
+    assert "No table was compared." in text
+
+
 def test_unreadable_profile_is_a_usage_error(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "nope.json")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -163,6 +163,20 @@ class CompareReport:
             )
         return ", ".join(parts)
 
+    def coverage(self) -> str:
+        """Which tables the fingerprints covered: 'every table' only when each has a verdict."""
+        n = len(self.tables)
+        compared = [t for t in self.tables if t.status in (Status.IDENTICAL, Status.DIFFERENT)]
+        how = ("each database computed a fingerprint of each row, and the two lists were "
+               "matched row by row.")  # fmt: skip
+        if n and len(compared) == n:
+            return f"Every row of every table was compared: {how}"
+        if compared:
+            were = "was" if len(compared) == 1 else "were"
+            return (f"Only {len(compared)} of {n} tables {were} compared, every row of each: "
+                    f"{how} The others were not compared (see their verdicts).")  # fmt: skip
+        return "No table was compared."
+
     # -- renderings -------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
@@ -217,8 +231,7 @@ class CompareReport:
             f"<p>Compared on {e(_when(self.started))} (finished {e(_when(self.finished))}).<br>"
             f"Source: {e(self.source_database)}<br>Target: {e(self.target_database)}"
             + (f"<br>Saved migration: {e(self.profile)}" if self.profile else "")
-            + "</p><p>Every row of every table was compared: each database computed a "
-            "fingerprint of each row, and the two lists were matched row by row.</p>"
+            + f"</p><p>{e(self.coverage())}</p>"
             "<table><tr><th>Source table</th><th>Target table</th><th>Rows in source</th>"
             f"<th>Rows in target</th><th>Verdict</th></tr>{verdicts}</table>{sections}"
         )
