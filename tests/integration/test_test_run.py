@@ -8,10 +8,12 @@ import json
 import time
 from pathlib import Path
 
+import psycopg
 from citus_cluster import placements_in_cluster
 from psycopg import sql
 
 from coursemig_gui.cli import main
+from coursemig_gui.core.engine import rehearsal
 from coursemig_gui.core.engine.rehearsal import CITUS_LIMITS
 
 
@@ -221,3 +223,37 @@ def test_test_run_of_a_csv_import_leaves_the_target_as_it_was(source_db, target_
     assert sum(t["rows_rejected"] for t in report["tables"]) == 1
     assert _target_state(target_db) == before
     assert _quiet(target_db) == (0, 0)
+
+
+def test_test_run_does_not_rewind_a_sequence_the_app_used_meanwhile(
+    source_db, target_db, tmp_path, monkeypatch
+):
+    """The app keeps writing to the target during a test run: the test run put every moved
+    sequence back where it stood, so the app's next INSERT got an id it had already used
+    ("duplicate key value violates unique constraint")."""
+    with target_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE app_log (id bigserial PRIMARY KEY, msg text)")
+        conn.execute("INSERT INTO app_log (msg) VALUES ('a'), ('b')")
+    begin = rehearsal.Rehearsal.begin
+
+    def begin_while_the_app_writes(self):
+        conn = begin(self)
+        with psycopg.connect(target_db.url, autocommit=True) as app:
+            app.execute("INSERT INTO app_log (msg) VALUES ('during the test run')")
+        return conn
+
+    monkeypatch.setattr(rehearsal.Rehearsal, "begin", begin_while_the_app_writes)
+    out = tmp_path / "report.json"
+    code = main(["migrate", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "courses_program", "--test-run", "--json-report", str(out), "-q"])  # fmt: skip
+    report = json.loads(out.read_text())
+    assert code == 0 and report["test_run"], report
+    with psycopg.connect(target_db.url, autocommit=True) as app:
+        app.execute("INSERT INTO app_log (msg) VALUES ('after the test run')")  # no duplicate id
+        ids = [r[0] for r in app.execute("SELECT id FROM app_log ORDER BY id")]
+    assert ids == [1, 2, 3, 4]
+    assert report["notes"] == [
+        "The sequence app_log_id_seq was not put back to where it stood before the test run: "
+        "app_log.id holds 3 (written since by someone else, or there before), so its next "
+        "value is 4."
+    ]

@@ -4,7 +4,8 @@ one transaction on one connection, rolled back at the end, so the target is as i
 
 Tables load one after another in that transaction (each in a savepoint), so a child table's
 foreign keys are checked against the rows its parents would have. Sequences are the one thing a
-rollback does not undo: their positions are read before and put back after.
+rollback does not undo: their positions are read before and put back after, but never behind a
+value a committed row holds (the app may have taken ids from them meanwhile).
 """
 
 from __future__ import annotations
@@ -82,14 +83,20 @@ class Rehearsal:
                 self._stack.close()  # the rollback
             if conn.closed or conn.broken:
                 conn = _reconnect(self.target)  # the server rolled back when the link broke
-            for name, (value, called) in _positions(conn).items():
+            for name, now in _positions(conn).items():
                 before = self._positions.get(name)
-                if before is not None and before != (value, called):
-                    try:
-                        conn.execute("SELECT setval(%s::regclass, %s, %s)", [name, *before])
-                    except psycopg.Error:
-                        missed.append(f"The sequence {name} moved during the test run and could "
-                                      "not be put back: this user may not change it.")  # fmt: skip
+                if before is None or before == now:
+                    continue
+                back, note = _safe_position(conn, name, before)
+                if note:
+                    missed.append(note)
+                if back is None or back == now:
+                    continue
+                try:
+                    conn.execute("SELECT setval(%s::regclass, %s, %s)", [name, *back])
+                except psycopg.Error:
+                    missed.append(f"The sequence {name} moved during the test run and could "
+                                  "not be put back: this user may not change it.")  # fmt: skip
         except (psycopg.Error, FriendlyError) as exc:
             # the positions are known: say how to put them back by hand
             put_back = " ".join(
@@ -119,6 +126,62 @@ def _reconnect(target: Endpoint) -> psycopg.Connection:
             if time.monotonic() > deadline:
                 raise
             time.sleep(1.0)
+
+
+# The integer columns that take their values from a sequence: through a DEFAULT nextval() (a
+# serial) or as an identity / OWNED BY column.
+_COLUMNS_OF = """
+SELECT n.nspname, c.relname, a.attname FROM pg_depend d
+JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid
+JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = %(seq)s::regclass
+  AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+UNION
+SELECT n.nspname, c.relname, a.attname FROM pg_depend d
+JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE d.classid = 'pg_class'::regclass AND d.objid = %(seq)s::regclass
+  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+  AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+"""
+
+
+def _safe_position(
+    conn: psycopg.Connection, name: str, before: tuple[int, bool]
+) -> tuple[tuple[int, bool] | None, str]:
+    """Where a sequence the test run saw move can be put back: where it stood before, unless a
+    committed row now holds a value it would hand out again (others took ids from it during the
+    test run: rewinding would give those ids twice); then just past that row's value. None when
+    the rows could not be read: the sequence is left where it is, which is always safe."""
+    increment = conn.execute(
+        "SELECT seqincrement FROM pg_sequence WHERE seqrelid = %s::regclass", [name]
+    ).fetchone()[0]
+    up = increment > 0
+    value, called = before
+    next_value = value + increment if called else value
+    held: list[tuple[int, str]] = []
+    try:
+        for schema, table, column in conn.execute(_COLUMNS_OF, {"seq": name}).fetchall():
+            extreme = sql.SQL("max" if up else "min")
+            row = conn.execute(
+                sql.SQL("SELECT {}({}) FROM {}").format(
+                    extreme, sql.Identifier(column), sql.Identifier(schema, table)
+                )
+            ).fetchone()
+            if row[0] is not None:
+                held.append((row[0], f"{table}.{column}"))
+    except psycopg.Error:
+        return None, (f"The sequence {name} moved during the test run and was left where it is: "
+                      "this user may not read every column that takes its values, so putting "
+                      "it back could give an id a row already has.")  # fmt: skip
+    beyond = [(v, where) for v, where in held if (v >= next_value if up else v <= next_value)]
+    if not beyond:
+        return before, ""
+    v, where = max(beyond) if up else min(beyond)
+    return (v, True), (f"The sequence {name} was not put back to where it stood before the test "
+                       f"run: {where} holds {v} (written since by someone else, or there "
+                       f"before), so its next value is {v + increment}.")  # fmt: skip
 
 
 def _positions(conn: psycopg.Connection) -> dict[str, tuple[int, bool]]:
