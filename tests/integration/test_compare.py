@@ -230,3 +230,37 @@ def test_retyped_columns_compare_on_meaning_and_text_keys_sort_alike(
     assert row["key"] == {"code": "Éa"}
     assert row["columns"] == [{"column": "price", "target_column": "price",
                                "source_value": "1.50", "target_value": "1.51"}]  # fmt: skip
+
+
+def test_rows_sharing_a_key_in_the_target_are_shown_with_their_own_values(
+    source_db, target_db, tmp_path, monkeypatch
+):
+    """A target table without the source's primary key can hold a key twice: the extra row was
+    shown with the values of the first row found under that key (often the identical one)."""
+    with source_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE rooms (id integer PRIMARY KEY, name text)")
+        conn.execute("INSERT INTO rooms VALUES (1, 'first'), (2, 'second'), (3, 'third')")
+    with target_db.connect(autocommit=True) as conn:  # made by hand, without the key
+        conn.execute("CREATE TABLE rooms (id integer, name text)")
+    monkeypatch.setenv("PGPASSWORD", target_db.password)
+    profile = tmp_path / "rooms.json"
+    assert main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "rooms", "--if-exists", "append", "--output", str(profile), "-q"]) == 0  # fmt: skip
+    assert main(["run", str(profile), "-q"]) == 0
+    with target_db.connect(autocommit=True) as conn:  # the app writes keys already there
+        conn.execute("INSERT INTO rooms VALUES (1, 'extra one'), (2, 'changed two'), "
+                     "(2, 'another two')")  # fmt: skip
+        conn.execute("DELETE FROM rooms WHERE name = 'second'")
+    code, report = _compare(profile, tmp_path)
+    assert code == 3, report
+    rooms = _table(report, "rooms")
+    assert (rooms["identical"], rooms["different"], rooms["only_in_source"],
+            rooms["only_in_target"]) == (2, 1, 0, 2)  # fmt: skip
+    shown = {(r["kind"], r["key"]["id"]): r for r in rooms["rows"]}
+    assert sorted(shown) == [("different", "2"), ("only in target", "1"), ("only in target", "2")]
+    assert shown[("only in target", "1")]["values"] == {"id": "1", "name": "extra one"}
+    [change] = shown[("different", "2")]["columns"]
+    assert change["source_value"] == "second"
+    # which of the two rows under key 2 pairs with the source's is arbitrary; each shows once
+    extra = shown[("only in target", "2")]["values"]["name"]
+    assert sorted([change["target_value"], extra]) == ["another two", "changed two"]

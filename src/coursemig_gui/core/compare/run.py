@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -257,22 +258,18 @@ def _values(spec: TableSpec, src, tgt, method: str, shown: list) -> list[RowDiff
     src_rows = _fetch(src, spec, "source", method, keys)
     tgt_rows = _fetch(tgt, spec, "target", method, keys)
     names = [p.source for p in spec.columns]
-    used: dict[tuple, int] = {}
+    unmatched: dict[tuple, tuple[list, list]] = {}
     rows = []
     for kind, key in shown:
-        if spec.multiset:
-            side = src_rows if kind == Kind.ONLY_SOURCE else tgt_rows
-            # a row found several times is shown as often as it is missing
-            n = used.get((kind, key), 0)
-            used[(kind, key)] = n + 1
-            found = side.get(key, [])
-            values = found[min(n, len(found) - 1)] if found else []
-            row = RowDifference(str(kind), {}, values=dict(zip(names, values, strict=False)))
-            rows.append(row)
-            continue
-        key_text = dict(zip(spec.key_names, (str(k) for k in key), strict=True))
-        before = (src_rows.get(key) or [[]])[0]
-        after = (tgt_rows.get(key) or [[]])[0]
+        if key not in unmatched:
+            unmatched[key] = _unmatched(src_rows.get(key, []), tgt_rows.get(key, []))
+        left, right = unmatched[key]
+        # the rows of a key left once equal rows are paired, taken in the order merge_sorted
+        # counted them: different (one from each side), then only in source, only in target
+        before = _take(left) if kind != Kind.ONLY_TARGET else []
+        after = _take(right) if kind != Kind.ONLY_SOURCE else []
+        key_text = {} if spec.multiset else dict(zip(spec.key_names, (str(k) for k in key),
+                                                     strict=True))  # fmt: skip
         if kind == Kind.DIFFERENT:
             columns = [
                 ColumnDifference(p.source, p.target, a, b)
@@ -287,16 +284,41 @@ def _values(spec: TableSpec, src, tgt, method: str, shown: list) -> list[RowDiff
     return rows
 
 
+def _unmatched(left: list[tuple], right: list[tuple]) -> tuple[list, list]:
+    """The values of one key's (hash, values) rows on each side, less the rows whose hash the
+    other side has too (the identical ones, as merge_sorted paired them)."""
+    matched = Counter(h for h, _ in left) & Counter(h for h, _ in right)
+    return _less(left, matched.copy()), _less(right, matched)
+
+
+def _less(rows: list[tuple], matched: Counter) -> list:
+    kept = []
+    for h, values in rows:
+        if matched[h]:
+            matched[h] -= 1
+        else:
+            kept.append(values)
+    return kept
+
+
+def _take(rows: list) -> list:
+    return rows.pop(0) if rows else []
+
+
 def _fetch(conn, spec: TableSpec, side: str, method: str, keys: list[tuple]) -> dict:
-    """key -> list of value lists (text), for the given keys; a multiset's key is the hash."""
+    """key -> list of (row hash, value list as text), for the given keys; a multiset's key is
+    the hash."""
     if spec.multiset:
         params = [[k[0] for k in keys]]
     else:
         params = [[k[i] for k in keys] for i in range(len(spec.key))]
     found: dict[tuple, list] = {}
     width = 1 if spec.multiset else len(spec.key)
+    # a multiset's rows start with their hash (its key); a keyed table's with its key, then
+    # the hash
+    start = width if spec.multiset else width + 1
     for row in conn.execute(values_query(spec, side, method), params):
-        found.setdefault(tuple(row[:width]), []).append(list(row[width:]))
+        found.setdefault(tuple(row[:width]), []).append((row[start - 1], list(row[start:])))
     return found
 
 

@@ -192,8 +192,9 @@ def empty_key_count_query(spec: TableSpec, side: str) -> sql.Composed:
 
 
 def values_query(spec: TableSpec, side: str, method: str) -> sql.Composed:
-    """The values, as text, of the rows named by key (parameters: one array per key column) or,
-    for a multiset, by row hash (one array of hashes)."""
+    """The values, as text, of the rows named by key (parameters: one array per key column),
+    after their key and row hash (which tells apart the rows a target holds under one key), or,
+    for a multiset, by row hash (one array of hashes), after that hash."""
     texts = sql.SQL(", ").join(sql.SQL("({})::text").format(_value(p, side)) for p in spec.columns)
     if spec.multiset:
         hash_type = sql.SQL("bytea[]" if method == "sha256" else "bigint[]")
@@ -203,8 +204,9 @@ def values_query(spec: TableSpec, side: str, method: str) -> sql.Composed:
         ).format(texts=texts, hashed=row_hash(spec, side, method), table=_table(spec, side),
                  hash_type=hash_type)  # fmt: skip
     keys = [key_expression(p, side) for p in spec.key]
-    return sql.SQL("SELECT {keys}, {texts} FROM {table} WHERE ({keys}) IN "
+    return sql.SQL("SELECT {keys}, {hashed}, {texts} FROM {table} WHERE ({keys}) IN "
                    "(SELECT * FROM unnest({arrays}))").format(
-        keys=sql.SQL(", ").join(keys), texts=texts, table=_table(spec, side),
+        keys=sql.SQL(", ").join(keys), hashed=row_hash(spec, side, method), texts=texts,
+        table=_table(spec, side),
         arrays=sql.SQL(", ").join(sql.SQL("%s::{}").format(key_array_type(p)) for p in spec.key),
     )  # fmt: skip
