@@ -264,3 +264,32 @@ def test_rows_sharing_a_key_in_the_target_are_shown_with_their_own_values(
     # which of the two rows under key 2 pairs with the source's is arbitrary; each shows once
     extra = shown[("only in target", "2")]["values"]["name"]
     assert sorted([change["target_value"], extra]) == ["another two", "changed two"]
+
+
+def test_target_rows_with_an_empty_key_are_listed_with_their_values(
+    source_db, target_db, tmp_path, monkeypatch
+):
+    """A target table without the source's key can hold rows with no key at all: they were
+    counted as only in the target but never listed, so the page read 'Showing the first 0 of 2
+    differences'."""
+    with source_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE desks (id integer PRIMARY KEY, name text)")
+        conn.execute("INSERT INTO desks VALUES (1, 'first'), (2, 'second')")
+    with target_db.connect(autocommit=True) as conn:  # made by hand, without the key
+        conn.execute("CREATE TABLE desks (id integer, name text)")
+    monkeypatch.setenv("PGPASSWORD", target_db.password)
+    profile = tmp_path / "desks.json"
+    assert main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "desks", "--if-exists", "append", "--output", str(profile), "-q"]) == 0  # fmt: skip
+    assert main(["run", str(profile), "-q"]) == 0
+    with target_db.connect(autocommit=True) as conn:  # the app writes rows without a key
+        conn.execute("INSERT INTO desks VALUES (NULL, 'no id'), (NULL, NULL)")
+    page = tmp_path / "comparison.html"
+    code, report = _compare(profile, tmp_path, "--html", str(page))
+    assert code == 3, report
+    desks = _table(report, "desks")
+    assert (desks["identical"], desks["only_in_target"]) == (2, 2)
+    rows = desks["rows"]
+    assert [(r["kind"], r["key"]) for r in rows] == [("only in target", {"id": None})] * 2
+    assert sorted(r["values"]["name"] or "" for r in rows) == ["", "no id"]
+    assert "Showing the first" not in page.read_text()

@@ -72,7 +72,7 @@ class TableComparison:
     def how(self) -> str:
         if self.key_kind:
             return f"by {self.key_kind} {', '.join(self.key_columns)}"
-        return "as whole rows (no key: a changed row counts once on each side)"
+        return "as whole rows, for want of a key: a changed row counts once on each side"
 
     def verdict(self) -> str:
         """One line for a person: the table's result."""

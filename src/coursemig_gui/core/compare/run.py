@@ -27,6 +27,7 @@ from coursemig_gui.core.compare.spec import (
     TableSpec,
     build_spec,
     empty_key_count_query,
+    empty_key_values_query,
     hash_query,
     values_query,
 )
@@ -200,6 +201,8 @@ def _compare_one(
             merged.only_target += empty_keys
             _fill(result, merged)
             result.rows = _values(spec, src, tgt, method, merged.shown)
+            if empty_keys and len(result.rows) < shown_rows:
+                result.rows += _empty_key_rows(spec, tgt, shown_rows - len(result.rows))
         result.status = Status.DIFFERENT if result.differences else Status.IDENTICAL
     except Cancelled:
         result.status = Status.STOPPED
@@ -282,6 +285,17 @@ def _values(spec: TableSpec, src, tgt, method: str, shown: list) -> list[RowDiff
             rows.append(RowDifference(str(kind), key_text, values=dict(zip(names, values,
                                                                            strict=False))))  # fmt: skip
     return rows
+
+
+def _empty_key_rows(spec: TableSpec, tgt, limit: int) -> list[RowDifference]:
+    """Target rows with an empty key, which match no source row: shown with their values (the
+    merge never meets them, so they were counted but not listed)."""
+    names = [p.source for p in spec.columns]
+    key = dict.fromkeys(spec.key_names)  # each None: shown as the empty key it is
+    return [
+        RowDifference(str(Kind.ONLY_TARGET), key, values=dict(zip(names, row, strict=False)))
+        for row in tgt.execute(empty_key_values_query(spec, "target"), [limit])
+    ]
 
 
 def _unmatched(left: list[tuple], right: list[tuple]) -> tuple[list, list]:

@@ -191,6 +191,19 @@ def empty_key_count_query(spec: TableSpec, side: str) -> sql.Composed:
     )
 
 
+def empty_key_values_query(spec: TableSpec, side: str) -> sql.Composed:
+    """The values, as text, of the first rows (parameter: how many) whose key is empty: they
+    are counted as only in the target, and shown like the others."""
+    texts = sql.SQL(", ").join(sql.SQL("({})::text").format(_value(p, side)) for p in spec.columns)
+    return sql.SQL("SELECT {} FROM {} WHERE {} LIMIT %s").format(
+        texts,
+        _table(spec, side),
+        sql.SQL(" OR ").join(
+            sql.SQL("{} IS NULL").format(key_expression(p, side)) for p in spec.key
+        ),
+    )
+
+
 def values_query(spec: TableSpec, side: str, method: str) -> sql.Composed:
     """The values, as text, of the rows named by key (parameters: one array per key column),
     after their key and row hash (which tells apart the rows a target holds under one key), or,

@@ -108,7 +108,13 @@ class Rehearsal:
             missed.append(
                 f"The sequences could not be checked after the test run ({exc}), so any it "
                 "moved may still be moved. "
-                + (f"Their positions before the test run: {put_back}" if put_back else "")
+                + (
+                    "Their positions before the test run, to put back only a sequence nothing "
+                    "else has taken ids from since (else its next id would be one a row already "
+                    f"has): {put_back}"
+                    if put_back
+                    else ""
+                )
             )
         finally:
             conn.close()
