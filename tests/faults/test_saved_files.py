@@ -84,6 +84,38 @@ DAMAGED = {
         '"target": "a", "columns": [{"name": "x"}]}]}',
         "has a setting CourseMig does not understand",
     ),
+    # hand-edited values of the wrong type: once a traceback, or "a problem inside CourseMig"
+    # after connecting (exit 1), with tables already started
+    "text-for-a-number": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"loaders": "3"}}',
+        'options.loaders is "3", where a whole number goes',
+    ),
+    "text-for-batch-rows": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"batch_rows": "5000"}}',
+        'options.batch_rows is "5000", where a whole number goes',
+    ),
+    "number-for-a-schema": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"target_schema": 5}}',
+        "options.target_schema is 5, where text in quotes goes",
+    ),
+    "null-schema": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"source_schema": null}}',
+        "options.source_schema is null, where text in quotes goes",
+    ),
+    "text-for-a-limit": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"max_rejects": "100"}}',
+        'options.max_rejects is "100", where a whole number (or null) goes',
+    ),
+    "text-for-yes-no": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"verify": "no"}}',
+        'options.verify is "no", where true or false goes',
+    ),
+    "text-for-a-column-choice": (
+        '{"format": "coursemig-profile", "version": 2, "tables": [{"source": "a", "target": '
+        '"a", "columns": [{"source": "x", "target": "x", "target_type": "text", '
+        '"include": "no"}]}]}',
+        'tables[0].columns[0].include is "no", where true or false goes',
+    ),
     "newer": (
         '{"format": "coursemig-profile", "version": 99, "name": "from the future"}',
         "was saved by a newer CourseMig (format 99). Update CourseMig to open it.",

@@ -15,6 +15,7 @@ from coursemig_gui.core.file_names import safe_file_stem
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.paths import profiles_dir
+from coursemig_gui.core.profile_values import value_problem
 
 PROFILE_VERSION = 2  # 2: the Django app question and its models ("django")
 FORMAT_NAME = "coursemig-profile"
@@ -103,6 +104,12 @@ class Profile:
                 f"{path.name} was saved by a newer CourseMig (format {version}). "
                 "Update CourseMig to open it.",
                 f"this version reads formats up to {PROFILE_VERSION}",
+            )
+        if problem := value_problem(data):
+            raise FriendlyError(
+                f"The saved migration {path.name} has a setting CourseMig does not understand "
+                f"({problem}). Start a new migration, or fix the file.",
+                problem,
             )
         try:
             return cls.from_dict(data)
