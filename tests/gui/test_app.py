@@ -191,3 +191,19 @@ def test_a_saved_migration_brings_back_its_tables_names_and_choices(
         )
     finally:
         wizard.shutdown()
+
+
+def test_a_profile_opened_by_a_relative_name_is_remembered_by_its_full_path(
+    qtbot, tmp_path, monkeypatch
+):
+    """``coursemig-gui courses.json``: the Start page's "last used" and the nightly command are
+    used from other folders, where a bare name finds nothing."""
+    monkeypatch.chdir(tmp_path)
+    Profile(name="Courses").save(tmp_path / "courses.json")
+    wizard = open_window(parse_args(["courses.json"]))
+    qtbot.addWidget(wizard)
+    try:
+        assert wizard.state.profile_path == tmp_path / "courses.json"
+        assert last_profile() == tmp_path / "courses.json"
+    finally:
+        wizard.shutdown()

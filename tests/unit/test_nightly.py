@@ -87,3 +87,12 @@ def test_the_nightly_log_is_made_private_before_cron_writes_it(tmp_path):
     assert log.read_text(encoding="utf-8") == "the first night\n"
     assert log.stat().st_mode & 0o777 == 0o600
     assert make_log_private(profile, platform="win32") is None
+
+
+def test_a_profile_named_from_the_current_folder_is_run_by_its_full_path(tmp_path, monkeypatch):
+    """The wizard opened as ``coursemig-gui courses.json``: cron starts in the home folder, where
+    ``coursemig run courses.json`` finds no such file, and the log would land there too."""
+    monkeypatch.chdir(tmp_path)
+    run = nightly_run(Path("courses.json"), PROGRAM, platform="linux", uid=1000)
+    assert shlex.split(run.command) == [*PROGRAM, "run", str(tmp_path / "courses.json")]
+    assert f">> {tmp_path / 'courses.nightly.log'} 2>&1" in run.schedule

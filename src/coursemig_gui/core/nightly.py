@@ -62,7 +62,7 @@ def nightly_run(
     uid: int | None = None,
 ) -> NightlyRun:
     """The command that runs ``profile`` and how to schedule it daily at ``at`` on ``platform``."""
-    profile = Path(profile)
+    profile = Path(profile).absolute()  # cron and Task Scheduler start in another folder
     args = [*program, "run", str(profile)]
     if platform == "win32":
         command = subprocess.list2cmdline(args)
