@@ -180,6 +180,18 @@ def recent_profiles(limit: int = 10) -> list[ProfileSummary]:
     return found[:limit]
 
 
+def tables_gone(saved: list[TableMapping], tables: set[str]) -> list[str]:
+    """A sentence for each table of a saved migration that the source no longer has (``tables``:
+    the source's table names). The wizard's list is the source's, so such a table would be
+    left out without a word, and the saved file rewritten without it after a run."""
+    return [
+        f"{m.source}, in this saved migration, is no longer in the source, so it is not "
+        "copied; running or saving the migration leaves it out of the saved file."
+        for m in saved
+        if m.include and m.source not in tables
+    ]
+
+
 def stamp_run(profile: Profile, headline: str) -> None:
     profile.last_run = datetime.now().isoformat(timespec="minutes")
     profile.last_result = headline
