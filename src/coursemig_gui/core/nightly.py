@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 DEFAULT_TIME = time(2, 0)  # the middle of the night, when nobody is using the app
 
@@ -62,7 +62,10 @@ def nightly_run(
     uid: int | None = None,
 ) -> NightlyRun:
     """The command that runs ``profile`` and how to schedule it daily at ``at`` on ``platform``."""
-    profile = Path(profile).absolute()  # cron and Task Scheduler start in another folder
+    # a full path: cron and Task Scheduler start in another folder (the platform's own rule,
+    # so C:\... is already one when the line is built for Windows elsewhere)
+    pure = PureWindowsPath if platform == "win32" else PurePosixPath
+    profile = Path(profile) if pure(profile).is_absolute() else Path(profile).absolute()
     args = [*program, "run", str(profile)]
     if platform == "win32":
         command = subprocess.list2cmdline(args)
