@@ -309,6 +309,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     catalog = _read_catalog(src := _endpoint(args.source, "source"), args.source_schema)
     mappings = _mappings(args, catalog, src, show=True)
     options = _options(args, Route.DIRECT_KEEP_CSV if args.via_csv else Route.DIRECT)
+    options = options.with_absolute_folders()  # the run may start in another folder
     for p in validate(mappings, catalog):
         print(f"{p.severity}: {p.message}", file=sys.stderr)
     profile = Profile(

@@ -84,6 +84,38 @@ DAMAGED = {
         '"target": "a", "columns": [{"name": "x"}]}]}',
         "has a setting CourseMig does not understand",
     ),
+    # hand-edited values of the wrong type: once a traceback, or "a problem inside CourseMig"
+    # after connecting (exit 1), with tables already started
+    "text-for-a-number": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"loaders": "3"}}',
+        'options.loaders is "3", where a whole number goes',
+    ),
+    "text-for-batch-rows": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"batch_rows": "5000"}}',
+        'options.batch_rows is "5000", where a whole number goes',
+    ),
+    "number-for-a-schema": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"target_schema": 5}}',
+        "options.target_schema is 5, where text in quotes goes",
+    ),
+    "null-schema": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"source_schema": null}}',
+        "options.source_schema is null, where text in quotes goes",
+    ),
+    "text-for-a-limit": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"max_rejects": "100"}}',
+        'options.max_rejects is "100", where a whole number (or null) goes',
+    ),
+    "text-for-yes-no": (
+        '{"format": "coursemig-profile", "version": 2, "options": {"verify": "no"}}',
+        'options.verify is "no", where true or false goes',
+    ),
+    "text-for-a-column-choice": (
+        '{"format": "coursemig-profile", "version": 2, "tables": [{"source": "a", "target": '
+        '"a", "columns": [{"source": "x", "target": "x", "target_type": "text", '
+        '"include": "no"}]}]}',
+        'tables[0].columns[0].include is "no", where true or false goes',
+    ),
     "newer": (
         '{"format": "coursemig-profile", "version": 99, "name": "from the future"}',
         "was saved by a newer CourseMig (format 99). Update CourseMig to open it.",
@@ -314,3 +346,42 @@ def test_profile_that_cannot_be_written(source_db, target_db, tmp_path, capsys):
     assert code == 2
     assert "Traceback" not in err and "could not be used" in err and "a-file" in err, err
     assert blocker.read_text() == "not a folder"
+
+
+# -- folders named relative to where the plan was made ------------------------------------------
+
+
+def test_a_planned_csv_folder_is_the_same_when_run_from_elsewhere(
+    source_db, target_db, tmp_path, monkeypatch, capsys
+):
+    """``plan --via-csv csv`` named ./csv where it was typed; the run (from cron, in the home
+    folder) once wrote the CSV files into a csv folder there instead, and the skipped rows too."""
+    monkeypatch.setenv("PGPASSWORD", target_db.password)
+    planned, elsewhere = tmp_path / "planned", tmp_path / "elsewhere"
+    planned.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(planned)
+    code = main(["plan", "--source", source_db.url, "--target", target_db.url, "--tables",
+                 "courses_program", "--via-csv", "csv", "--rejects-dir", "rejects", "--output",
+                 "courses.json", "-q"])  # fmt: skip
+    assert code == 0
+    options = json.loads((planned / "courses.json").read_text(encoding="utf-8"))["options"]
+    assert options["csv_dir"] == str(planned / "csv")
+    assert options["rejects_dir"] == str(planned / "rejects")
+    monkeypatch.chdir(elsewhere)
+    code, err = _run(planned / "courses.json", capsys)
+    assert code == 0, err
+    assert (planned / "csv" / "courses_program.csv").is_file()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_wizard_saves_a_typed_csv_folder_as_a_full_path(tmp_path, monkeypatch):
+    from coursemig_gui.core.engine.routes import Route
+    from coursemig_gui.core.options import MigrationOptions
+    from coursemig_gui.gui.state import WizardState
+
+    monkeypatch.chdir(tmp_path)
+    state = WizardState(options=MigrationOptions(route=Route.DIRECT_KEEP_CSV, csv_dir="csv"))
+    path = state.to_profile().save(tmp_path / "p.json")
+    assert Profile.load(path).options.csv_dir == str(tmp_path / "csv")
+    assert state.options.csv_dir == "csv"  # the page still shows what was typed

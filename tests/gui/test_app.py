@@ -191,3 +191,63 @@ def test_a_saved_migration_brings_back_its_tables_names_and_choices(
         )
     finally:
         wizard.shutdown()
+
+
+def test_a_profile_opened_by_a_relative_name_is_remembered_by_its_full_path(
+    qtbot, tmp_path, monkeypatch
+):
+    """``coursemig-gui courses.json``: the Start page's "last used" and the nightly command are
+    used from other folders, where a bare name finds nothing."""
+    monkeypatch.chdir(tmp_path)
+    Profile(name="Courses").save(tmp_path / "courses.json")
+    wizard = open_window(parse_args(["courses.json"]))
+    qtbot.addWidget(wizard)
+    try:
+        assert wizard.state.profile_path == tmp_path / "courses.json"
+        assert last_profile() == tmp_path / "courses.json"
+    finally:
+        wizard.shutdown()
+
+
+def test_a_saved_table_the_source_no_longer_has_is_said_on_the_tables_page(
+    qtbot, source_db, target_db, tmp_path
+):
+    """``coursemig run`` refuses such a migration; the wizard once dropped the table without a
+    word, said "All 2 tables copied" and rewrote the saved file without it."""
+    from coursemig_gui.core.catalog import read_catalog
+    from coursemig_gui.core.mapping import default_mappings
+
+    chosen = ["courses_program", "courses_course", "courses_meetingtime"]
+    with source_db.connect() as conn:
+        mappings = default_mappings(read_catalog(conn), chosen)
+    path = Profile(
+        name="Courses",
+        source=parse_connection_string(source_db.url).settings,
+        target=parse_connection_string(target_db.url).settings,
+        tables=mappings,
+    ).save(tmp_path / "courses.json")
+    with source_db.admin_connect() as conn:
+        conn.execute("DROP TABLE courses_meetingtime CASCADE")
+
+    wizard = open_window(parse_args([str(path)]))
+    qtbot.addWidget(wizard)
+    try:
+        page = wizard.connect_page
+        page.target_card.password.setText(target_db.password)
+        for card in (page.source_card, page.target_card):
+            with qtbot.waitSignal(card.tested, timeout=WAIT_MS):
+                qtbot.mouseClick(card.test_button, Qt.MouseButton.LeftButton)
+        click_next(qtbot, wizard)
+        tables = wizard.tables_page
+        assert tables.model.selected_tables() == ["courses_course", "courses_program"]
+        banner = tables.banner
+        assert banner.isVisible() and banner.level == "warning"
+        assert (
+            "courses_meetingtime, in this saved migration, is no longer in the source, so it is "
+            "not copied" in banner.text
+        ), banner.text
+        tables.model.set_app_checked("courses", False)  # another choice does not hide it
+        tables.model.set_app_checked("courses", True)
+        assert "courses_meetingtime" in banner.text and banner.isVisible()
+    finally:
+        wizard.shutdown()

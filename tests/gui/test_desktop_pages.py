@@ -141,6 +141,10 @@ def test_nightly_run_is_offered_after_saving_and_shows_the_command(
         # the passwords were typed, not remembered: the dialog says the night run cannot connect
         assert dialog.warning.isVisible()
         assert "No password is saved for" in dialog.warning.text()
+        # the tables were left at 'Stop': every night after the first would fail
+        assert "are set to 'Stop', so they are not copied again and the run fails" in (
+            dialog.warning.text()
+        )
         # the log cron appends to exists already, readable by the user only
         assert path.with_suffix(".nightly.log").stat().st_mode & 0o777 == 0o600
     finally:

@@ -219,6 +219,11 @@ def _forms_with_password(password: str) -> list[tuple[str, str]]:
         ("keyvalue", f"host=db.example.com user=citus password={_kv_quote(password)} dbname=x"),
         ("psql", "psql " + shlex.quote(f"host=db.example.com user=citus password={kv}")),
         ("psql-portal-style", 'psql "host=db.example.com user=citus password=' + kv_dq + '"'),
+        ("psql-dbname-uri", "psql -d " + shlex.quote(f"postgresql://citus:{q}@db.example.com/c")),
+        (
+            "psql-dbname-kv",
+            "psql --dbname=" + shlex.quote(f"host=db.example.com user=citus password={kv}"),
+        ),
         ("adonet", f"Server=db.example.com;User Id=citus;Password={_ado_quote(password)};"),
         ("adonet-single", "Server=h;Pwd='" + password.replace("'", "''") + "';Database=d"),
         ("jdbc", f"jdbc:postgresql://db.example.com:5432/citus?user=citus&password={q}"),
@@ -509,3 +514,23 @@ def test_permission_message_names_the_connected_user_not_the_role_in_the_message
 def test_fallback_is_one_clean_sentence():
     friendly = explain_error(psycopg.errors.UniqueViolation("duplicate key value."))
     assert friendly.message.startswith("The database reported a problem: duplicate key value. ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "psql -d postgresql://citus:Hunter2secret@db.example.com/citus",
+        "psql -dpostgresql://citus:Hunter2secret@db.example.com/citus",
+        "psql --dbname 'host=db.example.com user=citus password=Hunter2secret dbname=citus'",
+    ],
+)
+def test_a_psql_dbname_holding_a_whole_connection_string_is_read_as_one(text):
+    """psql expands -d as it does its first argument; taken as a database name, the password
+    went into the settings, and from there into every saved migration (in plain text)."""
+    from coursemig_gui.core.profile import Profile
+
+    parsed = parse_connection_string(text)
+    assert (parsed.settings.host, parsed.settings.dbname) == ("db.example.com", "citus")
+    assert parsed.settings.user == "citus" and parsed.password == "Hunter2secret"
+    saved = json.dumps(Profile(source=parsed.settings, target=parsed.settings).to_dict())
+    assert "Hunter2secret" not in saved

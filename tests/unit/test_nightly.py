@@ -87,3 +87,41 @@ def test_the_nightly_log_is_made_private_before_cron_writes_it(tmp_path):
     assert log.read_text(encoding="utf-8") == "the first night\n"
     assert log.stat().st_mode & 0o777 == 0o600
     assert make_log_private(profile, platform="win32") is None
+
+
+def test_a_profile_named_from_the_current_folder_is_run_by_its_full_path(tmp_path, monkeypatch):
+    """The wizard opened as ``coursemig-gui courses.json``: cron starts in the home folder, where
+    ``coursemig run courses.json`` finds no such file, and the log would land there too."""
+    monkeypatch.chdir(tmp_path)
+    run = nightly_run(Path("courses.json"), PROGRAM, platform="linux", uid=1000)
+    assert shlex.split(run.command) == [*PROGRAM, "run", str(tmp_path / "courses.json")]
+    assert f">> {tmp_path / 'courses.nightly.log'} 2>&1" in run.schedule
+
+
+def test_tables_a_second_night_would_not_copy_again_are_named():
+    """The guide's nightly run repeats the migration; with the default 'Stop' every night from
+    the second failed (the tables are there), and 'Add rows' sent every row again (refused as
+    duplicates, or copied twice without a key), with nothing said when the line was offered."""
+    from coursemig_gui.core.mapping import IfExists, TableMapping
+    from coursemig_gui.core.nightly import repeat_problem
+
+    def table(name: str, choice: IfExists, include: bool = True) -> TableMapping:
+        return TableMapping(f"courses_{name}", name, if_exists=choice, include=include)
+
+    assert repeat_problem([table("course", IfExists.REPLACE)]) == ""
+    text = repeat_problem(
+        [
+            table("program", IfExists.FAIL),
+            table("course", IfExists.FAIL),
+            table("logbook", IfExists.APPEND),
+            table("term", IfExists.REPLACE),
+            table("left_out", IfExists.FAIL, include=False),
+        ]
+    )
+    assert (
+        "program and course are set to 'Stop', so they are not copied again and the run fails"
+        in text
+    )
+    assert "logbook is set to 'Add rows', so every row is sent again" in text
+    assert "copied twice" in text and "choose 'Replace all rows'" in text
+    assert "term" not in text and "left_out" not in text

@@ -352,6 +352,7 @@ def _parse_psql(text: str) -> list[tuple[str, str]]:
         ) from None
     pairs: list[tuple[str, str]] = []
     positional: list[str] = []
+    expanded: list[tuple[str, str]] = []
     i = 1
     while i < len(args):
         arg = args[i]
@@ -372,13 +373,12 @@ def _parse_psql(text: str) -> list[tuple[str, str]]:
         elif not arg.startswith("-"):
             positional.append(arg)
         i += 1
-    for index, arg in enumerate(positional[:2]):
-        if index == 0 and ("=" in arg or "://" in arg):
-            # psql lists dbname after -h/-p/-U, so what the expanded string says wins
-            pairs.extend(_read_pairs(arg)[1])
-        else:
-            pairs.append(("dbname" if index == 0 else "user", arg))
-    return pairs
+    # psql reads -d's value, and its first plain argument, as a whole connection string when it
+    # looks like one (-d postgresql://u:pw@h/db: once kept whole as a name, password and all)
+    for key, value in [*pairs, *zip(("dbname", "user"), positional[:2], strict=False)]:
+        whole = key == "dbname" and ("=" in value or "://" in value)
+        expanded.extend(_read_pairs(value)[1] if whole else [(key, value)])
+    return expanded
 
 
 def _squash(key: str) -> str:

@@ -15,7 +15,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from coursemig_gui.core.mapping import IfExists, TableMapping
 
 DEFAULT_TIME = time(2, 0)  # the middle of the night, when nobody is using the app
 
@@ -62,7 +64,10 @@ def nightly_run(
     uid: int | None = None,
 ) -> NightlyRun:
     """The command that runs ``profile`` and how to schedule it daily at ``at`` on ``platform``."""
-    profile = Path(profile)
+    # a full path: cron and Task Scheduler start in another folder (the platform's own rule,
+    # so C:\... is already one when the line is built for Windows elsewhere)
+    pure = PureWindowsPath if platform == "win32" else PurePosixPath
+    profile = Path(profile) if pure(profile).is_absolute() else Path(profile).absolute()
     args = [*program, "run", str(profile)]
     if platform == "win32":
         command = subprocess.list2cmdline(args)
@@ -145,3 +150,39 @@ def unsaved_passwords(connections: Sequence[object | None], store: object | None
         f"No password is saved for {names}, so a night run could not connect: tick "
         '"Remember password" on the Connect page, test the connection, and save again.'
     )
+
+
+def repeat_problem(mappings: Sequence[TableMapping]) -> str:
+    """A sentence naming the tables a second night would not copy again, or "".
+
+    From the second night on every table is already in the target. 'Stop' leaves it untouched
+    and fails the run; 'Add rows' sends every row again: a keyed table refuses them all as
+    duplicates (past the limit of skipped rows it fails), a table without a key gets them twice.
+    Only 'Replace all rows' copies the source again each night.
+    """
+    stop = [m.target for m in mappings if m.include and m.if_exists == IfExists.FAIL]
+    add = [m.target for m in mappings if m.include and m.if_exists == IfExists.APPEND]
+    if not stop and not add:
+        return ""
+    parts = ["From the second night on, every table is already in the target:"]
+    if stop:
+        parts.append(
+            f"{_names(stop)} {'is' if len(stop) == 1 else 'are'} set to 'Stop', so "
+            f"{'it is' if len(stop) == 1 else 'they are'} not copied again and the run fails."
+        )
+    if add:
+        parts.append(
+            f"{_names(add)} {'is' if len(add) == 1 else 'are'} set to 'Add rows', so every row "
+            "is sent again: rows already there are refused as duplicates (past the limit of "
+            "skipped rows the table fails) or, in a table without a key, copied twice."
+        )
+    parts.append(
+        "To copy the source again each night, choose 'Replace all rows' for them on the "
+        "Columns page and save the migration again."
+    )
+    return " ".join(parts)
+
+
+def _names(names: list[str]) -> str:
+    shown = names[:5] + ([f"{len(names) - 5} more"] if len(names) > 5 else [])
+    return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]

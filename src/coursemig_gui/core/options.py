@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -70,6 +70,16 @@ class MigrationOptions:
                     "Choose another folder for the CSV files."
                 )
         return None
+
+    def with_absolute_folders(self) -> MigrationOptions:
+        """A copy whose folders are full paths, for saving: a saved migration runs later from
+        another folder (cron starts in the home folder), where a relative folder names another
+        place than the one chosen."""
+        return replace(
+            self,
+            csv_dir=str(Path(self.csv_dir).absolute()) if self.csv_dir else self.csv_dir,
+            rejects_dir=str(Path(self.rejects_dir).absolute()) if self.rejects_dir else None,
+        )
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -15,6 +15,7 @@ from coursemig_gui.core.file_names import safe_file_stem
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.paths import profiles_dir
+from coursemig_gui.core.profile_values import value_problem
 
 PROFILE_VERSION = 2  # 2: the Django app question and its models ("django")
 FORMAT_NAME = "coursemig-profile"
@@ -104,6 +105,12 @@ class Profile:
                 "Update CourseMig to open it.",
                 f"this version reads formats up to {PROFILE_VERSION}",
             )
+        if problem := value_problem(data):
+            raise FriendlyError(
+                f"The saved migration {path.name} has a setting CourseMig does not understand "
+                f"({problem}). Start a new migration, or fix the file.",
+                problem,
+            )
         try:
             return cls.from_dict(data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -171,6 +178,18 @@ def recent_profiles(limit: int = 10) -> list[ProfileSummary]:
         found.append(ProfileSummary(path, name, last_run, result, path.stat().st_mtime))
     found.sort(key=lambda p: p.modified, reverse=True)
     return found[:limit]
+
+
+def tables_gone(saved: list[TableMapping], tables: set[str]) -> list[str]:
+    """A sentence for each table of a saved migration that the source no longer has (``tables``:
+    the source's table names). The wizard's list is the source's, so such a table would be
+    left out without a word, and the saved file rewritten without it after a run."""
+    return [
+        f"{m.source}, in this saved migration, is no longer in the source, so it is not "
+        "copied; running or saving the migration leaves it out of the saved file."
+        for m in saved
+        if m.include and m.source not in tables
+    ]
 
 
 def stamp_run(profile: Profile, headline: str) -> None:

@@ -81,7 +81,7 @@ class WizardState:
             source=self.source,
             target=self.target,
             tables=[m for m in self.mappings if m.include],
-            options=self.options,
+            options=self.options.with_absolute_folders(),  # a later run starts elsewhere
             django=self.django_plan(),
         )
 

@@ -80,13 +80,15 @@ class MigrationWizard(QWizard):
 
     def open_profile(self, path: Path) -> None:
         """Load a saved migration (raises FriendlyError); passwords come from the keyring."""
-        profile = Profile.load(Path(path))
-        state = WizardState.from_profile(profile, Path(path))
+        # a full path: the nightly command and the remembered profile are used from elsewhere
+        path = Path(path).absolute()
+        profile = Profile.load(path)
+        state = WizardState.from_profile(profile, path)
         state.source_password = saved_password(state.source)
         state.target_password = saved_password(state.target)
         self.state = state
         self.generation += 1
-        remember_last_profile(Path(path))
+        remember_last_profile(path)
 
     def start_demo(self, done: Callable[[FriendlyError | None], None]) -> None:
         """Start the practice databases on a worker thread; ``done(None)`` once filled in."""

@@ -294,6 +294,7 @@ class SummaryPage(WizardStep):
             cli_program,
             make_log_private,
             nightly_run,
+            repeat_problem,
             unsaved_passwords,
         )
         from coursemig_gui.gui.widgets.nightly_dialog import NightlyDialog
@@ -304,7 +305,11 @@ class SummaryPage(WizardStep):
         run = nightly_run(path, cli_program(), name=self.state.name)
         with contextlib.suppress(OSError):  # the folder is the profile's own; the line still helps
             make_log_private(path)
-        warning = unsaved_passwords([self.state.source, self.state.target])
+        warnings = (
+            unsaved_passwords([self.state.source, self.state.target]),
+            repeat_problem([m for m in self.state.mappings if m.include]),
+        )
+        warning = "\n\n⚠ ".join(w for w in warnings if w)
         dialog = NightlyDialog(run, warning, self)
         dialog.open()
         return dialog

@@ -15,6 +15,7 @@ from coursemig_gui.core.mapping import (
     default_mapping,
     unselected_parent,
 )
+from coursemig_gui.core.profile import tables_gone
 from coursemig_gui.gui.models.tables import TablesModel
 from coursemig_gui.gui.pages.base import WizardStep
 from coursemig_gui.gui.widgets.banner import Level
@@ -74,6 +75,7 @@ class TablesPage(WizardStep):
         self.model.selection_changed.connect(self._on_selection_changed)
         self._catalog: Catalog | None = None
         self._worker: Worker | None = None
+        self._gone: list[str] = []  # a saved migration's tables the source no longer has
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         catalog = self.state.catalog
@@ -82,6 +84,8 @@ class TablesPage(WizardStep):
         if catalog is not self._catalog:
             self._catalog = catalog
             self.state.row_counts = {}  # counts of another source's tables
+            names = {t.name for t in catalog.tables} if catalog else set()
+            self._gone = tables_gone(self.state.saved_mappings, names) if catalog else []
             selected = set(self.state.selected)
             # A saved migration may have picked Django's own tables: show them then.
             if catalog and any(t.is_system for t in catalog.tables if t.name in selected):
@@ -160,7 +164,7 @@ class TablesPage(WizardStep):
             return
         chosen = set(selected)
         names = {t.name: self._target_name(t.name) for t in self._catalog.tables}
-        warnings = []
+        warnings = list(self._gone)  # said for as long as the page is shown
         for name in selected:
             table = self._catalog.table(name)
             for parent in sorted(table.parents if table else ()):
