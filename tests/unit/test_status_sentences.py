@@ -76,3 +76,15 @@ def test_a_table_whose_every_row_was_refused_is_not_counted_as_copied():
     assert "1 with 2 skipped rows" in headline
     one = MigrationReport(tables=[fine], test_run=True).headline()
     assert "The 1 table would be copied" in one
+
+
+def test_a_run_level_sentence_after_the_tables_keeps_its_names_capitalised():
+    """The headline goes on with ', but …': its first letter was made small whatever the word,
+    so 'CourseMig stopped …' read 'courseMig stopped …'."""
+    from coursemig_gui.core.events import Phase
+
+    report = MigrationReport(tables=[TableReport("s", "t", Phase.DONE)])
+    report.message = "CourseMig stopped because of a problem inside it."
+    report.problems = ["The foreign key of t could not be made."]
+    headline = report.headline()
+    assert ", but the foreign key of t could not be made. CourseMig stopped" in headline, headline

@@ -167,6 +167,10 @@ def recent_profiles(limit: int = 10) -> list[ProfileSummary]:
     found = []
     for path in profiles_dir().glob("*.json"):
         try:
+            modified = path.stat().st_mtime
+        except OSError:
+            continue  # removed since the folder was listed
+        try:
             data = json.loads(path.read_text(encoding="utf-8"))
             name, last_run, result = (
                 data.get("name", path.stem),
@@ -175,7 +179,7 @@ def recent_profiles(limit: int = 10) -> list[ProfileSummary]:
             )
         except (OSError, ValueError, AttributeError):
             name, last_run, result = path.stem, "", "This file is damaged"
-        found.append(ProfileSummary(path, name, last_run, result, path.stat().st_mtime))
+        found.append(ProfileSummary(path, name, last_run, result, modified))
     found.sort(key=lambda p: p.modified, reverse=True)
     return found[:limit]
 

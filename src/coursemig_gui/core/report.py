@@ -166,7 +166,7 @@ class MigrationReport:
         said = [*self.problems, *([self.message] if self.message else [])]
         if not said:
             return ""
-        return ", but " + " ".join(s[0].lower() + s[1:] for s in said).rstrip(".")
+        return ", but " + " ".join(_mid_sentence(s) for s in said).rstrip(".")
 
     def table_lines(self) -> list[str]:
         """One line per table, for the command line."""
@@ -294,3 +294,12 @@ def _would(tables: list[TableReport]) -> str:
     if stopped:
         parts.append(f"{stopped} not rehearsed (stopped or skipped)")
     return ", ".join(parts)
+
+
+def _mid_sentence(sentence: str) -> str:
+    """``sentence`` continuing another: its first letter small, unless its first word is a
+    name ("CourseMig", "PostgreSQL": a capital past the first letter)."""
+    first = sentence.split(" ", 1)[0]
+    if any(c.isupper() for c in first[1:]):
+        return sentence
+    return sentence[:1].lower() + sentence[1:]
