@@ -22,6 +22,7 @@ from coursemig_gui.core.ddl import (
 )
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
+from coursemig_gui.core.engine.table_outcome import parent_not_copied_sentence
 from coursemig_gui.core.engine.target_constraints import (
     add_checks_before_load,
     fit_unique_to_target,
@@ -37,6 +38,10 @@ from coursemig_gui.core.explain import explain_error
 from coursemig_gui.core.generated_columns import made_mapping
 from coursemig_gui.core.mapping import Placement, TableMapping
 from coursemig_gui.core.report import TableReport
+from coursemig_gui.core.transfer import TableFailed
+
+# a parent with one of these is not in the target for good (a COMMIT of unknown outcome may be)
+_NOT_COPIED = (Phase.FAILED, Phase.ROLLED_BACK, Phase.NOT_STARTED)
 
 
 class CitusPhases:
@@ -95,6 +100,25 @@ class CitusPhases:
                 self._made.add(tm.target)
                 for message in made:
                     self.emit(message)
+
+    def _check_parents_copied(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
+        """Before a table made for this run loads: raise TableFailed when a parent of this run
+        is not in the target for good (made for the run and not copied, so removed again after
+        the loads, or never made). Its foreign key, added after the loads on Citus, could never
+        be made, and its rows would point at nothing: it fails as on plain PostgreSQL."""
+        table = self.catalog.table(tm.source) if self.catalog is not None else None
+        if table is None or not self.options.create_foreign_keys:
+            return
+        schema = self.options.target_schema
+        status = {t.source: t.status for t in self.report.tables}
+        for _fk, parent, _statement in foreign_key_list(tm, table, self.mappings, schema):
+            if parent.source == tm.source or status.get(parent.source) not in _NOT_COPIED:
+                continue
+            if parent.target in self._made or not table_exists(tgt, parent.target, schema):
+                raise TableFailed(
+                    parent_not_copied_sentence(tm.target, parent.target),
+                    f"{parent.target}: {status[parent.source]}",
+                )
 
     def _after_loads(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
         """Citus, after every load: drop the tables this run created but did not load, add the

@@ -80,6 +80,7 @@ class TargetTables:
         target = sql.Identifier(schema, tm.target)
         if tm.target in self._made:
             # Citus: created and distributed by this run, still empty (and said what it left out)
+            self._check_parents_copied(tgt, tm)
             return True, None, made_mapping(tm, table)[0]
         if not exists:
             self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
