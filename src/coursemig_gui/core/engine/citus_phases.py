@@ -194,7 +194,8 @@ class CitusPhases:
                 usable = [m for m in self.mappings if m.target not in {u.target for u in unloaded}]
                 for tm in ordered:
                     table = self.catalog.table(tm.source)
-                    if tm.target not in self._made or tm.target not in loaded or table is None:
+                    made = tm.target in self._made or tm.target in self._made_in_load
+                    if not made or tm.target not in loaded or table is None:
                         continue
                     for fk, parent, statement in foreign_key_list(tm, table, usable, schema):
                         try:
