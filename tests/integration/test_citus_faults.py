@@ -14,6 +14,7 @@ from test_transient_faults import Killer, _check_course_once
 
 from coursemig_gui.core.engine.run import run_migration
 from coursemig_gui.core.events import Phase, TableProgress
+from coursemig_gui.core.mapping import IfExists
 from coursemig_gui.core.options import MigrationOptions
 
 pytestmark = pytest.mark.faults
@@ -96,3 +97,42 @@ def test_citus_worker_restart_mid_table_is_retried(citus_cluster, source_db, cit
         killed = restarted
 
     _check_course_once(source_db, citus_db, report, events, _Restarted)
+
+
+def test_citus_a_stopped_worker_is_named_not_the_target(citus_cluster, source_db, citus_db):
+    """A worker node down for the whole run: the coordinator (the target) answers, but cannot
+    reach the worker. The sentence said "Nothing is accepting database connections at the
+    server. Check the host and the port", which sends the user to settings that are right."""
+    mappings = mappings_for(source_db, PLACEMENTS, ["courses_program"])
+    first = run_migration(source_db.endpoint, citus_db.endpoint, mappings, MigrationOptions())
+    assert first.exit_code == 0, first.headline()
+    with citus_db.admin_connect() as conn:
+        conn.execute("TRUNCATE program")
+    mappings = _mappings(source_db)
+    next(m for m in mappings if m.target == "program").if_exists = IfExists.APPEND
+    worker = citus_cluster.workers[0]
+    worker.stop()
+    try:
+        report = run_migration(
+            source_db.endpoint, citus_db.endpoint, mappings, MigrationOptions(retries=1)
+        )
+    finally:
+        worker.start()
+    said = (
+        f"The target's Citus coordinator could not reach its worker node 127.0.0.1:{worker.port} "
+        "(Connection refused). The target itself answered: the worker node may be stopped, "
+        "restarting or out of reach. Check the cluster's nodes (on Azure, the cluster's page in "
+        "the portal), then run the migration again."
+    )
+    by_name = {t.target: t for t in report.tables}
+    assert by_name["program"].status == Phase.FAILED
+    assert by_name["program"].message == (
+        f"program could not be finished: {said} It was rolled back and is as it was before."
+    )
+    assert by_name["course"].status == Phase.FAILED
+    assert by_name["course"].message == (
+        f"course could not be created as a distributed table, so it was not copied. {said}"
+    )
+    assert report.exit_code == 1
+    assert citus_db.rows("SELECT count(*) FROM program") == [(0,)]
+    assert "course" not in placements_in_cluster(citus_db)

@@ -24,6 +24,13 @@ _SERVER_AT = re.compile(
     r'connection to server (?:at|on socket) "([^"]*)"(?: \([^)]*\))?(?:, port (\d+))?'
 )
 _QUOTED = re.compile(r'"([^"]*)"')
+# Citus's coordinator failing to reach one of its worker nodes (remote_commands.c and
+# adaptive_executor.c): the target answered, so its own host, port and password are right
+_REMOTE_NODE = re.compile(
+    r"connection to the remote node (?:[^@\s]*@)?(\S+) failed(?: with the following error: "
+    r"(?:FATAL: +)?([^\n]*))?"
+)
+_NODE_TIMEOUT = re.compile(r"could not establish any connections to the node (\S+) after (\d+) ms")
 
 
 def explain_error(exc: BaseException, settings: ConnectionSettings | None = None) -> FriendlyError:
@@ -75,6 +82,24 @@ def _user(settings: ConnectionSettings | None, raw: str = "") -> str:
     return settings.user if settings is not None and settings.user else ""
 
 
+def _worker_unreachable(raw: str) -> str | None:
+    """Citus's coordinator could not reach a worker node: said as that, not as the target
+    refusing connections or the user's password (the target answered, with both right)."""
+    remote, timeout = _REMOTE_NODE.search(raw), _NODE_TIMEOUT.search(raw)
+    if remote:
+        node, why = remote.group(1), (remote.group(2) or "").strip().rstrip(".")
+    elif timeout:
+        node, why = timeout.group(1), f"no answer within {timeout.group(2)} ms"
+    else:
+        return None
+    return (
+        f"The target's Citus coordinator could not reach its worker node {node}"
+        f"{f' ({why})' if why else ''}. The target itself answered: the worker node may be "
+        "stopped, restarting or out of reach. Check the cluster's nodes (on Azure, the "
+        "cluster's page in the portal), then run the migration again."
+    )
+
+
 def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) -> str:
     m = raw.lower()
     sqlstate = getattr(exc, "sqlstate", None) or ""
@@ -83,6 +108,10 @@ def _explain(exc: BaseException, raw: str, settings: ConnectionSettings | None) 
     user = _user(settings, raw)
     who = f'user "{user}"' if user else "this user"
     sslmode = settings.sslmode if settings is not None else ""
+
+    worker = _worker_unreachable(raw)
+    if worker:
+        return worker
 
     # -- authentication
     if sqlstate == "28P01" or "password authentication failed" in m:

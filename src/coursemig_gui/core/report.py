@@ -45,6 +45,10 @@ class TableReport:
     # failed because the connection broke (a real run starts such a table again; a test run,
     # whose one transaction is gone with it, cannot)
     connection_lost: bool = False
+    # Citus: where the table is on the cluster after the run, as the cluster says ("local",
+    # "reference" or "distributed", and its column); "" elsewhere, or when it is not there
+    placement: str = ""
+    distribution_column: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -5,10 +5,45 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import psycopg
 from psycopg import sql
 
 from coursemig_gui.core.catalog import Table
 from coursemig_gui.core.mapping import Placement, TableMapping
+
+# -- what the cluster holds -----------------------------------------------------------------------
+
+
+def held_placements(
+    conn: psycopg.Connection, schema: str, tables: Iterable[str]
+) -> dict[str, tuple[Placement, str | None]]:
+    """table -> (its placement, its distribution column), as the cluster holds it, for each of
+    ``tables`` that is in ``schema``: from Citus's own catalog, not from the plan (a table that
+    was there before the run keeps the placement it had). A table Citus does not manage, or
+    manages as a local one, is local."""
+    # citus_tables says the same, but it asks every worker for the shards' sizes: a worker
+    # that is down would fail it. These are citus_tables' own rules, on the coordinator only.
+    rows = conn.execute(
+        "SELECT c.relname, CASE WHEN p.partkey IS NOT NULL THEN 'distributed'"
+        " WHEN p.repmodel = 't' THEN 'reference' WHEN p.colocationid <> 0 THEN 'distributed'"
+        " END, column_to_column_name(p.logicalrelid, p.partkey)"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_dist_partition p ON p.logicalrelid = c.oid"
+        " WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p')",
+        [schema, list(tables)],
+    ).fetchall()
+    kinds = {"distributed": Placement.DISTRIBUTED, "reference": Placement.REFERENCE}
+    return {
+        name: (kinds.get(kind or "", Placement.LOCAL), column if kind == "distributed" else None)
+        for name, kind, column in rows
+    }
+
+
+def placement_words(placement: Placement, column: str | None) -> str:
+    """ "a distributed table (by pid)", "a reference table", "a local table"."""
+    by = f" (by {column})" if placement == Placement.DISTRIBUTED and column else ""
+    return f"a {placement.value} table{by}"
+
 
 # -- statements -----------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coursemig_gui.core.django_handover.cautions import grants_section, owner_sentence, skipped_rows
@@ -32,6 +32,23 @@ class Handover:
     has_patch: bool = False
 
 
+def as_held(mappings: list[TableMapping], report) -> list[TableMapping]:
+    """The mappings with each table's placement as the run found it on the cluster (``report``:
+    core.report.MigrationReport): a table that was there before keeps its own, whatever the
+    plan said, and the developer's notes must say where it is."""
+    held = {t.target: t for t in report.tables if t.placement} if report is not None else {}
+    return [
+        replace(
+            m,
+            placement=Placement(held[m.target].placement),
+            distribution_column=held[m.target].distribution_column,
+        )
+        if m.target in held
+        else m
+        for m in mappings
+    ]
+
+
 def write_handover(
     folder: Path,
     target,  # core.connection.ConnectionSettings
@@ -59,6 +76,7 @@ def write_handover(
     options = options or MigrationOptions()
     changes = compute_changes(mappings, django.models)
     edits = project_edits(Path(project), changes) if project is not None else None
+    mappings = as_held(mappings, report)
     if citus is None:
         citus = target.is_cosmos or any(
             m.placement != Placement.LOCAL for m in mappings if m.include

@@ -13,7 +13,13 @@ from coursemig_gui.core.catalog import (
     table_exists,
 )
 from coursemig_gui.core.citus.messages import citus_error_kind, explain_citus_error
-from coursemig_gui.core.citus.placement import creation_order, placement_statement
+from coursemig_gui.core.citus.placement import (
+    creation_order,
+    distribution_target_column,
+    held_placements,
+    placement_statement,
+    placement_words,
+)
 from coursemig_gui.core.ddl import (
     create_table,
     foreign_key_list,
@@ -22,6 +28,7 @@ from coursemig_gui.core.ddl import (
 )
 from coursemig_gui.core.engine.routes import Route
 from coursemig_gui.core.engine.session import open_session
+from coursemig_gui.core.engine.table_outcome import parent_not_copied_sentence
 from coursemig_gui.core.engine.target_constraints import (
     add_checks_before_load,
     fit_unique_to_target,
@@ -37,6 +44,10 @@ from coursemig_gui.core.explain import explain_error
 from coursemig_gui.core.generated_columns import made_mapping
 from coursemig_gui.core.mapping import Placement, TableMapping
 from coursemig_gui.core.report import TableReport
+from coursemig_gui.core.transfer import TableFailed
+
+# a parent with one of these is not in the target for good (a COMMIT of unknown outcome may be)
+_NOT_COPIED = (Phase.FAILED, Phase.ROLLED_BACK, Phase.NOT_STARTED)
 
 
 class CitusPhases:
@@ -54,13 +65,8 @@ class CitusPhases:
                     break
                 table = self.catalog.table(tm.source)
                 if table is None or table_exists(tgt, tm.target, schema):
-                    if table is not None and tm.placement != Placement.LOCAL:
-                        self.emit(
-                            LogMessage(
-                                f"{tm.target} already exists in the target; its "
-                                "placement on the cluster is left as it is."
-                            )
-                        )
+                    if table is not None:
+                        self._say_existing_placement(tgt, tm)
                     continue
                 self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
                 table, said = fit_unique_to_target(tgt, tm, table)
@@ -95,6 +101,51 @@ class CitusPhases:
                 self._made.add(tm.target)
                 for message in made:
                     self.emit(message)
+
+    def _say_existing_placement(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
+        """An existing table keeps the placement it has: said, and how it differs from the
+        plan's, which the report and the hand-over must not take for what the cluster holds."""
+        held, column = held_placements(tgt, self.options.target_schema, [tm.target]).get(
+            tm.target, (Placement.LOCAL, None)
+        )
+        planned = distribution_target_column(tm) if tm.placement == Placement.DISTRIBUTED else None
+        if (held, column) == (tm.placement, planned):
+            if held != Placement.LOCAL:
+                self.emit(
+                    LogMessage(
+                        f"{tm.target} already exists in the target; its placement on the "
+                        "cluster is left as it is."
+                    )
+                )
+            return
+        self.emit(
+            LogMessage(
+                f"{tm.target} already exists in the target as "
+                f"{placement_words(held, column)}, not {placement_words(tm.placement, planned)} "
+                "as planned: it stays as it is (a run does not move an existing table), and "
+                "the report says where it is.",
+                "warning",
+            )
+        )
+
+    def _check_parents_copied(self, tgt: psycopg.Connection, tm: TableMapping) -> None:
+        """Before a table made for this run loads: raise TableFailed when a parent of this run
+        is not in the target for good (made for the run and not copied, so removed again after
+        the loads, or never made). Its foreign key, added after the loads on Citus, could never
+        be made, and its rows would point at nothing: it fails as on plain PostgreSQL."""
+        table = self.catalog.table(tm.source) if self.catalog is not None else None
+        if table is None or not self.options.create_foreign_keys:
+            return
+        schema = self.options.target_schema
+        status = {t.source: t.status for t in self.report.tables}
+        for _fk, parent, _statement in foreign_key_list(tm, table, self.mappings, schema):
+            if parent.source == tm.source or status.get(parent.source) not in _NOT_COPIED:
+                continue
+            if parent.target in self._made or not table_exists(tgt, parent.target, schema):
+                raise TableFailed(
+                    parent_not_copied_sentence(tm.target, parent.target),
+                    f"{parent.target}: {status[parent.source]}",
+                )
 
     def _after_loads(self, ordered: list[TableMapping], reports: dict[str, TableReport]) -> None:
         """Citus, after every load: drop the tables this run created but did not load, add the
@@ -143,7 +194,8 @@ class CitusPhases:
                 usable = [m for m in self.mappings if m.target not in {u.target for u in unloaded}]
                 for tm in ordered:
                     table = self.catalog.table(tm.source)
-                    if tm.target not in self._made or tm.target not in loaded or table is None:
+                    made = tm.target in self._made or tm.target in self._made_in_load
+                    if not made or tm.target not in loaded or table is None:
                         continue
                     for fk, parent, statement in foreign_key_list(tm, table, usable, schema):
                         try:
@@ -158,6 +210,7 @@ class CitusPhases:
                                 why,
                                 statement.as_string(None),
                             )
+            self._read_placements(tgt, ordered, reports)
             if self.options.route != Route.IMPORT:  # an import moves them in its own transaction
                 for tm in ordered:
                     if tm.target not in loaded:
@@ -177,6 +230,29 @@ class CitusPhases:
                             f"row in {tm.target} would fail on a duplicate id",
                             exc,
                         )
+
+    def _read_placements(
+        self, tgt: psycopg.Connection, ordered: list[TableMapping], reports: dict[str, TableReport]
+    ) -> None:
+        """Where each table of the run is on the cluster, from Citus's catalog, for the report
+        (and the hand-over written from it): the plan is not what an existing table holds."""
+        try:
+            held = held_placements(tgt, self.options.target_schema, [tm.target for tm in ordered])
+        except psycopg.Error as exc:
+            why = explain_error(exc)
+            self.emit(
+                LogMessage(
+                    f"Where the tables are on the cluster could not be read: {why.message}",
+                    "warning",
+                    why.detail,
+                )
+            )
+            return
+        for tm in ordered:
+            if tm.target in held:
+                placement, column = held[tm.target]
+                reports[tm.source].placement = placement.value
+                reports[tm.source].distribution_column = column
 
     def _add_foreign_key(
         self,

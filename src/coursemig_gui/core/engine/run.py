@@ -158,6 +158,7 @@ class _Run(TableLoad, CitusPhases):
         self.rejects: RejectLog | None = None
         self.citus: CitusInfo | None = None  # detected once per run, on the target
         self._made: set[str] = set()  # Citus: tables created (and distributed) before the loads
+        self._made_in_load: set[str] = set()  # Citus import: created in their load's transaction
         self._set_aside: dict[str, list[_ReferringKey]] = {}  # replace: other tables' FKs
         self._pending_keys: dict[str, list[sql.Composed]] = {}  # keys/indexes after the load
         self._pending_fks: dict[str, tuple[sql.Composed, ...]] = {}  # and their foreign keys

@@ -256,11 +256,7 @@ def _settle(
         friendly = explain_error(exc)
         parent = _parent_not_copied(run, tm, exc)
         if parent is not None:
-            report.message = (
-                f"{t} could not be copied and was left as it was: its parent table {parent} "
-                f"was not copied, so {t}'s foreign key to it could not be made. Copy {parent} "
-                f"first (its own line says why it was not), then {t}."
-            )
+            report.message = parent_not_copied_sentence(t, parent)
             report.detail = friendly.detail
             return False
         report.message = f"{t} could not be copied and was left as it was. {friendly.message}"
@@ -286,6 +282,15 @@ def _settle(
     )
     report.detail = "".join(traceback.format_exception(exc))
     return False
+
+
+def parent_not_copied_sentence(table: str, parent: str) -> str:
+    """Why ``table`` was not copied: its parent ``parent`` of this run is not in the target."""
+    return (
+        f"{table} could not be copied and was left as it was: its parent table {parent} "
+        f"was not copied, so {table}'s foreign key to it could not be made. Copy {parent} "
+        f"first (its own line says why it was not), then {table}."
+    )
 
 
 _MISSING_RELATION = re.compile(r'relation "(?:[^"]*\.)?([^".]+)" does not exist')

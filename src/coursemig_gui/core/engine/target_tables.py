@@ -80,8 +80,11 @@ class TargetTables:
         target = sql.Identifier(schema, tm.target)
         if tm.target in self._made:
             # Citus: created and distributed by this run, still empty (and said what it left out)
+            self._check_parents_copied(tgt, tm)
             return True, None, made_mapping(tm, table)[0]
         if not exists:
+            if self.citus_mode:  # a CSV import on Citus: its parents are there, or it fails
+                self._check_parents_copied(tgt, tm)
             self.emit(TableProgress(tm.source, tm.target, Phase.CREATING))
             tm, unmade = made_mapping(tm, table)
             for why in unmade:
@@ -107,6 +110,8 @@ class TargetTables:
             placement = placement_statement(tm, schema, self.mappings) if self.citus_mode else None
             if placement is not None:  # CSV import on Citus: distributed while still empty
                 tgt.execute(placement)
+            if self.citus_mode:  # its foreign keys come after the loads, if it commits
+                self._made_in_load.add(tm.target)
             # on the empty table: a row that breaks a CHECK is refused by the load, by itself
             for message in [*said, *add_checks_before_load(tgt, tm, table, schema)]:
                 self.emit(message)
