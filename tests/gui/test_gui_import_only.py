@@ -138,3 +138,22 @@ def test_names_chosen_at_export_are_the_wizards_start(
     mapping = wizard.state.mapping("courses_program")
     assert mapping.target == "study_program"
     assert mapping.column("subject").target == "subject_name"
+
+
+def test_semicolon_separated_file_loads_as_its_columns_page_showed(
+    qtbot, wizard, target_db, tmp_path
+):
+    """Excel in many countries writes ';'. The Columns page proposed id, name, price from the
+    header; the run read the file with ',' and made one column "id;name;price" of '1;Ann;3'."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "people.csv").write_bytes(b'id;name;price\n1;Ann;3\n2;"Bo; Jr";4\n')
+    to_columns_page_from_files(qtbot, wizard, target_db, folder, ["people"])
+    assert _column_types(wizard, "people") == {"id": "integer", "name": "text", "price": "integer"}
+    click_next(qtbot, wizard)
+    report = run(qtbot, wizard.migrate_page)
+    assert report.exit_code == 0, report.to_json()
+    assert target_db.rows("SELECT id, name, price FROM people ORDER BY id") == [
+        (1, "Ann", 3),
+        (2, "Bo; Jr", 4),
+    ]

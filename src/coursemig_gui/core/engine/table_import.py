@@ -40,7 +40,8 @@ class TableImport:
         layout = read_layout(
             path,
             self.options.csv_encoding,
-            self.options.csv_delimiter if self.options.csv_delimiter else None,
+            # an export's files are read as its manifest says, never guessed from a header
+            self.package.delimiter if entry else self.options.csv_delimiter or None,
             # a generated column is listed in the manifest but not in the file
             [c.name for c in entry.table.columns if c.generated is None] if entry else None,
         )
