@@ -134,6 +134,8 @@ def read_layout(
                     "Choose the file's encoding, for example Latin-1 or Windows-1252.",
                     str(exc),
                 ) from exc
+    elif PG_ENCODINGS.get(encoding.lower()) in _SINGLE_BYTE:
+        _refuse_misread(path, body, has_bom, encoding, cut=len(head) == 1 << 20)
     first = next(_split_records(body), b"")
     header_text = first.decode(encoding, "replace").rstrip("\r\n")
     if delimiter is None:
@@ -168,6 +170,66 @@ def read_layout(
     )
 
 
+# single-byte encodings whose 0x80-0x9F are invisible control characters, where Windows-1252
+# (what Excel on Windows writes) has the euro sign, curly quotes and dashes
+_C1_ENCODINGS = frozenset({"LATIN1", "LATIN9"})
+_SINGLE_BYTE = _C1_ENCODINGS | {"WIN1252"}
+_C1_BYTE = re.compile(rb"[\x80-\x9f]")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def _encoding_label(encoding: str) -> str:
+    return {"LATIN1": "Latin-1", "LATIN9": "Latin-9", "WIN1252": "Windows-1252"}.get(
+        PG_ENCODINGS.get(encoding.lower(), ""), encoding
+    )
+
+
+def _refuse_misread(path: Path, body: bytes, has_bom: bool, encoding: str, *, cut: bool) -> None:
+    """A file chosen to be read in a single-byte encoding, refused where that reading would
+    load other characters than the file holds, without a word (the server takes any byte)."""
+    label = _encoding_label(encoding)
+    utf8_line = None
+    if has_bom:
+        utf8_line = 1
+    elif match := _NON_ASCII.search(body):
+        try:
+            body.decode("utf-8")
+            utf8_line = body[: match.start()].count(b"\n") + 1
+        except UnicodeDecodeError as exc:
+            if cut and exc.start >= len(body) - 4:  # only a character cut by the 1 MB read
+                utf8_line = body[: match.start()].count(b"\n") + 1
+    if utf8_line is not None:
+        why = (
+            "it starts with UTF-8's byte-order mark"
+            if has_bom
+            else (f"line {utf8_line} has characters written the UTF-8 way")
+        )
+        raise FriendlyError(
+            f"The file {path.name} is UTF-8 ({why}), but it was to be read as {label}, which "
+            f"would load é as Ã©. Import it as UTF-8 (without --encoding; on its own with "
+            f"--tables {path.stem} if other files need {label}).",
+            repr(body[:80]),
+        )
+    if PG_ENCODINGS.get(encoding.lower()) in _C1_ENCODINGS:
+        refuse_c1_bytes(path, body, 1, encoding)
+
+
+def refuse_c1_bytes(path: Path, data: bytes, first_line: int, encoding: str) -> None:
+    """Refuse bytes 0x80-0x9F of a Latin-1 file: Latin-1 reads them as invisible control
+    characters, where they are almost surely Windows-1252's euro sign and curly quotes."""
+    match = _C1_BYTE.search(data)
+    if match is None:
+        return
+    label = _encoding_label(encoding)
+    line = first_line + data[: match.start()].count(b"\n")
+    raise FriendlyError(
+        f"The file {path.name} is not {label}: line {line} has a byte {label} reads as an "
+        "invisible control character, which in Windows-1252 is a euro sign, a curly quote or "
+        "a dash. Choose Windows-1252 (--encoding cp1252).",
+        repr(data[max(0, match.start() - 40) : match.start() + 40]),
+    )
+
+
 def _guess_delimiter(header: str) -> str:
     header = re.sub(r'"[^"]*"', "", header)  # a quoted name may hold any of them
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
@@ -187,6 +249,9 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
     size = 0
     carry = b""
     line = 1 + layout.header_lines  # the line the next record starts on
+    # read_layout checked the first megabyte; a byte the server would take as a control
+    # character is refused wherever it is
+    c1 = PG_ENCODINGS.get(layout.encoding.lower()) in _C1_ENCODINGS
     with layout.path.open("rb") as f:
         f.seek(layout.header_bytes)
         while True:
@@ -205,6 +270,8 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
                     carry = b""
             for record in records:
                 start, line = line, line + record.count(b"\n")
+                if c1:
+                    refuse_c1_bytes(layout.path, record, start, layout.encoding)
                 if not record.strip(b"\r\n") and len(layout.columns) > 1:
                     continue  # a blank line carries no row, except in a one-column file,
                     # where it is a NULL (that is how COPY writes one)
