@@ -330,3 +330,34 @@ def test_windows_1252_byte_beyond_the_first_megabyte_read_as_latin1(tmp_path, ta
     assert code == 1, err
     assert "people.csv is not Latin-1: line 12002" in err, err
     assert _table(target_db, "people") is None
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        '1,Ann\n2,He said "hi" loudly\n3,Cy\n',  # loaded as 'He said hi loudly'
+        '1,Ann\n2,12" ruler\n3,ok\n4,5" pipe\n5,end\n',  # rows 3 and 4 went into row 2's value
+        '1,Ann\n2, "Bo"\n3,Cy\n',  # a space before the quote: loaded as ' Bo'
+    ],
+    ids=["quoted-word", "inch-marks", "space-before-quote"],
+)
+def test_a_quote_inside_an_unquoted_value_is_refused_not_dropped(tmp_path, target_db, capsys, rows):
+    _people(target_db)
+    folder = _write(tmp_path, "people.csv", ("id,name\n" + rows).encode())
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append", "--batch-rows", "2")
+    assert code == 1, err
+    assert "Line 3 of people.csv has a quote" in err and "double each quote" in err, err
+    assert _table(target_db, "people") == [(100, "already here")]  # as it was
+
+
+def test_values_wholly_in_quotes_keep_their_doubled_quotes(tmp_path, target_db, capsys):
+    data = b'id,name\n1,"He said ""hi"""\n2,"12"" ruler, ""wood"""\n3,""\n4,\n'
+    folder = _write(tmp_path, "people.csv", data)
+    code, err = _import(folder, target_db, capsys, "-q")
+    assert code == 0, err
+    assert _table(target_db, "people") == [
+        (1, 'He said "hi"'),
+        (2, '12" ruler, "wood"'),
+        (3, ""),
+        (4, None),
+    ]

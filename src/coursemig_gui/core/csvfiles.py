@@ -237,11 +237,14 @@ def _guess_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterator[RowBatch]:
+def file_batches(
+    layout: CsvLayout, batch_rows: int, batch_bytes: int, *, check_quotes: bool = True
+) -> Iterator[RowBatch]:
     """The file's data records in batches; a record never spans two batches.
 
     Each batch carries the physical line each record starts on (the header is line 1), so a
-    problem can be named by the line a person finds in an editor.
+    problem can be named by the line a person finds in an editor. ``check_quotes``: refuse a
+    quote that COPY would read otherwise than a spreadsheet (``_refuse_stray_quote``).
     """
     number = 1
     batch: list[bytes] = []
@@ -252,6 +255,7 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
     # read_layout checked the first megabyte; a byte the server would take as a control
     # character is refused wherever it is
     c1 = PG_ENCODINGS.get(layout.encoding.lower()) in _C1_ENCODINGS
+    well_quoted = _well_quoted(layout) if check_quotes else None
     with layout.path.open("rb") as f:
         f.seek(layout.header_bytes)
         while True:
@@ -272,6 +276,8 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
                 start, line = line, line + record.count(b"\n")
                 if c1:
                     refuse_c1_bytes(layout.path, record, start, layout.encoding)
+                if well_quoted is not None and b'"' in record:
+                    _refuse_stray_quote(layout, well_quoted, record, start)
                 if not record.strip(b"\r\n") and len(layout.columns) > 1:
                     continue  # a blank line carries no row, except in a one-column file,
                     # where it is a NULL (that is how COPY writes one)
@@ -300,6 +306,34 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
         )
     if batch:
         yield RowBatch.of_rows(batch, number, lines)
+
+
+def _well_quoted(layout: CsvLayout) -> re.Pattern[bytes]:
+    """A record whose every field is either unquoted and free of quotes, or wholly quoted with
+    its inner quotes doubled: the only records COPY and a spreadsheet read alike."""
+    d = re.escape(layout.delimiter.encode(layout.encoding))
+    field = rb'(?:"(?:[^"]|"")*"|[^"' + d + rb"]*)"
+    return re.compile(field + rb"(?:" + d + field + rb")*")
+
+
+def _refuse_stray_quote(
+    layout: CsvLayout, well_quoted: re.Pattern[bytes], record: bytes, line: int
+) -> None:
+    """COPY takes a quote anywhere in a field for the start of a quoted part: 'He said "hi"'
+    loaded as 'He said hi', and '12" ruler' joined the lines up to the next quote into one
+    value, rows and all. A spreadsheet keeps such a quote as it is, so the file is refused."""
+    if well_quoted.fullmatch(record.rstrip(b"\r\n")):
+        return
+    text = record.decode(layout.encoding, "replace")
+    quote = text.index('"')
+    snippet = text[max(0, quote - 30) : quote + 30].split("\n")[0].strip()
+    raise FriendlyError(
+        f'Line {line} of {layout.path.name} has a quote (") inside a value that is not '
+        f"wholly in quotes ({snippet}). Read as CSV, that quote would be dropped, and lines up "
+        "to the next quote could be joined into the value. Put the whole value in quotes and double "
+        'each quote inside it ("12"" ruler"), then import again.',
+        text[:200],
+    )
 
 
 def _odd_quotes(record: bytes) -> bool:
