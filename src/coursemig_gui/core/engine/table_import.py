@@ -39,7 +39,7 @@ class TableImport:
         path = check_file(entry, self.csv_dir) if entry else self.csv_dir / csv_file_name(tm.source)
         layout = read_layout(
             path,
-            self.options.csv_encoding,
+            self.package.encoding if entry else self.options.csv_encoding,
             # an export's files are read as its manifest says, never guessed from a header
             self.package.delimiter if entry else self.options.csv_delimiter or None,
             # a generated column is listed in the manifest but not in the file
