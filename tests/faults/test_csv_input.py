@@ -288,3 +288,76 @@ def test_delimiter_inside_a_quoted_header_name_does_not_fool_the_guess(tmp_path,
     assert code == 0, err
     assert _columns(target_db, "people") == ["last, first", "age"]
     assert _table(target_db, "people") == [("Smith, John", 42)]
+
+
+@pytest.mark.parametrize("chosen", ["latin-1", "cp1252"])
+@pytest.mark.parametrize("bom", [True, False], ids=["bom", "no-bom"])
+def test_utf8_file_read_as_a_single_byte_encoding_is_refused(
+    tmp_path, target_db, capsys, chosen, bom
+):
+    """One --encoding is for every file of the folder: a UTF-8 file among Latin-1 ones loaded
+    'Café' as 'CafÃ©' and said 'done', even with UTF-8's byte-order mark."""
+    data = ("\ufeff" if bom else "") + "id,name\n1,Ann\n2,Café\n"
+    folder = _write(tmp_path, "people.csv", data.encode())
+    code, err = _import(folder, target_db, capsys, "--encoding", chosen)
+    assert code == 1, err
+    assert "The file people.csv is UTF-8" in err, err
+    assert ("byte-order mark" if bom else "line 3") in err, err
+    assert "--tables people" in err, err
+    assert _table(target_db, "people") is None
+
+
+def test_windows_1252_file_read_as_latin1_is_refused(tmp_path, target_db, capsys):
+    """Excel on Windows writes Windows-1252: read as Latin-1, its curly quotes and euro sign
+    loaded as invisible control characters (U+0093, U+0080), and the table said 'done'."""
+    data = "id,name\n1,Ann\n2,\u201cBest\u201d \u20ac5\n".encode("cp1252")
+    folder = _write(tmp_path, "people.csv", data)
+    code, err = _import(folder, target_db, capsys, "--encoding", "latin-1")
+    assert code == 1, err
+    assert "people.csv is not Latin-1: line 3" in err and "--encoding cp1252" in err, err
+    assert _table(target_db, "people") is None
+
+    code, err = _import(folder, target_db, capsys, "--encoding", "cp1252", "-q")
+    assert code == 0, err
+    assert _table(target_db, "people") == [(1, "Ann"), (2, "\u201cBest\u201d \u20ac5")]
+
+
+def test_windows_1252_byte_beyond_the_first_megabyte_read_as_latin1(tmp_path, target_db, capsys):
+    good = "".join(f"{i},Noël {'x' * 100}\n" for i in range(1, 12_001))  # about 1.3 MB
+    data = ("id,name\n" + good + "12001,\u20ac5\n").encode("cp1252")
+    folder = _write(tmp_path, "people.csv", data)
+    code, err = _import(folder, target_db, capsys, "--encoding", "latin-1")
+    assert code == 1, err
+    assert "people.csv is not Latin-1: line 12002" in err, err
+    assert _table(target_db, "people") is None
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        '1,Ann\n2,He said "hi" loudly\n3,Cy\n',  # loaded as 'He said hi loudly'
+        '1,Ann\n2,12" ruler\n3,ok\n4,5" pipe\n5,end\n',  # rows 3 and 4 went into row 2's value
+        '1,Ann\n2, "Bo"\n3,Cy\n',  # a space before the quote: loaded as ' Bo'
+    ],
+    ids=["quoted-word", "inch-marks", "space-before-quote"],
+)
+def test_a_quote_inside_an_unquoted_value_is_refused_not_dropped(tmp_path, target_db, capsys, rows):
+    _people(target_db)
+    folder = _write(tmp_path, "people.csv", ("id,name\n" + rows).encode())
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append", "--batch-rows", "2")
+    assert code == 1, err
+    assert "Line 3 of people.csv has a quote" in err and "double each quote" in err, err
+    assert _table(target_db, "people") == [(100, "already here")]  # as it was
+
+
+def test_values_wholly_in_quotes_keep_their_doubled_quotes(tmp_path, target_db, capsys):
+    data = b'id,name\n1,"He said ""hi"""\n2,"12"" ruler, ""wood"""\n3,""\n4,\n'
+    folder = _write(tmp_path, "people.csv", data)
+    code, err = _import(folder, target_db, capsys, "-q")
+    assert code == 0, err
+    assert _table(target_db, "people") == [
+        (1, 'He said "hi"'),
+        (2, '12" ruler, "wood"'),
+        (3, ""),
+        (4, None),
+    ]

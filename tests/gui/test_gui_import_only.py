@@ -138,3 +138,56 @@ def test_names_chosen_at_export_are_the_wizards_start(
     mapping = wizard.state.mapping("courses_program")
     assert mapping.target == "study_program"
     assert mapping.column("subject").target == "subject_name"
+
+
+def test_semicolon_separated_file_loads_as_its_columns_page_showed(
+    qtbot, wizard, target_db, tmp_path
+):
+    """Excel in many countries writes ';'. The Columns page proposed id, name, price from the
+    header; the run read the file with ',' and made one column "id;name;price" of '1;Ann;3'."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "people.csv").write_bytes(b'id;name;price\n1;Ann;3\n2;"Bo; Jr";4\n')
+    to_columns_page_from_files(qtbot, wizard, target_db, folder, ["people"])
+    assert _column_types(wizard, "people") == {"id": "integer", "name": "text", "price": "integer"}
+    click_next(qtbot, wizard)
+    report = run(qtbot, wizard.migrate_page)
+    assert report.exit_code == 0, report.to_json()
+    assert target_db.rows("SELECT id, name, price FROM people ORDER BY id") == [
+        (1, "Ann", 3),
+        (2, "Bo; Jr", 4),
+    ]
+
+
+def test_a_windows_1252_file_is_read_in_the_encoding_chosen(qtbot, wizard, target_db, tmp_path):
+    """Excel on Windows writes Windows-1252. The wizard had no way to choose an encoding: the
+    file's table reached the Columns page without a column ('people has no columns selected'),
+    and the sentence saying why ('Choose the file's encoding') named a choice it did not have."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "people.csv").write_bytes("id,name\n1,Café “Noël” €5\n".encode("cp1252"))
+    qtbot.mouseClick(wizard.start_page.import_button, Qt.MouseButton.LeftButton)
+    page = wizard.connect_page
+    assert page.target_card.apply_connection_string(target_db.url)
+    with qtbot.waitSignal(page.target_card.tested, timeout=WAIT_MS):
+        qtbot.mouseClick(page.target_card.test_button, Qt.MouseButton.LeftButton)
+    page.import_box.set_path(folder)
+    qtbot.waitUntil(page.isComplete, timeout=WAIT_MS)
+    said = page.banner.text
+    assert "people.csv is not UTF-8 (line 2" in said and "Choose the file's encoding" in said
+    assert "people.csv is not UTF-8" in page.import_box.status.text()
+
+    box = page.import_box
+    box.encoding_combo.setCurrentIndex(box.encoding_combo.findData("cp1252"))
+    qtbot.waitUntil(page.isComplete, timeout=WAIT_MS)
+    assert not page.banner.isVisible()
+    assert "not UTF-8" not in box.status.text()
+    click_next(qtbot, wizard)
+    wizard.tables_page.model.set_checked(["people"])
+    click_next(qtbot, wizard)
+    assert _column_types(wizard, "people") == {"id": "integer", "name": "text"}
+    click_next(qtbot, wizard)
+    report = run(qtbot, wizard.migrate_page)
+    assert report.exit_code == 0, report.to_json()
+    assert target_db.rows("SELECT id, name FROM people") == [(1, "Café “Noël” €5")]
+    assert wizard.state.options.csv_encoding == "cp1252"  # saved with the migration

@@ -134,6 +134,8 @@ def read_layout(
                     "Choose the file's encoding, for example Latin-1 or Windows-1252.",
                     str(exc),
                 ) from exc
+    elif PG_ENCODINGS.get(encoding.lower()) in _SINGLE_BYTE:
+        _refuse_misread(path, body, has_bom, encoding, cut=len(head) == 1 << 20)
     first = next(_split_records(body), b"")
     header_text = first.decode(encoding, "replace").rstrip("\r\n")
     if delimiter is None:
@@ -168,6 +170,66 @@ def read_layout(
     )
 
 
+# single-byte encodings whose 0x80-0x9F are invisible control characters, where Windows-1252
+# (what Excel on Windows writes) has the euro sign, curly quotes and dashes
+_C1_ENCODINGS = frozenset({"LATIN1", "LATIN9"})
+_SINGLE_BYTE = _C1_ENCODINGS | {"WIN1252"}
+_C1_BYTE = re.compile(rb"[\x80-\x9f]")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def _encoding_label(encoding: str) -> str:
+    return {"LATIN1": "Latin-1", "LATIN9": "Latin-9", "WIN1252": "Windows-1252"}.get(
+        PG_ENCODINGS.get(encoding.lower(), ""), encoding
+    )
+
+
+def _refuse_misread(path: Path, body: bytes, has_bom: bool, encoding: str, *, cut: bool) -> None:
+    """A file chosen to be read in a single-byte encoding, refused where that reading would
+    load other characters than the file holds, without a word (the server takes any byte)."""
+    label = _encoding_label(encoding)
+    utf8_line = None
+    if has_bom:
+        utf8_line = 1
+    elif match := _NON_ASCII.search(body):
+        try:
+            body.decode("utf-8")
+            utf8_line = body[: match.start()].count(b"\n") + 1
+        except UnicodeDecodeError as exc:
+            if cut and exc.start >= len(body) - 4:  # only a character cut by the 1 MB read
+                utf8_line = body[: match.start()].count(b"\n") + 1
+    if utf8_line is not None:
+        why = (
+            "it starts with UTF-8's byte-order mark"
+            if has_bom
+            else (f"line {utf8_line} has characters written the UTF-8 way")
+        )
+        raise FriendlyError(
+            f"The file {path.name} is UTF-8 ({why}), but it was to be read as {label}, which "
+            f"would load é as Ã©. Import it as UTF-8 (without --encoding; on its own with "
+            f"--tables {path.stem} if other files need {label}).",
+            repr(body[:80]),
+        )
+    if PG_ENCODINGS.get(encoding.lower()) in _C1_ENCODINGS:
+        refuse_c1_bytes(path, body, 1, encoding)
+
+
+def refuse_c1_bytes(path: Path, data: bytes, first_line: int, encoding: str) -> None:
+    """Refuse bytes 0x80-0x9F of a Latin-1 file: Latin-1 reads them as invisible control
+    characters, where they are almost surely Windows-1252's euro sign and curly quotes."""
+    match = _C1_BYTE.search(data)
+    if match is None:
+        return
+    label = _encoding_label(encoding)
+    line = first_line + data[: match.start()].count(b"\n")
+    raise FriendlyError(
+        f"The file {path.name} is not {label}: line {line} has a byte {label} reads as an "
+        "invisible control character, which in Windows-1252 is a euro sign, a curly quote or "
+        "a dash. Choose Windows-1252 (--encoding cp1252).",
+        repr(data[max(0, match.start() - 40) : match.start() + 40]),
+    )
+
+
 def _guess_delimiter(header: str) -> str:
     header = re.sub(r'"[^"]*"', "", header)  # a quoted name may hold any of them
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
@@ -175,11 +237,14 @@ def _guess_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterator[RowBatch]:
+def file_batches(
+    layout: CsvLayout, batch_rows: int, batch_bytes: int, *, check_quotes: bool = True
+) -> Iterator[RowBatch]:
     """The file's data records in batches; a record never spans two batches.
 
     Each batch carries the physical line each record starts on (the header is line 1), so a
-    problem can be named by the line a person finds in an editor.
+    problem can be named by the line a person finds in an editor. ``check_quotes``: refuse a
+    quote that COPY would read otherwise than a spreadsheet (``_refuse_stray_quote``).
     """
     number = 1
     batch: list[bytes] = []
@@ -187,6 +252,10 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
     size = 0
     carry = b""
     line = 1 + layout.header_lines  # the line the next record starts on
+    # read_layout checked the first megabyte; a byte the server would take as a control
+    # character is refused wherever it is
+    c1 = PG_ENCODINGS.get(layout.encoding.lower()) in _C1_ENCODINGS
+    well_quoted = _well_quoted(layout) if check_quotes else None
     with layout.path.open("rb") as f:
         f.seek(layout.header_bytes)
         while True:
@@ -205,6 +274,10 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
                     carry = b""
             for record in records:
                 start, line = line, line + record.count(b"\n")
+                if c1:
+                    refuse_c1_bytes(layout.path, record, start, layout.encoding)
+                if well_quoted is not None and b'"' in record:
+                    _refuse_stray_quote(layout, well_quoted, record, start)
                 if not record.strip(b"\r\n") and len(layout.columns) > 1:
                     continue  # a blank line carries no row, except in a one-column file,
                     # where it is a NULL (that is how COPY writes one)
@@ -233,6 +306,34 @@ def file_batches(layout: CsvLayout, batch_rows: int, batch_bytes: int) -> Iterat
         )
     if batch:
         yield RowBatch.of_rows(batch, number, lines)
+
+
+def _well_quoted(layout: CsvLayout) -> re.Pattern[bytes]:
+    """A record whose every field is either unquoted and free of quotes, or wholly quoted with
+    its inner quotes doubled: the only records COPY and a spreadsheet read alike."""
+    d = re.escape(layout.delimiter.encode(layout.encoding))
+    field = rb'(?:"(?:[^"]|"")*"|[^"' + d + rb"]*)"
+    return re.compile(field + rb"(?:" + d + field + rb")*")
+
+
+def _refuse_stray_quote(
+    layout: CsvLayout, well_quoted: re.Pattern[bytes], record: bytes, line: int
+) -> None:
+    """COPY takes a quote anywhere in a field for the start of a quoted part: 'He said "hi"'
+    loaded as 'He said hi', and '12" ruler' joined the lines up to the next quote into one
+    value, rows and all. A spreadsheet keeps such a quote as it is, so the file is refused."""
+    if well_quoted.fullmatch(record.rstrip(b"\r\n")):
+        return
+    text = record.decode(layout.encoding, "replace")
+    quote = text.index('"')
+    snippet = text[max(0, quote - 30) : quote + 30].split("\n")[0].strip()
+    raise FriendlyError(
+        f'Line {line} of {layout.path.name} has a quote (") inside a value that is not '
+        f"wholly in quotes ({snippet}). Read as CSV, that quote would be dropped, and lines up "
+        "to the next quote could be joined into the value. Put the whole value in quotes and double "
+        'each quote inside it ("12"" ruler"), then import again.',
+        text[:200],
+    )
 
 
 def _odd_quotes(record: bytes) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from coursemig_gui.core.catalog import Catalog, Column, Table
 from coursemig_gui.core.csv_import import csv_table_names
-from coursemig_gui.core.csvfiles import read_layout
+from coursemig_gui.core.csvfiles import CsvLayout, read_layout
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.export_package import read_package
 from coursemig_gui.core.mapping import TableMapping
@@ -30,6 +30,7 @@ class ImportSource:
     # a package's names chosen at export (tables; (table, column)), a new mapping's start
     chosen_tables: dict[str, str] = field(default_factory=dict)
     chosen_columns: dict[tuple[str, str], str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # files that cannot be read, and why
 
 
 def open_import(
@@ -56,9 +57,17 @@ def open_import(
             chosen_tables=tables,
             chosen_columns=columns,
         )
-    tables, proposed = [], {}
+    tables, proposed, problems = [], {}, []
     for name in csv_table_names(folder, None):
-        table, types = _proposed_table(folder / f"{name}.csv", name, encoding, delimiter)
+        path = folder / f"{name}.csv"
+        try:
+            layout = read_layout(path, encoding, delimiter)
+        except FriendlyError as exc:
+            # said here, where the encoding is chosen: the Columns page would only show the
+            # table without columns
+            problems.append(exc.message)
+            layout = None
+        table, types = _proposed_table(path, name, encoding, delimiter, layout)
         tables.append(table)
         proposed[name] = types
     count = len(tables)
@@ -66,9 +75,16 @@ def open_import(
         folder,
         Catalog(schema="public", tables=tuple(tables), reserved_words=reserved_words),
         False,
-        f"{count} CSV file{'s' if count != 1 else ''} without a manifest: the column types "
-        "are proposed from the first rows of each file; check them on the Columns page.",
+        " ".join(
+            [
+                f"{count} CSV file{'s' if count != 1 else ''} without a manifest: the column "
+                "types are proposed from the first rows of each file; check them on the "
+                "Columns page.",
+                *problems,
+            ]
+        ),
         proposed,
+        problems=problems,
     )
 
 
@@ -79,17 +95,14 @@ def apply_proposed_types(mapping: TableMapping, proposed: dict[str, str]) -> Non
 
 
 def _proposed_table(
-    path: Path, name: str, encoding: str, delimiter: str | None
+    path: Path, name: str, encoding: str, delimiter: str | None, layout: CsvLayout | None
 ) -> tuple[Table, dict[str, str]]:
     mapping = proposed_mapping(path, name, name, encoding=encoding, delimiter=delimiter)
     columns = tuple(
         Column(cm.source, "text", False, position=i) for i, cm in enumerate(mapping.columns, 1)
     )
     types = {cm.source: cm.target_type for cm in mapping.columns}
-    try:
-        rows = count_records(path, read_layout(path, encoding, delimiter).header_bytes)
-    except FriendlyError:
-        rows = 0  # the run says why the file cannot be read, for this table
+    rows = count_records(path, layout.header_bytes) if layout else 0
     return Table(name=name, columns=columns, row_estimate=rows), types
 
 

@@ -37,7 +37,9 @@ class MigrationOptions:
     batch_bytes: int = 2 << 20
     binary: bool = True  # binary COPY where source and target types are identical
     csv_encoding: str = "utf-8"
-    csv_delimiter: str = ","
+    # an import's files: empty guesses each file's from its header, as the wizard's proposals
+    # did (a fixed "," loaded a ';' file as one column of "1;Ann;3")
+    csv_delimiter: str = ""
     csv_zip: bool = False  # export: also pack the finished folder into <folder>.zip
     # New tables copied from a database get their keys after the load (a new table cannot
     # receive a duplicate the source's own keys let through); off: keys during the load.

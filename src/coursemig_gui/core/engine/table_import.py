@@ -39,8 +39,9 @@ class TableImport:
         path = check_file(entry, self.csv_dir) if entry else self.csv_dir / csv_file_name(tm.source)
         layout = read_layout(
             path,
-            self.options.csv_encoding,
-            self.options.csv_delimiter if self.options.csv_delimiter else None,
+            self.package.encoding if entry else self.options.csv_encoding,
+            # an export's files are read as its manifest says, never guessed from a header
+            self.package.delimiter if entry else self.options.csv_delimiter or None,
             # a generated column is listed in the manifest but not in the file
             [c.name for c in entry.table.columns if c.generated is None] if entry else None,
         )
@@ -105,7 +106,12 @@ class TableImport:
             size = path.stat().st_size
             estimate = max(1, size // 200)
             self.emit(TableProgress(tm.source, tm.target, Phase.COPYING, 0, estimate))
-            batches = file_batches(layout, self.options.batch_rows, self.options.batch_bytes)
+            batches = file_batches(  # an export's files are CourseMig's own, proven by checksum
+                layout,
+                self.options.batch_rows,
+                self.options.batch_bytes,
+                check_quotes=entry is None,
+            )
             result = loader.load(
                 without_columns(batches, layout, dropped) if dropped else batches,
                 self._progress(tm, report, Phase.COPYING, started, estimate),

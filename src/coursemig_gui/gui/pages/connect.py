@@ -71,6 +71,7 @@ class ConnectPage(WizardStep):
             self.source_card.setVisible(not state.import_only)
             self.import_box.setVisible(state.import_only)
             self.import_box.set_path(state.import_path)
+            self.import_box.set_encoding(state.options.csv_encoding)
         self.refresh_complete()
 
     def _files_changed(self) -> None:
@@ -85,7 +86,8 @@ class ConnectPage(WizardStep):
         if path is None or check is None:
             return
         settings, password = self.target_card.settings(), self.target_card.password_text()
-        key = (path, settings)
+        encoding = self.import_box.encoding()
+        key = (path, settings, encoding)
         self._reading = key
 
         def read() -> ImportSource:
@@ -95,12 +97,14 @@ class ConnectPage(WizardStep):
             # the target's reserved words: the Columns page offers end -> end_time for them
             with connect(settings, password, autocommit=True) as conn:
                 reserved = read_reserved_words(conn)
-            return open_import(path, reserved)
+            return open_import(path, reserved, encoding=encoding)
 
         def done(source: ImportSource) -> None:
             if self._reading == key:
                 self._reading, self._import = None, source
                 self.import_box.status.setText(source.summary)
+                if source.problems:  # a file that cannot be read: the encoding is chosen here
+                    self.banner.show_message(Level.WARNING, " ".join(source.problems))
                 self.refresh_complete()
 
         def failed(error: FriendlyError) -> None:
@@ -169,7 +173,12 @@ class ConnectPage(WizardStep):
         if source is None:
             return False
         state = self.state
-        if state.import_path != self.import_box.path() or target != state.target:
+        encoding = self.import_box.encoding()
+        if (
+            state.import_path != self.import_box.path()
+            or target != state.target
+            or encoding != state.options.csv_encoding  # the proposed types may differ
+        ):
             state.report, state.mappings, state.selected = None, [], []
         state.source, state.source_password = None, None
         state.target, state.target_password = target, self.target_card.password_text()
@@ -179,6 +188,7 @@ class ConnectPage(WizardStep):
         state.import_path = self.import_box.path()
         state.import_source = source
         state.options.csv_dir = str(source.folder)
+        state.options.csv_encoding = encoding
         self.target_card.save_password_choice()
         return True
 

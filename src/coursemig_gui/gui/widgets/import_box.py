@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -17,6 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from coursemig_gui.core.paths import user_data_dir
+
+# how CSV files without a manifest are read; an export package says its own
+ENCODINGS = (
+    ("UTF-8", "utf-8"),
+    ('Windows-1252 (Excel\'s "CSV (Comma delimited)" on Windows)', "cp1252"),
+    ("Latin-1 (ISO-8859-1)", "latin-1"),
+)
 
 
 class ImportBox(QGroupBox):
@@ -36,6 +44,14 @@ class ImportBox(QGroupBox):
         row.addWidget(self.path_edit, 1)
         row.addWidget(self.folder_button)
         row.addWidget(self.zip_button)
+        self.encoding_combo = QComboBox()
+        for label, codec in ENCODINGS:
+            self.encoding_combo.addItem(label, codec)
+        encoding_label = QLabel("Text &encoding:")
+        encoding_label.setBuddy(self.encoding_combo)
+        encoding_row = QHBoxLayout()
+        encoding_row.addWidget(encoding_label)
+        encoding_row.addWidget(self.encoding_combo, 1)
         self.status = QLabel(
             "Choose the folder or .zip you were handed. The Django database is not needed: "
             "the tables, types and keys come from the files."
@@ -43,9 +59,11 @@ class ImportBox(QGroupBox):
         self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
+        layout.addLayout(encoding_row)
         layout.addWidget(self.status)
         layout.addStretch(1)
         self.path_edit.textChanged.connect(lambda _text: self.changed.emit())
+        self.encoding_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.folder_button.clicked.connect(self._choose_folder)
         self.zip_button.clicked.connect(self._choose_zip)
 
@@ -55,6 +73,13 @@ class ImportBox(QGroupBox):
 
     def set_path(self, path: Path | None) -> None:
         self.path_edit.setText(str(path) if path else "")
+
+    def encoding(self) -> str:
+        return str(self.encoding_combo.currentData())
+
+    def set_encoding(self, encoding: str) -> None:
+        """A saved migration's encoding; one this box does not list leaves it at UTF-8."""
+        self.encoding_combo.setCurrentIndex(max(0, self.encoding_combo.findData(encoding)))
 
     def _start(self) -> str:
         return str(self.path() or user_data_dir())
