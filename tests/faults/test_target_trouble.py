@@ -71,7 +71,7 @@ def _assert_complete(source_db, target_db) -> None:
     )
 
 
-@pytest.mark.parametrize("shape", ["missing-column", "wrong-type"])
+@pytest.mark.parametrize("shape", ["missing-column", "wrong-type", "required-extra-column"])
 def test_incompatible_existing_table(source_db, target_db, shape):
     _first_run(source_db, target_db)
     with target_db.admin_connect() as conn:
@@ -80,6 +80,9 @@ def test_incompatible_existing_table(source_db, target_db, shape):
         )
         if shape == "missing-column":
             conn.execute("ALTER TABLE course DROP COLUMN notes")
+        elif shape == "required-extra-column":  # a newer model's required field, no default
+            conn.execute("ALTER TABLE course ADD COLUMN campus text NOT NULL DEFAULT 'main'")
+            conn.execute("ALTER TABLE course ALTER COLUMN campus DROP DEFAULT")
         else:
             conn.execute("ALTER TABLE course ALTER COLUMN title TYPE integer USING length(title)")
     before = target_db.rows("SELECT count(*), max(pid) FROM course")[0]
@@ -95,6 +98,9 @@ def test_incompatible_existing_table(source_db, target_db, shape):
     assert course.status == Phase.FAILED and course.rows_written == 0
     if shape == "missing-column":
         assert "The existing table course has no column notes" in course.message
+    elif shape == "required-extra-column":  # said once, not as every row's "campus is empty"
+        assert "The existing table course requires a value in campus" in course.message
+        assert course.rows_rejected == 0
     else:
         assert "could not be copied, so course was left as it was" in course.message
     assert tables["program"].status == tables["degree"].status == Phase.SKIPPED

@@ -141,8 +141,25 @@ class TargetTables:
         if missing:
             raise TableFailed(
                 f"The existing table {tm.target} has no column {', '.join(missing)}. Rename the "
-                "column on the Columns page, leave it out, or choose another target table.",
+                "column on the Columns page (--rename-column TABLE.COLUMN=NEW), leave it out "
+                "there, or choose another target table (--rename-table).",
                 f"target columns: {', '.join(existing)}",
+            )
+        loaded = {cm.target for cm in tm.included_columns}
+        required = [
+            c.name
+            for c in existing.values()
+            if c.not_null and c.name not in loaded
+            and c.default is None and not c.identity and c.generated is None
+        ]  # fmt: skip
+        if required:
+            # each row would be refused alone, as "t.c is empty", when the cause is the column
+            raise TableFailed(
+                f"The existing table {tm.target} requires a value in {', '.join(required)} "
+                "(NOT NULL, no default), which this migration does not copy into it, so every "
+                "row would be refused. Give the column a default on the target (or let it take "
+                "NULL), or copy a column into it.",
+                f"required target columns not loaded: {', '.join(required)}",
             )
         if tm.if_exists == IfExists.REPLACE:
             # Other tables' foreign keys would forbid the TRUNCATE: set them aside for this
@@ -327,10 +344,19 @@ def _target_columns(conn: psycopg.Connection, table: str, schema: str) -> list[C
         if conn.info.server_version >= 120000
         else "NULL::text"
     )
+    # a default (not a generated column's expression) and an identity fill a column no row gives
+    default = (
+        "CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END"
+        if conn.info.server_version >= 120000
+        else "pg_get_expr(d.adbin, d.adrelid)"
+    )
     rows = conn.execute(
         sql.SQL(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atttypid, "
             + generated
+            + ", "
+            + default
+            + ", a.attidentity::text"
             + " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
@@ -340,8 +366,16 @@ def _target_columns(conn: psycopg.Connection, table: str, schema: str) -> list[C
         [schema, table],
     ).fetchall()
     return [
-        Column(name, typ, notnull, type_oid=oid, generated=expr)
-        for name, typ, notnull, oid, expr in rows
+        Column(
+            name,
+            typ,
+            notnull,
+            default,
+            identity={"a": "always", "d": "by default"}.get(ident, ""),
+            type_oid=oid,
+            generated=expr,
+        )
+        for name, typ, notnull, oid, expr, default, ident in rows
     ]
 
 
