@@ -31,3 +31,26 @@ from coursemig_gui.core.type_changes import lossy_change
 )
 def test_lossy_changes_are_named(source, target, lossy):
     assert (lossy_change(source, target) is not None) == lossy
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "lossy"),
+    [
+        # a time takes a whole timestamp and keeps its clock time: the date goes, silently
+        ("timestamp without time zone", "time without time zone", True),
+        ("timestamp with time zone", "time with time zone", True),
+        ("timestamp(3) with time zone", "timetz", True),
+        ("time without time zone", "time with time zone", False),
+        # ranges and arrays convert each bound or element as the type itself would
+        ("tsrange", "daterange", True),
+        ("tstzrange", "tsrange", True),
+        ("tsrange", "tstzrange", False),
+        ("tstzmultirange", "datemultirange", True),
+        ("timestamp with time zone[]", "timestamp without time zone[]", True),
+        ("numeric(12,4)[]", "numeric(10,2)[]", True),
+        ("integer[]", "bigint[]", False),
+        ("numrange", "int4range", False),  # a fraction is refused by the server: loud
+    ],
+)
+def test_lossy_changes_of_dates_ranges_and_arrays_are_named(source, target, lossy):
+    assert (lossy_change(source, target) is not None) == lossy
