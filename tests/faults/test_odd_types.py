@@ -94,3 +94,28 @@ def test_a_change_that_keeps_every_value_still_runs(source_db, target_db, tmp_pa
     (events,) = report.tables
     assert events.verification == Verification.COUNTS_MATCH
     assert "span (tsrange -> tstzrange)" in events.verification_detail
+
+
+def test_one_very_large_rejected_row_is_not_called_too_many_rows(
+    empty_source_db, target_db, tmp_path
+):
+    """The rejected rows are kept for the check up to 16 MB: past that the check counts the
+    rows, and its sentence gives that reason (it read 'too many rows were rejected' for one)."""
+    with empty_source_db.admin_connect() as conn:
+        conn.execute("CREATE TABLE notes (id integer PRIMARY KEY, body text)")
+        conn.execute(
+            "INSERT INTO notes SELECT g, CASE g WHEN 1 THEN repeat('x', 17 << 20) ELSE 'short' "
+            "END FROM generate_series(1, 20) g"
+        )
+        conn.execute("ALTER TABLE notes OWNER TO django")
+    mappings = mappings_for(empty_source_db, ["notes"])
+    mappings[0].column("body").target_type = "varchar(100)"
+    report = _migrate(empty_source_db, target_db, mappings, tmp_path)
+    (notes,) = report.tables
+    assert report.exit_code == 3 and notes.rows_rejected == 1, notes.message
+    assert notes.verification == Verification.COUNTS_MATCH
+    assert notes.verification_detail == (
+        "19 rows in the target, 19 written; the content was not compared, because the "
+        "rejected rows came to more than 16 MB, too much to keep for the check"
+    )
+    assert (tmp_path / "rejects" / "notes.rejected.csv").stat().st_size > 17 << 20
