@@ -119,3 +119,34 @@ def test_one_very_large_rejected_row_is_not_called_too_many_rows(
         "rejected rows came to more than 16 MB, too much to keep for the check"
     )
     assert (tmp_path / "rejects" / "notes.rejected.csv").stat().st_size > 17 << 20
+
+
+@pytest.mark.parametrize(
+    ("column", "new_type", "kept"),
+    [
+        ("ratio", "numeric(10,2)", "2 decimal places"),  # 1.23456 arrived as 1.23
+        ("took", "interval hour to minute", "nothing smaller than minutes"),  # seconds dropped
+    ],
+)
+def test_a_rounding_change_is_refused_even_without_the_check(
+    empty_source_db, target_db, tmp_path, column, new_type, kept
+):
+    """With the check on, the values read back differed and the table was marked different;
+    with --no-verify the run ended 'copied' (exit 0) with every value rounded. Like a numeric's
+    scale, these are named before the run, whether or not the check runs."""
+    with empty_source_db.admin_connect() as conn:
+        conn.execute("CREATE TABLE laps (id integer PRIMARY KEY, ratio float8, took interval)")
+        conn.execute("INSERT INTO laps VALUES (1, 1.23456, '1 day 02:03:04'), (2, NULL, NULL)")
+        conn.execute("ALTER TABLE laps OWNER TO django")
+    mappings = mappings_for(empty_source_db, ["laps"])
+    mappings[0].column(column).target_type = new_type
+    report = run_migration(
+        empty_source_db.endpoint,
+        target_db.endpoint,
+        mappings,
+        MigrationOptions(rejects_dir=str(tmp_path / "rejects"), verify=False),
+        lambda event: None,
+    )
+    assert report.exit_code == 2, report.headline()
+    assert f"laps.{column}: {new_type} keeps {kept}" in report.message, report.message
+    assert target_db.rows("SELECT count(*) FROM pg_class WHERE relname = 'laps'") == [(0,)]

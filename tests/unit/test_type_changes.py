@@ -54,3 +54,25 @@ def test_lossy_changes_are_named(source, target, lossy):
 )
 def test_lossy_changes_of_dates_ranges_and_arrays_are_named(source, target, lossy):
     assert (lossy_change(source, target) is not None) == lossy
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "lossy"),
+    [
+        # a float's text has any number of decimal places: a scale rounds them away
+        ("double precision", "numeric(10,2)", True),
+        ("real", "numeric(30,20)", True),
+        ("double precision", "numeric", False),
+        # an interval's fields and precision drop or round its smaller units
+        ("interval", "interval hour to minute", True),  # 1 day 02:03:04 -> 1 day 02:03:00
+        ("interval", "interval year to month", True),
+        ("interval", "interval(0)", True),
+        ("interval second(3)", "interval second(0)", True),
+        ("interval minute", "interval hour", True),
+        ("interval day", "interval", False),
+        ("interval", "interval day to second", False),
+        ("interval(3)", "interval(6)", False),
+    ],
+)
+def test_lossy_changes_of_floats_and_intervals_are_named(source, target, lossy):
+    assert (lossy_change(source, target) is not None) == lossy

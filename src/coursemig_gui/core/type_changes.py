@@ -5,8 +5,10 @@ PostgreSQL refuses a value that does not fit (a too-long text, a too-large numbe
 for an integer): those rows are rejected and logged one by one. It silently rounds or drops
 other things: decimal places (``numeric(12,4)`` -> ``numeric(10,2)``), the time zone
 (``timestamptz`` -> ``timestamp``), the time of day (-> ``date``), the date (-> ``time``),
-fractional seconds and significant digits (-> ``real``), and each of these in a range's bounds
-or an array's elements. Those are the changes named here, so a run stops before it writes them.
+fractional seconds and significant digits (-> ``real``), a float's decimal places
+(-> ``numeric(10,2)``), an interval's smaller units (-> ``interval hour to minute``), and each
+of these in a range's bounds or an array's elements. Those are the changes named here, so a
+run stops before it writes them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ _RANGE_OF = {
     "datemultirange": "date",
     "nummultirange": "numeric",
 }
+# interval with fields (``interval hour to minute``) and/or a precision (``interval(0)``)
+_INTERVAL = re.compile(r"^interval(?:\s+([a-z ]+?))?\s*(?:\((\d)\))?$")
+_INTERVAL_UNITS = ("years", "months", "days", "hours", "minutes", "seconds")
 _ARRAY = re.compile(r"^(.*?)\s*((?:\[\d*\])+)$")
 
 
@@ -84,6 +89,25 @@ def lossy_change(source_type: str, target_type: str) -> str | None:
                 "other digits would be rounded away without a word"
             )
         return None
+    if tn is not None and tn[0] is not None and s in _FLOAT_DIGITS:
+        return (
+            f"{target_type} keeps {tn[1]} decimal places, {source_type} any number: the "
+            "other digits would be rounded away without a word"
+        )
+    if (si := _interval(s)) is not None and (ti := _interval(t)) is not None:
+        if ti[0] < si[0]:
+            *more, last = _INTERVAL_UNITS[ti[0] + 1 : si[0] + 1]
+            lost = f"{', '.join(more)} and {last}" if more else last
+            return (
+                f"{target_type} keeps nothing smaller than {_INTERVAL_UNITS[ti[0]]}: the "
+                f"{lost} of {source_type} would be dropped without a word"
+            )
+        if si[0] == ti[0] == 5 and ti[1] < si[1]:
+            return (
+                f"{target_type} keeps {ti[1]} digits of a second and {source_type} "
+                f"{si[1]}: the rest would be rounded away"
+            )
+        return None
     if t in _FLOAT_DIGITS and (sn is not None or s in _EXACT or s in _FLOAT_DIGITS):
         digits = _EXACT.get(s) or _FLOAT_DIGITS.get(s) or 1000
         if sn is not None and sn[0] is not None:
@@ -114,6 +138,18 @@ def lossy_change(source_type: str, target_type: str) -> str | None:
                 f"{st[1]}: the rest would be rounded away"
             )
     return None
+
+
+def _interval(t: str) -> tuple[int, int] | None:
+    """(index of the smallest unit kept in ``_INTERVAL_UNITS``, fractional digits of a
+    second) of an interval type."""
+    m = _INTERVAL.match(t)
+    if not m:
+        return None
+    unit = (m.group(1) or "second").split()[-1] + "s"
+    if unit not in _INTERVAL_UNITS:
+        return None
+    return _INTERVAL_UNITS.index(unit), int(m.group(2) or 6)
 
 
 def _elements(s: str, t: str) -> tuple[str, str] | None:
