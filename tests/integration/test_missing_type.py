@@ -76,3 +76,47 @@ def test_on_citus_the_same_sentence_says_what_to_do(source_db, citus_db, tmp_pat
         "text as its type on the Columns page (or in the saved migration), so its values are "
         "copied as text, or create the type on the target first."
     )
+
+
+def test_an_extension_s_type_names_the_extension_to_install(empty_source_db, target_db, tmp_path):
+    """citext comes with an extension the target lacks: the sentence says to install it (a type
+    cannot be made by hand), names both columns, the array's too, and installing it copies
+    the values as they were."""
+    with empty_source_db.admin_connect() as conn:
+        conn.execute("CREATE EXTENSION citext")
+        conn.execute("CREATE TABLE tag (id integer PRIMARY KEY, name citext, aliases citext[])")
+        conn.execute("INSERT INTO tag VALUES (1, 'MiXed', '{A,b}'), (2, NULL, NULL)")
+        conn.execute(f"ALTER TABLE tag OWNER TO {empty_source_db.user}")
+    with open_session(empty_source_db.endpoint) as conn:
+        (tm,) = default_mappings(read_catalog(conn), ["tag"])
+    report = _run(empty_source_db, target_db, tm, tmp_path)
+    (table,) = report.tables
+    assert report.exit_code == 1 and table.status == Phase.FAILED
+    assert table.message == (
+        'tag was not made, so it was not copied. The target database has no type "citext", '
+        "which columns name, aliases of tag use; it comes with the extension citext. Install "
+        "the extension on the target (CREATE EXTENSION citext), or choose text as its type on "
+        "the Columns page (or in the saved migration), so its values are copied as text."
+    )
+    with target_db.admin_connect() as conn:
+        conn.execute("CREATE EXTENSION citext")
+    report = _run(empty_source_db, target_db, tm, tmp_path)
+    assert report.exit_code == 0, report.tables[0].message
+    assert report.tables[0].verification == Verification.MATCH
+    assert target_db.rows("SELECT name, aliases::text FROM tag ORDER BY id") == [
+        ("MiXed", "{A,b}"),
+        (None, None),
+    ]
+
+
+def test_an_array_of_a_missing_type_names_its_column(source_db, target_db, tmp_path):
+    with source_db.admin_connect() as conn:
+        conn.execute("CREATE DOMAIN posint AS integer CHECK (VALUE > 0)")
+        conn.execute("CREATE TABLE lot (id integer PRIMARY KEY, sizes posint[])")
+        conn.execute("INSERT INTO lot VALUES (1, '{1,2}')")
+        conn.execute(f"ALTER TABLE lot OWNER TO {source_db.user}")
+    with open_session(source_db.endpoint) as conn:
+        (tm,) = default_mappings(read_catalog(conn), ["lot"])
+    (table,) = _run(source_db, target_db, tm, tmp_path).tables
+    assert table.status == Phase.FAILED
+    assert 'no type "posint[]", which column sizes of lot uses. Choose text' in table.message

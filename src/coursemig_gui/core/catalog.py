@@ -40,6 +40,9 @@ class Column:
     # never copied (COPY refuses them); ``default`` is then None
     generated: str | None = None
     generated_from: tuple[str, ...] = ()  # the table's columns the expression reads
+    # the extension the type (or its array's element) comes with, e.g. "citext": a target
+    # without it is told to install it
+    extension: str | None = field(default=None, compare=False)
 
 
 # pg_constraint's confdeltype / confupdtype letters, as SQL writes them
@@ -138,7 +141,12 @@ SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                    OR p.classid = 'pg_class'::regclass AND p.objid = c.oid
                       AND p.objsubid = a.attnum)
                AND p.refclassid = 'pg_class'::regclass AND p.refobjid = c.oid
-               AND p.refobjsubid > 0 AND p.refobjsubid <> a.attnum ORDER BY r.attnum)
+               AND p.refobjsubid > 0 AND p.refobjsubid <> a.attnum ORDER BY r.attnum),
+       (SELECT x.extname FROM pg_type t
+        JOIN pg_depend e ON e.classid = 'pg_type'::regclass AND e.deptype = 'e'
+             AND e.objid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
+        JOIN pg_extension x ON e.refclassid = 'pg_extension'::regclass AND x.oid = e.refobjid
+        WHERE t.oid = a.atttypid)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -262,7 +270,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
     }
     states = sequence_states(owned.fetchall())
     for row in asked[columns_query]:
-        rel, name, typ, notnull, default, ident, num, oid, seq, generated, reads = row
+        rel, name, typ, notnull, default, ident, num, oid, seq, generated, reads, ext = row
         columns.setdefault(rel, []).append(
             Column(
                 name,
@@ -276,6 +284,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
                 states.get((rel, name)),
                 generated=default if generated else None,
                 generated_from=tuple(reads) if generated else (),
+                extension=ext,
             )
         )
         if seq:

@@ -284,29 +284,40 @@ def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: Migratio
     return text + "\n"
 
 
-def missing_type(tm: TableMapping, exc: BaseException) -> str | None:
+def missing_type(tm: TableMapping, exc: BaseException, table: Table | None = None) -> str | None:
     """The sentence for a CREATE TABLE that names a type the target does not have (a domain or
-    another type made on the source by hand; enums are made, ``enum_types``), or None for any
-    other error."""
+    another type made on the source by hand, or one an extension brings; enums are made,
+    ``enum_types``), or None for any other error. ``table``, the source's, names the
+    extension."""
     found = re.search(r'type "([^"]+)" does not exist', str(exc))
     if getattr(exc, "sqlstate", None) != "42704" or found is None:
         return None
     name = found.group(1)
-    short = name.rsplit(".", 1)[-1]
-    columns = [
-        cm.target
-        for cm in tm.included_columns
-        if cm.target_type.split("[")[0].strip().strip('"').rsplit(".", 1)[-1] == short
-    ]
+    short = _element_name(name)
+    columns = [cm for cm in tm.included_columns if _element_name(cm.target_type) == short]
     which = (
-        f"column {columns[0]}"
+        f"column {columns[0].target} of {tm.target} uses"
         if len(columns) == 1
-        else f"columns {', '.join(columns)}"
+        else f"columns {', '.join(cm.target for cm in columns)} of {tm.target} use"
         if columns
-        else "a column"
+        else f"a column of {tm.target} uses"
     )
+    sources = [table.column(cm.source) for cm in columns] if table is not None else []
+    extension = next((c.extension for c in sources if c is not None and c.extension), None)
+    if extension is not None:
+        return (
+            f'The target database has no type "{name}", which {which}; it comes with the '
+            f"extension {extension}. Install the extension on the target (CREATE EXTENSION "
+            f"{extension}), or choose text as its type on the Columns page (or in the saved "
+            "migration), so its values are copied as text."
+        )
     return (
-        f'The target database has no type "{name}", which {which} of {tm.target} uses. '
+        f'The target database has no type "{name}", which {which}. '
         "Choose text as its type on the Columns page (or in the saved migration), so its "
         "values are copied as text, or create the type on the target first."
     )
+
+
+def _element_name(type_text: str) -> str:
+    """A type's name without schema, quotes or array brackets: "posint[]" -> "posint"."""
+    return type_text.split("[")[0].strip().strip('"').rsplit(".", 1)[-1]

@@ -4,9 +4,11 @@ target's values back as their source types so a check can see what a change did.
 PostgreSQL refuses a value that does not fit (a too-long text, a too-large number, a fraction
 for an integer): those rows are rejected and logged one by one. It silently rounds or drops
 other things: decimal places (``numeric(12,4)`` -> ``numeric(10,2)``), the time zone
-(``timestamptz`` -> ``timestamp``), the time of day (-> ``date``), fractional seconds and
-significant digits (-> ``real``). Those are the changes named here, so a run stops before it
-writes them.
+(``timestamptz`` -> ``timestamp``), the time of day (-> ``date``), the date (-> ``time``),
+fractional seconds and significant digits (-> ``real``), a float's decimal places
+(-> ``numeric(10,2)``), an interval's smaller units (-> ``interval hour to minute``), and each
+of these in a range's bounds or an array's elements. Those are the changes named here, so a
+run stops before it writes them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,21 @@ _TIME = re.compile(
 _INTEGERS = {"smallint", "integer", "bigint", "int2", "int4", "int8", "int", "serial", "bigserial"}
 _FLOAT_DIGITS = {"real": 6, "float4": 6, "double precision": 15, "float8": 15}
 _EXACT = {"smallint": 5, "int2": 5, "integer": 10, "int4": 10, "int": 10, "bigint": 19, "int8": 19}
+# a range's (and multirange's) bounds are of these types: they round or drop as those do
+_RANGE_OF = {
+    "tsrange": "timestamp",
+    "tstzrange": "timestamptz",
+    "daterange": "date",
+    "numrange": "numeric",
+    "tsmultirange": "timestamp",
+    "tstzmultirange": "timestamptz",
+    "datemultirange": "date",
+    "nummultirange": "numeric",
+}
+# interval with fields (``interval hour to minute``) and/or a precision (``interval(0)``)
+_INTERVAL = re.compile(r"^interval(?:\s+([a-z ]+?))?\s*(?:\((\d)\))?$")
+_INTERVAL_UNITS = ("years", "months", "days", "hours", "minutes", "seconds")
+_ARRAY = re.compile(r"^(.*?)\s*((?:\[\d*\])+)$")
 
 
 def _norm(type_text: str) -> str:
@@ -57,6 +74,11 @@ def lossy_change(source_type: str, target_type: str) -> str | None:
     s, t = _norm(source_type), _norm(target_type)
     if s == t:
         return None
+    inner = _elements(s, t)
+    if inner is not None:
+        why = lossy_change(*inner)
+        part = "element" if t.endswith("]") else "bound"
+        return f"{why} (in each {part} of {target_type})" if why else None
     sn, tn = _numeric(s), _numeric(t)
     if sn is not None and tn is not None:
         (_, s_scale), (_, t_scale) = sn, tn
@@ -65,6 +87,25 @@ def lossy_change(source_type: str, target_type: str) -> str | None:
             return (
                 f"{target_type} keeps {t_scale} decimal places, {source_type} {has}: the "
                 "other digits would be rounded away without a word"
+            )
+        return None
+    if tn is not None and tn[0] is not None and s in _FLOAT_DIGITS:
+        return (
+            f"{target_type} keeps {tn[1]} decimal places, {source_type} any number: the "
+            "other digits would be rounded away without a word"
+        )
+    if (si := _interval(s)) is not None and (ti := _interval(t)) is not None:
+        if ti[0] < si[0]:
+            *more, last = _INTERVAL_UNITS[ti[0] + 1 : si[0] + 1]
+            lost = f"{', '.join(more)} and {last}" if more else last
+            return (
+                f"{target_type} keeps nothing smaller than {_INTERVAL_UNITS[ti[0]]}: the "
+                f"{lost} of {source_type} would be dropped without a word"
+            )
+        if si[0] == ti[0] == 5 and ti[1] < si[1]:
+            return (
+                f"{target_type} keeps {ti[1]} digits of a second and {source_type} "
+                f"{si[1]}: the rest would be rounded away"
             )
         return None
     if t in _FLOAT_DIGITS and (sn is not None or s in _EXACT or s in _FLOAT_DIGITS):
@@ -80,6 +121,10 @@ def lossy_change(source_type: str, target_type: str) -> str | None:
     st, tt = _time(s), _time(t)
     if st is not None and t == "date" and st[0] == "timestamp":
         return f"{target_type} has no time of day: the time in {source_type} would be dropped"
+    if st is not None and tt is not None and st[0] == "timestamp" and tt[0] == "time":
+        # a time's input takes a whole timestamp and keeps its clock time; nothing casts a
+        # time back to a timestamp, so the check could only count the rows
+        return f"{target_type} has no date: the date in {source_type} would be dropped"
     if st is not None and tt is not None and st[0] == tt[0]:
         if st[2] and not tt[2]:
             return (
@@ -92,6 +137,29 @@ def lossy_change(source_type: str, target_type: str) -> str | None:
                 f"{target_type} keeps {tt[1]} digits of a second and {source_type} "
                 f"{st[1]}: the rest would be rounded away"
             )
+    return None
+
+
+def _interval(t: str) -> tuple[int, int] | None:
+    """(index of the smallest unit kept in ``_INTERVAL_UNITS``, fractional digits of a
+    second) of an interval type."""
+    m = _INTERVAL.match(t)
+    if not m:
+        return None
+    unit = (m.group(1) or "second").split()[-1] + "s"
+    if unit not in _INTERVAL_UNITS:
+        return None
+    return _INTERVAL_UNITS.index(unit), int(m.group(2) or 6)
+
+
+def _elements(s: str, t: str) -> tuple[str, str] | None:
+    """The element types of two arrays, or the bound types of two ranges, whose values are
+    converted one by one (each rounds or drops as its element would); None otherwise."""
+    sa, ta = _ARRAY.match(s), _ARRAY.match(t)
+    if sa and ta:
+        return sa.group(1), ta.group(1)
+    if s in _RANGE_OF and t in _RANGE_OF:
+        return _RANGE_OF[s], _RANGE_OF[t]
     return None
 
 

@@ -84,7 +84,7 @@ class CitusPhases:
                     friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
                     why = (
                         explain_citus_error(exc, tm)
-                        or missing_type(tm, exc)
+                        or missing_type(tm, exc, table)
                         or (friendly.message if friendly else str(exc))
                     )
                     report = reports[tm.source]

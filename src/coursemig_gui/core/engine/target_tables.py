@@ -99,7 +99,7 @@ class TargetTables:
                     f"{tm.target} was not made, so it was not copied. {exc}", str(exc)
                 ) from exc
             except psycopg.errors.UndefinedObject as exc:
-                why = missing_type(tm, exc)
+                why = missing_type(tm, exc, table)
                 if why is None:
                     raise
                 raise TableFailed(

@@ -20,6 +20,7 @@ from coursemig_gui.core.engine.server_checksum import (
 )
 from coursemig_gui.core.engine.session import pin_session
 from coursemig_gui.core.events import CancelToken
+from coursemig_gui.core.load_result import KEEP_REJECTED_BYTES
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.report import TableReport, Verification
 from coursemig_gui.core.source_rows import read_statement
@@ -191,7 +192,8 @@ def verify_copy(
         report.verification = Verification.COUNTS_MATCH if ok else Verification.MISMATCH
         report.verification_detail = (
             f"{count} rows in the target, {rows_written} written; the content was not "
-            "compared, because too many rows were rejected to keep them all for the check"
+            f"compared, because the rejected rows came to more than {KEEP_REJECTED_BYTES >> 20} "
+            "MB, too much to keep for the check"
         )
         return
     try:
