@@ -76,3 +76,12 @@ def test_lossy_changes_of_dates_ranges_and_arrays_are_named(source, target, loss
 )
 def test_lossy_changes_of_floats_and_intervals_are_named(source, target, lossy):
     assert (lossy_change(source, target) is not None) == lossy
+
+
+def test_the_columns_page_warning_does_not_promise_that_only_rejected_rows_are_affected():
+    """A change that converts may still alter a value (text to "char" keeps one character):
+    the warning said only that rows which do not convert are rejected."""
+    from coursemig_gui.core.mapping import narrowing_reason
+
+    reason = narrowing_reason("text", '"char"')
+    assert reason is not None and "may still change" in reason and "check" in reason

@@ -200,7 +200,11 @@ def narrowing_reason(source_type: str, target_type: str) -> str | None:
         return None
     if tb == "text":
         return None
-    return f"values change type from {source_type} to {target_type}: rows that do not convert will be rejected"
+    return (
+        f"values change type from {source_type} to {target_type}: rows that do not convert "
+        "will be rejected, and a value that converts may still change (rounded, cut or "
+        "rewritten): the check after the load finds it, unless the check is turned off"
+    )
 
 
 def validate(mappings: list[TableMapping], catalog: Catalog) -> list[Problem]:
