@@ -10,6 +10,7 @@ from psycopg import sql
 
 from coursemig_gui.core.django import DJANGO_APPS, detect_django
 from coursemig_gui.core.sequences import SEQUENCES, SequenceState, sequence_states
+from coursemig_gui.core.source_indexes import SourceIndex, indexes_by_table, indexes_query
 
 SYSTEM_PREFIXES = ("auth_", "django_")
 
@@ -97,6 +98,8 @@ class Table:
     is_system: bool = False
     is_m2m: bool = False
     sequences: tuple[tuple[str, str], ...] = ()  # (column, sequence name) for serial columns
+    # the indexes that back no key: Django's on each ForeignKey, Meta.indexes, partial ones
+    indexes: tuple[SourceIndex, ...] = ()
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -255,6 +258,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
             )
         }
         owned = conn.execute(SEQUENCES, [schema])
+        other_indexes = conn.execute(indexes_query(conn.info.server_version), [schema])
         words = conn.execute(_RESERVED_WORDS)
     enums = {
         (rel, name): EnumType(typname, tuple(values), oid)
@@ -318,6 +322,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
             if nnd:
                 not_distinct.setdefault(rel, []).append(tuple(cols))
     estimates = {rel: (n, known) for rel, n, known in asked[_ESTIMATES]}
+    indexes = indexes_by_table(other_indexes.fetchall())
 
     is_django, apps = detect_django(conn, schema)
     app_labels = list(apps)
@@ -341,6 +346,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
                 is_system=is_django and _is_system(rel, app),
                 is_m2m=_looks_like_m2m(cols, fk_list, pks.get(rel, ())),
                 sequences=tuple(sequences.get(rel, [])),
+                indexes=tuple(indexes.get(rel, [])),
             )
         )
     return Catalog(

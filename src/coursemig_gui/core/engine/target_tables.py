@@ -27,6 +27,7 @@ from coursemig_gui.core.engine.target_constraints import (
     add_checks_before_load,
     fit_unique_to_target,
 )
+from coursemig_gui.core.engine.target_indexes import RowsBreakIndex, make_indexes
 from coursemig_gui.core.engine.target_types import TypeClash, make_enum_types
 from coursemig_gui.core.events import (
     LogMessage,
@@ -34,6 +35,7 @@ from coursemig_gui.core.events import (
     TableProgress,
 )
 from coursemig_gui.core.generated_columns import made_mapping
+from coursemig_gui.core.index_statements import index_statements
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.report import TableReport
 from coursemig_gui.core.sequences import (
@@ -79,9 +81,13 @@ class TargetTables:
         schema = self.options.target_schema
         target = sql.Identifier(schema, tm.target)
         if tm.target in self._made:
-            # Citus: created and distributed by this run, still empty (and said what it left out)
+            # Citus: created and distributed by this run, still empty (and said what it left
+            # out); its unique indexes are there, the others are built after the load
             self._check_parents_copied(tgt, tm)
-            return True, None, made_mapping(tm, table)[0]
+            made = made_mapping(tm, table)[0]
+            statements = index_statements(made, table, schema)[0]
+            self._pending_indexes[tm.target] = [s for s in statements if not s.index.unique]
+            return True, None, made
         if not exists:
             if self.citus_mode:  # a CSV import on Citus: its parents are there, or it fails
                 self._check_parents_copied(tgt, tm)
@@ -115,6 +121,7 @@ class TargetTables:
             # on the empty table: a row that breaks a CHECK is refused by the load, by itself
             for message in [*said, *add_checks_before_load(tgt, tm, table, schema)]:
                 self.emit(message)
+            self._indexes_of_new_table(tgt, tm, table, keys_later)
             if keys_later:
                 keys = add_keys(tm, table, schema)
                 self._pending_keys[tm.target] = [keys] if keys is not None else []
@@ -185,6 +192,22 @@ class TargetTables:
             if cm is None or col is None or not cm.include or cm.target_type != col.type:
                 return False
         return True
+
+    def _indexes_of_new_table(
+        self, tgt: psycopg.Connection, tm: TableMapping, table: Table, keys_later: bool
+    ) -> None:
+        """The source's other indexes for the new, still empty table: said which are left out;
+        built after the load (``_checks_and_referring_keys``), but a unique one only where the
+        keys are too (no duplicate can reach it): otherwise now, so a row that breaks it is
+        refused by itself."""
+        schema = self.options.target_schema
+        statements, left_out = index_statements(tm, table, schema)
+        for why in left_out:
+            self.emit(LogMessage(why, "warning"))
+        now = [s for s in statements if s.index.unique and not keys_later]
+        self._pending_indexes[tm.target] = [s for s in statements if s not in now]
+        for message in make_indexes(tgt, tm, table, schema, now, loaded=False):
+            self.emit(message)
 
     def _set_aside_indexes(
         self,
@@ -264,11 +287,23 @@ class TargetTables:
         self, tgt: psycopg.Connection, tm: TableMapping, table: Table, created: bool
     ) -> None:
         """In the loaded table's transaction: a table this run made gets the CHECKs the source
-        has NOT VALID, NOT VALID too (an existing table is left as it is); then the foreign keys
-        a replace set aside are put back."""
+        has NOT VALID, NOT VALID too, and its other indexes (an existing table is left as it
+        is); then the foreign keys a replace set aside are put back."""
+        schema = self.options.target_schema
         if created or tm.target in self._made:
-            for message in add_checks_after_load(tgt, tm, table, self.options.target_schema):
+            for message in add_checks_after_load(tgt, tm, table, schema):
                 self.emit(message)
+            indexes = self._pending_indexes.pop(tm.target, [])
+            try:
+                for message in make_indexes(tgt, tm, table, schema, indexes, loaded=True):
+                    self.emit(message)
+            except RowsBreakIndex as exc:
+                detail = (exc.error.diag.message_detail or "") if exc.error.diag else ""
+                raise _DeferredCheckFailed(
+                    f"{tm.target} has rows that break the unique index {exc.index.index.name} "
+                    f"of {table.name} ({detail.strip() or exc.error}).",
+                    str(exc.error),
+                ) from exc
         self._restore_foreign_keys(tgt, tm)
 
     def _fks_after_load(self, tm: TableMapping, table: Table) -> bool:
