@@ -208,8 +208,7 @@ def test_rows_that_break_a_unique_index_on_the_target_are_found_row_by_row(
     else. The load is tried again with the index in place, and the rows it refuses are named."""
     with source.admin_connect() as conn:
         conn.execute(
-            "CREATE FUNCTION public.shelf(text) RETURNS text IMMUTABLE LANGUAGE sql "
-            "AS 'SELECT $1'"
+            "CREATE FUNCTION public.shelf(text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT $1'"
         )
         conn.execute("CREATE UNIQUE INDEX ix_doc_shelf ON ix_doc (shelf(status)) WHERE id > 1")
     with target_db.connect() as conn:

@@ -38,6 +38,13 @@ class RowsBreakIndex(Exception):
         self.index, self.error = index, error
 
 
+def rows_break_sentence(exc: RowsBreakIndex, source: str, target: str, detail: str) -> str:
+    return (
+        f"{target} has rows that break the unique index {exc.index.index.name} of {source} "
+        f"({detail or exc.error})."
+    )
+
+
 def _try(tgt: psycopg.Connection, statements: list[sql.Composable]) -> psycopg.Error | None:
     try:
         in_one_round_trip(tgt, statements)
@@ -51,6 +58,21 @@ def _try(tgt: psycopg.Connection, statements: list[sql.Composable]) -> psycopg.E
 def _reason(exc: psycopg.Error) -> str:
     diag = exc.diag.message_primary if exc.diag and exc.diag.message_primary else str(exc)
     return diag.strip()
+
+
+def named_by_target(index: IndexStatement, source: str, target: str, schema: str) -> str:
+    name = index.index.name
+    return (
+        f"The name {name} is already taken in the schema {schema} of the target, so the index "
+        f"{name} of {source} was made on {target} with a name the target chose."
+    )
+
+
+def not_made(index: IndexStatement, source: str, target: str, reason: str) -> str:
+    return (
+        f"The index {index.index.name} of {source} could not be made on {target} ({reason}), "
+        "so it was left out. " + consequence(index.index, target)
+    )
 
 
 def make_indexes(
@@ -78,21 +100,13 @@ def make_indexes(
             if isinstance(failed, psycopg.errors.DuplicateTable):
                 failed = _try(tgt, [*room, index.unnamed])
                 if failed is None:
-                    said.append(
-                        LogMessage(
-                            f"The name {index.index.name} is already taken in the schema "
-                            f"{schema} of the target, so the index {index.index.name} of "
-                            f"{table.name} was made on {tm.target} with a name the target chose."
-                        )
-                    )
+                    said.append(LogMessage(named_by_target(index, table.name, tm.target, schema)))
         except psycopg.errors.UniqueViolation as exc:
             raise RowsBreakIndex(index, exc) from exc
         if failed is not None:
             said.append(
                 LogMessage(
-                    f"The index {index.index.name} of {table.name} could not be made on "
-                    f"{tm.target} ({_reason(failed)}), so it was left out. "
-                    + consequence(index.index, tm.target),
+                    not_made(index, table.name, tm.target, _reason(failed)),
                     "warning",
                     index.statement.as_string(None),
                 )

@@ -27,7 +27,11 @@ from coursemig_gui.core.engine.target_constraints import (
     add_checks_before_load,
     fit_unique_to_target,
 )
-from coursemig_gui.core.engine.target_indexes import RowsBreakIndex, make_indexes
+from coursemig_gui.core.engine.target_indexes import (
+    RowsBreakIndex,
+    make_indexes,
+    rows_break_sentence,
+)
 from coursemig_gui.core.engine.target_types import TypeClash, make_enum_types
 from coursemig_gui.core.events import (
     LogMessage,
@@ -300,8 +304,7 @@ class TargetTables:
             except RowsBreakIndex as exc:
                 detail = (exc.error.diag.message_detail or "") if exc.error.diag else ""
                 raise _DeferredCheckFailed(
-                    f"{tm.target} has rows that break the unique index {exc.index.index.name} "
-                    f"of {table.name} ({detail.strip() or exc.error}).",
+                    rows_break_sentence(exc, table.name, tm.target, detail.strip()),
                     str(exc.error),
                 ) from exc
         self._restore_foreign_keys(tgt, tm)
