@@ -137,6 +137,29 @@ def test_a_partial_unique_index_is_carried_and_enforced(source, target_db):
         conn.commit()
 
 
+def test_a_unique_index_with_include_columns_is_unique_on_its_keys_alone(source, target_db):
+    """Not a UNIQUE over its INCLUDE columns too, which would let through what the source
+    refuses."""
+    with source.admin_connect() as conn:
+        conn.execute(
+            "CREATE UNIQUE INDEX ix_doc_title_per_owner ON ix_doc (owner_id, title) "
+            "INCLUDE (status)"
+        )
+    assert _run(source, target_db)[0].exit_code == 0
+    assert set(_same_as_source(source, target_db, "ix_doc", "ix_doc")) == CARRIED | {
+        "ix_doc_title_per_owner"
+    }
+    assert (
+        target_db.rows(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'u' "
+            "AND conrelid = 'ix_doc'::regclass"
+        )
+        == []
+    )
+    with target_db.connect() as conn, pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("INSERT INTO ix_doc VALUES (9, 1, 'Alpha', 'draft', NULL, NULL)")
+
+
 def _rename(mappings, renames: dict[str, str]) -> None:
     for cm in next(m for m in mappings if m.source == "ix_doc").columns:
         cm.target = renames.get(cm.source, cm.target)

@@ -193,9 +193,13 @@ FROM pg_index i
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND i.indisunique AND NOT i.indisprimary AND i.indpred IS NULL
-  AND i.indexprs IS NULL
+  AND i.indexprs IS NULL AND {no_include}
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
 """
+
+# a unique index with INCLUDE columns (PostgreSQL 11) is unique on its keys alone: it is carried
+# as an index (source_indexes.py), not read as a UNIQUE over all its columns
+_ONLY_KEYS = "i.indnkeyatts = i.indnatts"
 
 # pg_index.indnullsnotdistinct is new in PostgreSQL 15: an older source has none
 _NND_OF_CONSTRAINT = (
@@ -214,12 +218,17 @@ def _queries(server_version: int) -> tuple[str, str, str]:
         return (
             columns,
             _CONSTRAINTS.format(nulls_not_distinct=_NND_OF_CONSTRAINT),
-            _UNIQUE_INDEXES.format(nulls_not_distinct="i.indnullsnotdistinct"),
+            _UNIQUE_INDEXES.format(
+                nulls_not_distinct="i.indnullsnotdistinct", no_include=_ONLY_KEYS
+            ),
         )
     return (
         columns,
         _CONSTRAINTS.format(nulls_not_distinct="false"),
-        _UNIQUE_INDEXES.format(nulls_not_distinct="false"),
+        _UNIQUE_INDEXES.format(
+            nulls_not_distinct="false",
+            no_include=_ONLY_KEYS if server_version >= 110000 else "true",
+        ),
     )
 
 

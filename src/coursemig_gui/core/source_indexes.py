@@ -53,8 +53,9 @@ WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND i.indisvalid AND NOT i.indi
                   WHERE h.inhrelid = c.oid AND p.relkind = 'p')
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
                   AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))
-  -- a plain unique index on columns is read as a UNIQUE key (catalog.py)
-  AND NOT (i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL)
+  -- a plain unique index on columns (no INCLUDE) is read as a UNIQUE key (catalog.py)
+  AND NOT (i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+           AND {key_count} = i.indnatts)
 ORDER BY c.relname, ic.relname
 """
 

@@ -202,13 +202,22 @@ class TargetTables:
     ) -> None:
         """The source's other indexes for the new, still empty table: said which are left out;
         built after the load (``_checks_and_referring_keys``), but a unique one only where the
-        keys are too (no duplicate can reach it): otherwise now, so a row that breaks it is
-        refused by itself."""
+        keys are too and its columns keep their types (no duplicate can reach it): otherwise
+        now, so a row that breaks it is refused by itself."""
         schema = self.options.target_schema
         statements, left_out = index_statements(tm, table, schema)
         for why in left_out:
             self.emit(LogMessage(why, "warning"))
-        now = [s for s in statements if s.index.unique and not keys_later]
+        changed = {
+            cm.source
+            for cm in tm.included_columns
+            if (col := table.column(cm.source)) is None or cm.target_type != col.type
+        }
+        now = [
+            s
+            for s in statements
+            if s.index.unique and (not keys_later or changed.intersection(s.index.columns))
+        ]
         self._pending_indexes[tm.target] = [s for s in statements if s not in now]
         for message in make_indexes(tgt, tm, table, schema, now, loaded=False):
             self.emit(message)
