@@ -252,8 +252,10 @@ def test_rows_that_break_a_unique_index_on_the_target_are_found_row_by_row(
 
 
 def test_an_existing_table_keeps_the_indexes_it_has(source, target_db):
+    """In the same run a new table gets the source's indexes, and an existing one keeps its."""
+    with source.admin_connect() as conn:
+        conn.execute("CREATE INDEX ix_owner_id_desc ON ix_owner (id DESC)")
     with target_db.connect() as conn:
-        conn.execute("CREATE TABLE ix_owner (id bigint PRIMARY KEY)")
         conn.execute(
             "CREATE TABLE ix_doc (id bigint PRIMARY KEY, owner_id bigint NOT NULL, title "
             "varchar(200) NOT NULL, status varchar(10) NOT NULL, tags text[], deleted_at "
@@ -263,12 +265,12 @@ def test_an_existing_table_keeps_the_indexes_it_has(source, target_db):
         conn.commit()
 
     def append(mappings):
-        for tm in mappings:
-            tm.if_exists = IfExists.APPEND
+        next(tm for tm in mappings if tm.source == "ix_doc").if_exists = IfExists.APPEND
 
     report, _ = _run(source, target_db, change=append)
     assert report.exit_code == 0, [t.message for t in report.tables]
     assert set(_indexes(target_db, "ix_doc")) == {"its_own"}
+    assert set(_same_as_source(source, target_db, "ix_owner", "ix_owner")) == {"ix_owner_id_desc"}
 
 
 def test_show_sql_says_the_indexes(source, target_db, tmp_path, capsys):
