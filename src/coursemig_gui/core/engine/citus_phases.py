@@ -33,7 +33,7 @@ from coursemig_gui.core.engine.target_constraints import (
     add_checks_before_load,
     fit_unique_to_target,
 )
-from coursemig_gui.core.engine.target_indexes import make_indexes
+from coursemig_gui.core.engine.target_indexes import indexes_before_load
 from coursemig_gui.core.engine.target_types import make_enum_types
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -43,7 +43,6 @@ from coursemig_gui.core.events import (
 )
 from coursemig_gui.core.explain import explain_error
 from coursemig_gui.core.generated_columns import made_mapping
-from coursemig_gui.core.index_statements import index_statements
 from coursemig_gui.core.mapping import Placement, TableMapping
 from coursemig_gui.core.report import TableReport
 from coursemig_gui.core.transfer import TableFailed
@@ -83,10 +82,7 @@ class CitusPhases:
                             tgt.execute(placement)
                         made += said + add_checks_before_load(tgt, new, table, schema)
                         # its unique indexes while empty; the others after its load
-                        statements, left_out = index_statements(new, table, schema)
-                        made += [LogMessage(why, "warning") for why in left_out]
-                        unique = [s for s in statements if s.index.unique]
-                        made += make_indexes(tgt, new, table, schema, unique, loaded=False)
+                        made += indexes_before_load(tgt, new, table, schema, False)[1]
                 except (psycopg.Error, ValueError) as exc:
                     friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
                     why = (

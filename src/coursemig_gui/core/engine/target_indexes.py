@@ -6,7 +6,8 @@ class it lacks, such as pg_trgm's ``gin_trgm_ops``, or a column given another ty
 with the server's reason, and the table is copied. Where the source's name is taken in the
 target's schema (index names are per schema: a renamed table, a relation already there), the
 target chooses the name. A unique index the loaded rows break is raised as ``RowsBreakIndex``:
-the source enforces it, so the rows were changed on the way (a narrowed type, say)."""
+the source enforces it, so the rows were changed on the way (a function of the target's that
+computes something else, say), and the table is loaded again with it in place, as for a key."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from psycopg import sql
 from coursemig_gui.core.catalog import Table
 from coursemig_gui.core.engine.session import in_one_round_trip
 from coursemig_gui.core.events import LogMessage
-from coursemig_gui.core.index_statements import IndexStatement, consequence
+from coursemig_gui.core.index_statements import IndexStatement, consequence, index_statements
 from coursemig_gui.core.mapping import TableMapping
+from coursemig_gui.core.transfer import TableFailed
 
 # what an index the target cannot make raises (an undefined operator class or function, a type
 # mismatch, Citus refusing it): not a dropped connection, which the run retries
@@ -32,17 +34,36 @@ _CANNOT_MAKE = (
 _ROOM = sql.SQL("SET LOCAL maintenance_work_mem = '256MB'")
 
 
-class RowsBreakIndex(Exception):
-    def __init__(self, index: IndexStatement, error: psycopg.errors.UniqueViolation) -> None:
-        super().__init__(str(error))
-        self.index, self.error = index, error
+class RowsBreakIndex(TableFailed):
+    """Loaded rows break a unique index built after the load: the table is loaded again with
+    it in place, checking each row (``table_outcome._load_once``)."""
 
 
-def rows_break_sentence(exc: RowsBreakIndex, source: str, target: str, detail: str) -> str:
+def rows_break_sentence(index: IndexStatement, source: str, target: str, detail: str) -> str:
     return (
-        f"{target} has rows that break the unique index {exc.index.index.name} of {source} "
-        f"({detail or exc.error})."
+        f"{target} has rows that break the unique index {index.index.name} of {source} ({detail})."
     )
+
+
+def split_new_table_indexes(
+    tm: TableMapping, table: Table, schema: str, keys_later: bool
+) -> tuple[list[IndexStatement], list[IndexStatement], list[str]]:
+    """(to build on the new, still empty table now, to build after its load, a sentence for
+    each left out). A unique one goes after the load only where the keys do too and its columns
+    keep their types (no duplicate can reach it); otherwise it is built now, so a row that
+    breaks it is refused by itself."""
+    statements, left_out = index_statements(tm, table, schema)
+    changed = {
+        cm.source
+        for cm in tm.included_columns
+        if (col := table.column(cm.source)) is None or cm.target_type != col.type
+    }
+    now = [
+        s
+        for s in statements
+        if s.index.unique and (not keys_later or changed.intersection(s.index.columns))
+    ]
+    return now, [s for s in statements if s not in now], left_out
 
 
 def _try(tgt: psycopg.Connection, statements: list[sql.Composable]) -> psycopg.Error | None:
@@ -75,6 +96,16 @@ def not_made(index: IndexStatement, source: str, target: str, reason: str) -> st
     )
 
 
+def indexes_before_load(
+    tgt: psycopg.Connection, tm: TableMapping, table: Table, schema: str, keys_later: bool
+) -> tuple[list[IndexStatement], list[LogMessage]]:
+    """On the new, still empty table: the unique indexes that must be there during the load
+    (``split_new_table_indexes``) made; (those left for after the load, what to log)."""
+    now, later, left_out = split_new_table_indexes(tm, table, schema, keys_later)
+    said = [LogMessage(why, "warning") for why in left_out]
+    return later, said + make_indexes(tgt, tm, table, schema, now, loaded=False)
+
+
 def make_indexes(
     tgt: psycopg.Connection,
     tm: TableMapping,
@@ -84,7 +115,8 @@ def make_indexes(
     loaded: bool,
 ) -> list[LogMessage]:
     """The indexes on the new table ``tm.target`` (``loaded``: after its rows, with room to sort
-    them); what to log about each one left out or named by the target. Raises RowsBreakIndex."""
+    them); what to log about each one left out or named by the target. Raises RowsBreakIndex
+    (only after the load: an empty table breaks none)."""
     if not statements:
         return []
     room = [_ROOM] if loaded else []
@@ -102,7 +134,10 @@ def make_indexes(
                 if failed is None:
                     said.append(LogMessage(named_by_target(index, table.name, tm.target, schema)))
         except psycopg.errors.UniqueViolation as exc:
-            raise RowsBreakIndex(index, exc) from exc
+            detail = (exc.diag.message_detail or "").strip() if exc.diag else ""
+            raise RowsBreakIndex(
+                rows_break_sentence(index, table.name, tm.target, detail or str(exc)), str(exc)
+            ) from exc
         if failed is not None:
             said.append(
                 LogMessage(

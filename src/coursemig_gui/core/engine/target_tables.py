@@ -28,9 +28,9 @@ from coursemig_gui.core.engine.target_constraints import (
     fit_unique_to_target,
 )
 from coursemig_gui.core.engine.target_indexes import (
-    RowsBreakIndex,
+    indexes_before_load,
     make_indexes,
-    rows_break_sentence,
+    split_new_table_indexes,
 )
 from coursemig_gui.core.engine.target_types import TypeClash, make_enum_types
 from coursemig_gui.core.events import (
@@ -39,7 +39,6 @@ from coursemig_gui.core.events import (
     TableProgress,
 )
 from coursemig_gui.core.generated_columns import made_mapping
-from coursemig_gui.core.index_statements import index_statements
 from coursemig_gui.core.mapping import IfExists, TableMapping
 from coursemig_gui.core.report import TableReport
 from coursemig_gui.core.sequences import (
@@ -89,8 +88,8 @@ class TargetTables:
             # out); its unique indexes are there, the others are built after the load
             self._check_parents_copied(tgt, tm)
             made = made_mapping(tm, table)[0]
-            statements = index_statements(made, table, schema)[0]
-            self._pending_indexes[tm.target] = [s for s in statements if not s.index.unique]
+            later = split_new_table_indexes(made, table, schema, keys_later=False)[1]
+            self._pending_indexes[tm.target] = later
             return True, None, made
         if not exists:
             if self.citus_mode:  # a CSV import on Citus: its parents are there, or it fails
@@ -122,10 +121,14 @@ class TargetTables:
                 tgt.execute(placement)
             if self.citus_mode:  # its foreign keys come after the loads, if it commits
                 self._made_in_load.add(tm.target)
-            # on the empty table: a row that breaks a CHECK is refused by the load, by itself
-            for message in [*said, *add_checks_before_load(tgt, tm, table, schema)]:
+            # on the empty table: a row that breaks a CHECK (or a unique index that must be
+            # there during the load) is refused by the load, by itself
+            said += add_checks_before_load(tgt, tm, table, schema)
+            self._pending_indexes[tm.target], made_now = indexes_before_load(
+                tgt, tm, table, schema, keys_later
+            )
+            for message in [*said, *made_now]:
                 self.emit(message)
-            self._indexes_of_new_table(tgt, tm, table, keys_later)
             if keys_later:
                 keys = add_keys(tm, table, schema)
                 self._pending_keys[tm.target] = [keys] if keys is not None else []
@@ -196,31 +199,6 @@ class TargetTables:
             if cm is None or col is None or not cm.include or cm.target_type != col.type:
                 return False
         return True
-
-    def _indexes_of_new_table(
-        self, tgt: psycopg.Connection, tm: TableMapping, table: Table, keys_later: bool
-    ) -> None:
-        """The source's other indexes for the new, still empty table: said which are left out;
-        built after the load (``_checks_and_referring_keys``), but a unique one only where the
-        keys are too and its columns keep their types (no duplicate can reach it): otherwise
-        now, so a row that breaks it is refused by itself."""
-        schema = self.options.target_schema
-        statements, left_out = index_statements(tm, table, schema)
-        for why in left_out:
-            self.emit(LogMessage(why, "warning"))
-        changed = {
-            cm.source
-            for cm in tm.included_columns
-            if (col := table.column(cm.source)) is None or cm.target_type != col.type
-        }
-        now = [
-            s
-            for s in statements
-            if s.index.unique and (not keys_later or changed.intersection(s.index.columns))
-        ]
-        self._pending_indexes[tm.target] = [s for s in statements if s not in now]
-        for message in make_indexes(tgt, tm, table, schema, now, loaded=False):
-            self.emit(message)
 
     def _set_aside_indexes(
         self,
@@ -307,15 +285,8 @@ class TargetTables:
             for message in add_checks_after_load(tgt, tm, table, schema):
                 self.emit(message)
             indexes = self._pending_indexes.pop(tm.target, [])
-            try:
-                for message in make_indexes(tgt, tm, table, schema, indexes, loaded=True):
-                    self.emit(message)
-            except RowsBreakIndex as exc:
-                detail = (exc.error.diag.message_detail or "") if exc.error.diag else ""
-                raise _DeferredCheckFailed(
-                    rows_break_sentence(exc, table.name, tm.target, detail.strip()),
-                    str(exc.error),
-                ) from exc
+            for message in make_indexes(tgt, tm, table, schema, indexes, loaded=True):
+                self.emit(message)
         self._restore_foreign_keys(tgt, tm)
 
     def _fks_after_load(self, tm: TableMapping, table: Table) -> bool:
