@@ -84,8 +84,7 @@ class TargetTables:
         schema = self.options.target_schema
         target = sql.Identifier(schema, tm.target)
         if tm.target in self._made:
-            # Citus: created and distributed by this run, still empty (and said what it left
-            # out); its unique indexes are there, the others are built after the load
+            # Citus: made and distributed by this run, still empty, with its unique indexes
             self._check_parents_copied(tgt, tm)
             made = made_mapping(tm, table)[0]
             later = split_new_table_indexes(made, table, schema, keys_later=False)[1]
