@@ -3,9 +3,10 @@ work, in one run, with every connection to either server going through a proxy t
 each packet (``--delay-ms``, one way; 15 ms makes a 30 ms round trip, as to a cloud region).
 
 The same work on both sides: the courses app's tables created with the DDL CourseMig shows
-(types, keys, identities), every row copied, the foreign keys added and the identities moved
-past the copied ids. The pipe: ``psql -f`` for the tables, one ``psql \\copy | psql \\copy``
-per table, ``psql -f`` for the foreign keys and identities. CourseMig: ``coursemig migrate
+(types, keys, identities), every row copied, the source's other indexes made, the foreign keys
+added and the identities moved past the copied ids. The pipe: ``psql -f`` for the tables, one
+``psql \\copy | psql \\copy`` per table, ``psql -f`` for the indexes, foreign keys and
+identities. CourseMig: ``coursemig migrate
 --app courses`` with its defaults (verification on, three tables at once), with
 ``--no-verify`` (the pipe verifies nothing), and one table at a time (``--loaders 1``, as the
 pipe). Alternated rounds, medians, round trips and connections counted at the proxies.
@@ -33,7 +34,7 @@ from psycopg import sql
 from slow_link import SlowLink
 
 from coursemig_gui.core.catalog import read_catalog
-from coursemig_gui.core.ddl import ddl_script
+from coursemig_gui.core.ddl import INDEXES_MARKER, ddl_script
 from coursemig_gui.core.mapping import default_mappings, rename_reserved_words, select_tables
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.demo.localserver import start_local_server
@@ -50,7 +51,9 @@ def pipe_scripts(src_url: str) -> tuple[str, list[tuple[str, str]], str]:
     mappings = default_mappings(catalog, select_tables(catalog, apps=["courses"]))
     rename_reserved_words(mappings, catalog.reserved_words)
     creates, _, fks = ddl_script(catalog, mappings, MigrationOptions()).partition(AFTER_LOADS)
-    copies, after = [], [fks]
+    # the source's other indexes, built after the copies as CourseMig builds them
+    creates, _, indexes = creates.partition(INDEXES_MARKER)
+    copies, after = [], [indexes, fks]
     for tm in mappings:
         table = catalog.table(tm.source)
         sources = sql.SQL(", ").join(sql.Identifier(cm.source) for cm in tm.included_columns)

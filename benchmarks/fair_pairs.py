@@ -2,7 +2,8 @@
 in one run (pipe, tool, tool, pipe, …), so a busy machine slows both sides alike.
 
 - new table: the pipe creates a bare table, ``\\copy``s into it, then ``ALTER TABLE … ADD
-  PRIMARY KEY, ADD UNIQUE`` (what CourseMig does: keys after the load); CourseMig with its
+  PRIMARY KEY, ADD UNIQUE`` and the source's four other indexes (Django's on program_id and
+  the ``_like`` ones; what CourseMig does: keys and indexes after the load); CourseMig with its
   default verification and with ``--no-verify``; and the target alone, fed rows already read
   (the least any tool can take on this machine), with its hash of the rows (the least
   verification can cost); and the same work by psql in binary format, in one session and split
@@ -113,7 +114,8 @@ class Bench:
             conn.execute(_create_sql(name, keys=False))
         psql_pipe(self.src_url, self.tgt_url, "courses_course", name, self.columns)
         with psycopg.connect(self.tgt_url, autocommit=True) as conn:
-            conn.execute(_keys_sql(name))
+            for statement in _keys_sql(name):
+                conn.execute(statement)
         seconds = time.perf_counter() - start
         drop_tables(self.tgt_admin, [name])
         return seconds
@@ -145,7 +147,8 @@ class Bench:
                 while chunk := f.read(1 << 20):
                     copy.write(chunk)
             conn.execute("SET LOCAL maintenance_work_mem = '256MB'")  # as CourseMig sets it
-            conn.execute(_keys_sql(name))
+            for statement in _keys_sql(name):
+                conn.execute(statement)
             conn.commit()
             seconds = time.perf_counter() - start
             hashing = time.perf_counter()
@@ -183,7 +186,8 @@ class Bench:
                 )
             )
         with psycopg.connect(self.tgt_url, autocommit=True) as conn:
-            conn.execute(_keys_sql(name))  # as the pipe in CSV makes them
+            for statement in _keys_sql(name):  # as the pipe in CSV makes them
+                conn.execute(statement)
         seconds = time.perf_counter() - start
         with psycopg.connect(self.tgt_url) as conn:
             loaded = conn.execute(
@@ -500,11 +504,19 @@ def _create_sql(name: str, keys: bool) -> psycopg.sql.Composed:
     ).format(psycopg.sql.Identifier(name))
 
 
-def _keys_sql(name: str) -> psycopg.sql.Composed:
-    """The benchmark's course table's keys, made after its load."""
-    return psycopg.sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (pid), ADD UNIQUE (slug)").format(
-        psycopg.sql.Identifier(name)
-    )
+def _keys_sql(name: str) -> list[psycopg.sql.Composed]:
+    """The benchmark's course table's keys and the source's other indexes (Django's on the
+    ForeignKey program_id and the ``_like`` ones of its varchar columns, which CourseMig gives a
+    new table), made after its load; the target names the indexes."""
+    table = psycopg.sql.Identifier(name)
+    keys = psycopg.sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (pid), ADD UNIQUE (slug)")
+    indexes = [
+        "CREATE INDEX ON {} (pid varchar_pattern_ops)",
+        "CREATE INDEX ON {} (program_id)",
+        "CREATE INDEX ON {} (program_id varchar_pattern_ops)",
+        "CREATE INDEX ON {} (slug varchar_pattern_ops)",
+    ]
+    return [keys.format(table), *(psycopg.sql.SQL(i).format(table) for i in indexes)]
 
 
 def run_fair_pairs(bench: Bench, out: Path) -> None:

@@ -10,6 +10,7 @@ from psycopg import sql
 
 from coursemig_gui.core.django import DJANGO_APPS, detect_django
 from coursemig_gui.core.sequences import SEQUENCES, SequenceState, sequence_states
+from coursemig_gui.core.source_indexes import SourceIndex, indexes_by_table, indexes_query
 
 SYSTEM_PREFIXES = ("auth_", "django_")
 
@@ -100,6 +101,8 @@ class Table:
     is_system: bool = False
     is_m2m: bool = False
     sequences: tuple[tuple[str, str], ...] = ()  # (column, sequence name) for serial columns
+    # the indexes that back no key: Django's on each ForeignKey, Meta.indexes, partial ones
+    indexes: tuple[SourceIndex, ...] = ()
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -198,9 +201,13 @@ FROM pg_index i
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND i.indisunique AND NOT i.indisprimary AND i.indpred IS NULL
-  AND i.indexprs IS NULL
+  AND i.indexprs IS NULL AND {no_include}
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
 """
+
+# a unique index with INCLUDE columns (PostgreSQL 11) is unique on its keys alone: it is carried
+# as an index (source_indexes.py), not read as a UNIQUE over all its columns
+_ONLY_KEYS = "i.indnkeyatts = i.indnatts"
 
 # pg_index.indnullsnotdistinct is new in PostgreSQL 15: an older source has none
 _NND_OF_CONSTRAINT = (
@@ -219,12 +226,17 @@ def _queries(server_version: int) -> tuple[str, str, str]:
         return (
             columns,
             _CONSTRAINTS.format(nulls_not_distinct=_NND_OF_CONSTRAINT),
-            _UNIQUE_INDEXES.format(nulls_not_distinct="i.indnullsnotdistinct"),
+            _UNIQUE_INDEXES.format(
+                nulls_not_distinct="i.indnullsnotdistinct", no_include=_ONLY_KEYS
+            ),
         )
     return (
         columns,
         _CONSTRAINTS.format(nulls_not_distinct="false"),
-        _UNIQUE_INDEXES.format(nulls_not_distinct="false"),
+        _UNIQUE_INDEXES.format(
+            nulls_not_distinct="false",
+            no_include=_ONLY_KEYS if server_version >= 110000 else "true",
+        ),
     )
 
 
@@ -263,6 +275,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
             )
         }
         owned = conn.execute(SEQUENCES, [schema])
+        other_indexes = conn.execute(indexes_query(conn.info.server_version), [schema])
         words = conn.execute(_RESERVED_WORDS)
     enums = {
         (rel, name): EnumType(typname, tuple(values), oid)
@@ -327,6 +340,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
             if nnd:
                 not_distinct.setdefault(rel, []).append(tuple(cols))
     estimates = {rel: (n, known) for rel, n, known in asked[_ESTIMATES]}
+    indexes = indexes_by_table(other_indexes.fetchall())
 
     is_django, apps = detect_django(conn, schema)
     app_labels = list(apps)
@@ -350,6 +364,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
                 is_system=is_django and _is_system(rel, app),
                 is_m2m=_looks_like_m2m(cols, fk_list, pks.get(rel, ())),
                 sequences=tuple(sequences.get(rel, [])),
+                indexes=tuple(indexes.get(rel, [])),
             )
         )
     return Catalog(

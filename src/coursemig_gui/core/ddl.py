@@ -15,6 +15,7 @@ from coursemig_gui.core.generated_columns import (
     generated_expression,
     made_mapping,
 )
+from coursemig_gui.core.index_statements import index_statements
 from coursemig_gui.core.mapping import TableMapping
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.sequences import fitted_to, identity_options
@@ -27,6 +28,9 @@ class TableDDL:
 
     create: sql.Composed
     foreign_keys: tuple[sql.Composed, ...]
+
+
+INDEXES_MARKER = "\n\n-- the source's other indexes\n"
 
 
 def _type_sql(type_text: str) -> sql.Composable:
@@ -239,6 +243,7 @@ def table_ddl(
 def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: MigrationOptions) -> str:
     """The whole DDL as text, for review before anything runs ("Show SQL", ``coursemig plan``)."""
     creates: list[str] = []
+    indexes: list[str] = []
     fks: list[str] = []
     enums: dict[str, EnumType] = {}
     for chosen in mappings:
@@ -266,7 +271,9 @@ def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: Migratio
         for check in checks:
             # one the source has NOT VALID is added after the load, NOT VALID too
             (fks if check.after_load else block).append(check.statement.as_string(None) + ";")
-        block.extend(f"-- {why}" for why in [*unmade, *left_out])
+        made, unindexed = index_statements(tm, table, options.target_schema)
+        indexes.extend(index.statement.as_string(None) + ";" for index in made)
+        block.extend(f"-- {why}" for why in [*unmade, *left_out, *unindexed])
         creates.append("\n".join(block))
         fks.extend(fk.as_string(None) + ";" for fk in ddl.foreign_keys)
     if enums:
@@ -279,6 +286,8 @@ def ddl_script(catalog: Catalog, mappings: list[TableMapping], options: Migratio
             ),
         )
     text = "\n\n".join(creates)
+    if indexes:  # built once a table's rows are in (CourseMig: each table after its load)
+        text += INDEXES_MARKER + "\n".join(indexes)
     if fks:
         text += "\n\n-- after every table is loaded\n" + "\n".join(fks)
     return text + "\n"

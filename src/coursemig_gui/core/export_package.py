@@ -29,6 +29,7 @@ from coursemig_gui.core.content_checksum import format_checksum, parse_checksum
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.private_files import open_private
 from coursemig_gui.core.sequences import sequence_from_json, sequence_json
+from coursemig_gui.core.source_indexes import index_from_json, index_json
 
 MANIFEST_NAME = "coursemig-export.json"
 SCHEMA_NAME = "schema.sql"
@@ -122,6 +123,7 @@ def exported_table(table: Table, columns: list[str], generated: list[str] = ()) 
         foreign_keys=tuple(fk for fk in table.foreign_keys if set(fk.columns) <= kept),
         # all of them, also one reading a column left out: the import says it cannot make it
         checks=table.checks,
+        indexes=table.indexes,
     )
 
 
@@ -224,6 +226,7 @@ def _table_json(entry: PackageTable) -> dict:
             }
             for c in t.checks
         ],
+        "indexes": [index_json(i) for i in t.indexes],
         "rows": entry.rows,
         "sha256": entry.sha256,
         "content_checksum": format_checksum(entry.content_checksum),
@@ -336,6 +339,8 @@ def _entry(data: dict, schema: str) -> PackageTable:
             )
             for c in data.get("checks", [])
         ),
+        # absent from an older manifest: no index beyond the keys, as it was imported then
+        indexes=tuple(index_from_json(i) for i in data.get("indexes", [])),
         row_estimate=int(data["rows"]),
         app=data.get("app"),
     )

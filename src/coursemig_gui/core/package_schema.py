@@ -6,7 +6,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from coursemig_gui.core.catalog import Catalog, Column
-from coursemig_gui.core.ddl import ddl_script
+from coursemig_gui.core.ddl import INDEXES_MARKER, ddl_script
 from coursemig_gui.core.export_package import PackageTable
 
 
@@ -77,9 +77,13 @@ def schema_script(entries: list[PackageTable], ordered: list, options) -> str:
                 copies.append(setval_line(qualified, name, column).as_string(None))
     marker = "\n\n-- after every table is loaded\n"
     creates, _, fks = ddl_script(catalog, used, options).partition(marker)
+    creates, _, indexes = creates.partition(INDEXES_MARKER)
     text = (
         "-- Made by CourseMig with the CSV files next to it. Run it with psql from this folder:\n"
-        "-- the tables are created, each file is loaded (parents first), then the foreign keys.\n"
+        "-- the tables are created, each file is loaded (parents first), then the indexes and\n"
+        "-- the foreign keys.\n"
         f"\n{creates.rstrip()}\n\n-- the files, parents first\n" + "\n".join(copies) + "\n"
     )
-    return text + (f"{marker.lstrip()}{fks}" if fks else "")
+    if indexes:  # built once over the loaded rows, as CourseMig builds them
+        text += f"\n{INDEXES_MARKER.lstrip()}{indexes.rstrip()}\n"
+    return text + (f"\n{marker.lstrip()}{fks}" if fks else "")

@@ -66,6 +66,11 @@ def _distribution_source_column(tm: TableMapping) -> str | None:
     return next((cm.source for cm in tm.included_columns if cm.target == target), None)
 
 
+def distributed_by(tm: TableMapping) -> str | None:
+    """The source column a distributed table is distributed by; None for any other table."""
+    return _distribution_source_column(tm) if tm.placement == Placement.DISTRIBUTED else None
+
+
 def _regclass(schema: str, table: str) -> sql.Composable:
     # The server quotes the name (format %I), so no name is ever pasted into SQL text.
     return sql.SQL("format('%I.%I', {}::text, {}::text)::regclass").format(

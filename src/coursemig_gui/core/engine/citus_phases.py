@@ -33,6 +33,7 @@ from coursemig_gui.core.engine.target_constraints import (
     add_checks_before_load,
     fit_unique_to_target,
 )
+from coursemig_gui.core.engine.target_indexes import indexes_before_load
 from coursemig_gui.core.engine.target_types import make_enum_types
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -80,6 +81,8 @@ class CitusPhases:
                         if placement is not None:
                             tgt.execute(placement)
                         made += said + add_checks_before_load(tgt, new, table, schema)
+                        # its unique indexes while empty; the others after its load
+                        made += indexes_before_load(tgt, new, table, schema, False)[1]
                 except (psycopg.Error, ValueError) as exc:
                     friendly = explain_error(exc) if isinstance(exc, psycopg.Error) else None
                     why = (

@@ -53,6 +53,7 @@ from coursemig_gui.core.export_package import (
     remove_manifest,
     write_package,
 )
+from coursemig_gui.core.index_statements import IndexStatement
 from coursemig_gui.core.mapping import Problem, TableMapping, validate
 from coursemig_gui.core.options import MigrationOptions
 from coursemig_gui.core.package_schema import schema_script
@@ -162,6 +163,7 @@ class _Run(TableLoad, CitusPhases):
         self._set_aside: dict[str, list[_ReferringKey]] = {}  # replace: other tables' FKs
         self._pending_keys: dict[str, list[sql.Composed]] = {}  # keys/indexes after the load
         self._pending_fks: dict[str, tuple[sql.Composed, ...]] = {}  # and their foreign keys
+        self._pending_indexes: dict[str, list[IndexStatement]] = {}  # a new table's, after it
         self._checks_during_load: set[str] = set()  # tables whose deferred checks failed once
         self.package: Package | None = None  # import: the export's manifest, when it has one
         self._exported: dict[str, PackageTable] = {}  # export: the tables written whole

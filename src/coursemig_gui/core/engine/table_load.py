@@ -86,7 +86,12 @@ class TableLoad(TargetTables, TableExport, TableImport):
         return True
 
     def _table(self, tm: TableMapping, report: TableReport, started: float) -> None:
-        for pending in (self._pending_keys, self._pending_fks, self._set_aside):
+        for pending in (
+            self._pending_keys,
+            self._pending_fks,
+            self._set_aside,
+            self._pending_indexes,
+        ):
             pending.pop(tm.target, None)  # left over from an attempt that was rolled back
         report.rows_read = report.rows_written = report.rows_rejected = 0
         report.status = Phase.WAITING

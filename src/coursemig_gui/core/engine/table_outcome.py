@@ -18,6 +18,7 @@ import psycopg
 
 from coursemig_gui.core.catalog import Catalog
 from coursemig_gui.core.engine.commit_point import CommitNotMade, CommitUnresolved
+from coursemig_gui.core.engine.target_indexes import RowsBreakIndex
 from coursemig_gui.core.engine.target_tables import _DeferredCheckFailed
 from coursemig_gui.core.errors import FriendlyError
 from coursemig_gui.core.events import (
@@ -132,7 +133,7 @@ def run_table(run: TableRun, tm: TableMapping, report: TableReport) -> None:
 def _load_once(run: TableRun, tm: TableMapping, report: TableReport, started: float) -> None:
     try:
         run._table(tm, report, started)
-    except _DeferredCheckFailed as exc:
+    except (_DeferredCheckFailed, RowsBreakIndex) as exc:
         # Keys or foreign keys checked after the load found a bad row (the transaction was
         # rolled back): load the table again with the checks in place, so each bad row is
         # isolated and logged instead of failing the whole table.

@@ -27,6 +27,11 @@ from coursemig_gui.core.engine.target_constraints import (
     add_checks_before_load,
     fit_unique_to_target,
 )
+from coursemig_gui.core.engine.target_indexes import (
+    indexes_before_load,
+    make_indexes,
+    split_new_table_indexes,
+)
 from coursemig_gui.core.engine.target_types import TypeClash, make_enum_types
 from coursemig_gui.core.events import (
     LogMessage,
@@ -79,9 +84,12 @@ class TargetTables:
         schema = self.options.target_schema
         target = sql.Identifier(schema, tm.target)
         if tm.target in self._made:
-            # Citus: created and distributed by this run, still empty (and said what it left out)
+            # Citus: made and distributed by this run, still empty, with its unique indexes
             self._check_parents_copied(tgt, tm)
-            return True, None, made_mapping(tm, table)[0]
+            made = made_mapping(tm, table)[0]
+            later = split_new_table_indexes(made, table, schema, keys_later=False)[1]
+            self._pending_indexes[tm.target] = later
+            return True, None, made
         if not exists:
             if self.citus_mode:  # a CSV import on Citus: its parents are there, or it fails
                 self._check_parents_copied(tgt, tm)
@@ -112,8 +120,13 @@ class TargetTables:
                 tgt.execute(placement)
             if self.citus_mode:  # its foreign keys come after the loads, if it commits
                 self._made_in_load.add(tm.target)
-            # on the empty table: a row that breaks a CHECK is refused by the load, by itself
-            for message in [*said, *add_checks_before_load(tgt, tm, table, schema)]:
+            # on the empty table: a row that breaks a CHECK (or a unique index that must be
+            # there during the load) is refused by the load, by itself
+            said += add_checks_before_load(tgt, tm, table, schema)
+            self._pending_indexes[tm.target], made_now = indexes_before_load(
+                tgt, tm, table, schema, keys_later
+            )
+            for message in [*said, *made_now]:
                 self.emit(message)
             if keys_later:
                 keys = add_keys(tm, table, schema)
@@ -281,10 +294,14 @@ class TargetTables:
         self, tgt: psycopg.Connection, tm: TableMapping, table: Table, created: bool
     ) -> None:
         """In the loaded table's transaction: a table this run made gets the CHECKs the source
-        has NOT VALID, NOT VALID too (an existing table is left as it is); then the foreign keys
-        a replace set aside are put back."""
+        has NOT VALID, NOT VALID too, and its other indexes (an existing table is left as it
+        is); then the foreign keys a replace set aside are put back."""
+        schema = self.options.target_schema
         if created or tm.target in self._made:
-            for message in add_checks_after_load(tgt, tm, table, self.options.target_schema):
+            for message in add_checks_after_load(tgt, tm, table, schema):
+                self.emit(message)
+            indexes = self._pending_indexes.pop(tm.target, [])
+            for message in make_indexes(tgt, tm, table, schema, indexes, loaded=True):
                 self.emit(message)
         self._restore_foreign_keys(tgt, tm)
 
