@@ -361,3 +361,17 @@ def test_values_wholly_in_quotes_keep_their_doubled_quotes(tmp_path, target_db, 
         (3, ""),
         (4, None),
     ]
+
+
+def test_a_required_column_the_file_lacks_is_said_once_before_any_row(
+    tmp_path, target_db, capsys
+):
+    """The existing table requires 'name' (NOT NULL, no default) and the file has no such
+    column: each row was refused alone as 'people.name is empty', though no row could load."""
+    _people(target_db)
+    folder = _write(tmp_path, "people.csv", b"id\n1\n2\n")
+    code, err = _import(folder, target_db, capsys, "--if-exists", "append")
+    assert code == 1, err
+    assert "The existing table people requires a value in name" in err, err
+    assert "is empty" not in err, err
+    assert _table(target_db, "people") == [(100, "already here")]
