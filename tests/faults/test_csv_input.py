@@ -363,9 +363,7 @@ def test_values_wholly_in_quotes_keep_their_doubled_quotes(tmp_path, target_db, 
     ]
 
 
-def test_a_required_column_the_file_lacks_is_said_once_before_any_row(
-    tmp_path, target_db, capsys
-):
+def test_a_required_column_the_file_lacks_is_said_once_before_any_row(tmp_path, target_db, capsys):
     """The existing table requires 'name' (NOT NULL, no default) and the file has no such
     column: each row was refused alone as 'people.name is empty', though no row could load."""
     _people(target_db)
